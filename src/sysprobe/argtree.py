@@ -1,0 +1,343 @@
+"""The argument tree: what strace printed between a call's parentheses, as values.
+
+Numbers are Python ``int`` (``Hex``/``Oct`` remember that strace printed them in hex or
+octal, which matters for telling addresses from sizes); arrays are tuples; everything else
+is a small node class. ``format_node`` prints a tree back in strace's notation and
+``to_json`` gives the JSON Lines form documented in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from mypy_extensions import mypyc_attr
+
+
+@mypyc_attr(native_class=False)  # mypyc cannot compile subclasses of int
+class Hex(int):
+    """An integer strace printed in hexadecimal (addresses, masks)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Hex({hex(self)})"
+
+
+@mypyc_attr(native_class=False)
+class Oct(int):
+    """An integer strace printed in octal (modes: ``0644``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Oct(0o{int(self):o})"
+
+
+@dataclass(slots=True, frozen=True)
+class Const:
+    """A symbolic name: ``NULL``, ``AT_FDCWD``, ``O_RDONLY``, ``SIGCHLD``."""
+
+    name: str
+
+
+@dataclass(slots=True)
+class Str:
+    """A quoted string, escapes decoded to bytes; ``truncated`` for strace's ``"..."...``."""
+
+    value: bytes
+    truncated: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.value.decode("utf-8", "surrogateescape")
+
+
+@dataclass(slots=True)
+class Flags:
+    """``O_RDONLY|O_CLOEXEC|0x40``."""
+
+    items: tuple[Node, ...]
+
+    def names(self) -> set[str]:
+        return {_flag_name(item) for item in self.items} - {""}
+
+
+@dataclass(slots=True)
+class Struct:
+    """``{st_mode=S_IFREG|0644, st_size=0, ...}``: fields, positional values, ``More``."""
+
+    items: tuple[Node, ...]
+
+    def get(self, name: str) -> Node | None:
+        for item in self.items:
+            if isinstance(item, Field) and item.name == name:
+                return item.value
+        return None
+
+
+@dataclass(slots=True)
+class Field:
+    """``name=value``, inside a struct or as a top-level argument (``flags=...`` of clone)."""
+
+    name: str
+    value: Node
+
+
+@dataclass(slots=True)
+class Changed:
+    """``before => after``: a value the kernel changed (``[0] => [3]``)."""
+
+    before: Node
+    after: Node
+
+
+@dataclass(slots=True)
+class Call:
+    """``htons(80)``, ``makedev(0x1, 0x3)``, ``inet_addr("127.0.0.1")``; name "" for ``(...)``."""
+
+    name: str
+    args: tuple[Node, ...]
+
+
+@dataclass(slots=True)
+class Fd:
+    """A ``-y``/``-yy`` decorated descriptor: ``3</etc/passwd>``, ``4<pipe:[1234]>``."""
+
+    fd: int | str
+    info: str
+    deleted: bool = False
+
+
+@dataclass(slots=True)
+class Commented:
+    """A value with a comment: ``0x7ffd... /* 35 vars */``, ``0x80000 /* O_RDONLY|O_CLOEXEC */``."""
+
+    value: Node
+    comment: str
+
+
+@dataclass(slots=True)
+class Comment:
+    """A comment standing alone: ``[/* 22 vars */]``."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class SigSet:
+    """A signal set: ``[RTMIN RT_1]``, ``~[]`` (``complement``: all but these)."""
+
+    items: tuple[Node, ...]
+    complement: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class Op:
+    """An operator inside an expression: ``&&``, ``==``, ``*``, ``&``."""
+
+    symbol: str
+
+
+@dataclass(slots=True)
+class Expr:
+    """Anything more complex than a flag set: ``WIFEXITED(s) && WEXITSTATUS(s) == 0``."""
+
+    items: tuple[Node, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class More:
+    """strace's ``...``: more was there than it printed."""
+
+
+@dataclass(slots=True)
+class Resuming:
+    """``<... resuming interrupted read ...>`` (the argument of ``restart_syscall``)."""
+
+    call: str
+
+
+@dataclass(slots=True)
+class Raw:
+    """Text the decoder could not read; kept verbatim."""
+
+    text: str
+
+
+Node = Union[
+    int,
+    float,
+    "tuple[Node, ...]",
+    Const,
+    Str,
+    Flags,
+    Struct,
+    Field,
+    Changed,
+    Call,
+    Fd,
+    Commented,
+    Comment,
+    SigSet,
+    Op,
+    Expr,
+    More,
+    Resuming,
+    Raw,
+]
+
+MORE = More()
+
+
+def _flag_name(item: Node) -> str:
+    if isinstance(item, Const):
+        return item.name
+    if isinstance(item, Commented):
+        return _flag_name(item.value)
+    return ""
+
+
+def unwrap(node: Node) -> Node:
+    """The value without a comment or a ``-y`` decoration's text."""
+    while True:
+        if isinstance(node, Commented):
+            node = node.value
+        elif isinstance(node, Fd):
+            return node.fd if isinstance(node.fd, int) else Const(node.fd)
+        else:
+            return node
+
+
+# ---- printing back in strace notation ----
+
+_NAMED_ESCAPES = {9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\\\\"}
+
+
+def escape_bytes(value: bytes, extra: str = "") -> str:
+    """Bytes → strace's C notation (three-digit octal for anything not printable)."""
+    out = []
+    special = {ord(ch) for ch in extra}
+    for b in value:
+        named = _NAMED_ESCAPES.get(b)
+        if named is not None:
+            out.append(named)
+        elif 32 <= b < 127 and b not in special:
+            out.append(chr(b))
+        else:
+            out.append(f"\\{b:03o}")
+    return "".join(out)
+
+
+def format_node(node: Node) -> str:
+    """Print a tree back in strace's notation (``decode_value(format_node(x)) == x``)."""
+    if isinstance(node, bool):
+        return str(int(node))
+    if isinstance(node, Hex):
+        return f"-0x{-node:x}" if node < 0 else f"0x{node:x}"
+    if isinstance(node, Oct):
+        return f"0{node:o}" if node >= 0 else f"-0{-node:o}"
+    if isinstance(node, (int, float)):
+        return repr(node)
+    if isinstance(node, tuple):
+        return "[" + ", ".join(format_node(n) for n in node) + "]"
+    if isinstance(node, Const):
+        return node.name
+    if isinstance(node, Str):
+        return '"' + escape_bytes(node.value) + '"' + ("..." if node.truncated else "")
+    if isinstance(node, Flags):
+        return "|".join(format_node(n) for n in node.items)
+    if isinstance(node, Struct):
+        return "{" + ", ".join(format_node(n) for n in node.items) + "}"
+    if isinstance(node, Field):
+        return f"{node.name}={format_node(node.value)}"
+    if isinstance(node, Changed):
+        return f"{format_node(node.before)} => {format_node(node.after)}"
+    if isinstance(node, Call):
+        return f"{node.name}(" + ", ".join(format_node(n) for n in node.args) + ")"
+    if isinstance(node, Fd):
+        info = escape_bytes(node.info.encode("utf-8", "surrogateescape"), extra="<>")
+        return f"{node.fd}<{info}>" + ("(deleted)" if node.deleted else "")
+    if isinstance(node, Commented):
+        return f"{format_node(node.value)} /* {node.comment} */"
+    if isinstance(node, Comment):
+        return f"/* {node.text} */"
+    if isinstance(node, SigSet):
+        return ("~" if node.complement else "") + "[" + " ".join(format_node(n) for n in node.items) + "]"
+    if isinstance(node, Op):
+        return node.symbol
+    if isinstance(node, Expr):
+        return " ".join(format_node(n) for n in node.items)
+    if isinstance(node, More):
+        return "..."
+    if isinstance(node, Resuming):
+        return f"<... resuming interrupted {node.call} ...>"
+    if isinstance(node, Raw):
+        return node.text
+    raise TypeError(f"not an argument node: {node!r}")
+
+
+def format_args(args: tuple[Node, ...]) -> str:
+    return ", ".join(format_node(a) for a in args)
+
+
+# ---- JSON ----
+
+
+def to_json(node: Node) -> Any:
+    """The JSON form of a node (see the README's event schema)."""
+    if isinstance(node, bool):
+        return int(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return node
+    if isinstance(node, tuple):
+        return [to_json(n) for n in node]
+    if isinstance(node, Const):
+        return {"const": node.name}
+    if isinstance(node, Str):
+        out: dict[str, Any] = {"str": node.text}
+        if node.truncated:
+            out["truncated"] = True
+        return out
+    if isinstance(node, Flags):
+        return {"flags": [to_json(n) for n in node.items]}
+    if isinstance(node, Struct):
+        fields: dict[str, Any] = {}
+        for i, item in enumerate(node.items):
+            if isinstance(item, Field) and item.name not in fields:
+                fields[item.name] = to_json(item.value)
+            elif isinstance(item, More):
+                fields["..."] = True
+            else:
+                fields[f"#{i}"] = to_json(item)
+        return {"struct": fields}
+    if isinstance(node, Field):
+        return {"field": node.name, "value": to_json(node.value)}
+    if isinstance(node, Changed):
+        return {"before": to_json(node.before), "after": to_json(node.after)}
+    if isinstance(node, Call):
+        return {"call": node.name, "args": [to_json(n) for n in node.args]}
+    if isinstance(node, Fd):
+        fd: dict[str, Any] = {"fd": node.fd, "info": node.info}
+        if node.deleted:
+            fd["deleted"] = True
+        return fd
+    if isinstance(node, Commented):
+        return {"value": to_json(node.value), "comment": node.comment}
+    if isinstance(node, Comment):
+        return {"comment": node.text}
+    if isinstance(node, SigSet):
+        return {"sigset": [to_json(n) for n in node.items], "complement": node.complement}
+    if isinstance(node, Op):
+        return {"op": node.symbol}
+    if isinstance(node, Expr):
+        return {"expr": [to_json(n) for n in node.items]}
+    if isinstance(node, More):
+        return {"more": True}
+    if isinstance(node, Resuming):
+        return {"resuming": node.call}
+    if isinstance(node, Raw):
+        return {"raw": node.text}
+    raise TypeError(f"not an argument node: {node!r}")

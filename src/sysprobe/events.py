@@ -1,0 +1,383 @@
+"""Typed events: what one strace log line (or a merged pair of lines) says.
+
+Every event keeps its raw text and 1-based line numbers, so nothing the log said is lost.
+The classes are deliberately plain (``__slots__``, no validation): the line parser builds
+millions of them, and anything derivable (errno text, fd decorations, argument trees) is
+computed on first access instead of at construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from ._argdecode import decode_args, decode_value, split_decoration
+from .argtree import Fd, Node, to_json
+
+Split = Literal["merged", "unfinished", "resumed"]
+
+
+class Event:
+    """Base of all events. ``pid`` is None where the log does not say (see README)."""
+
+    __slots__ = ("file", "line", "pid", "raw", "time")
+    type: ClassVar[str] = "event"
+
+    pid: int | None
+    line: int
+    raw: str
+    time: str | None
+    file: str | None
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        return (self.line,)
+
+    @property
+    def raw_lines(self) -> tuple[str, ...]:
+        return (self.raw,)
+
+    @property
+    def seconds(self) -> float | None:
+        """The timestamp as seconds (epoch for -ttt, since midnight for -t/-tt, relative for -r)."""
+        return _time_to_seconds(self.time)
+
+    def where(self) -> str:
+        """``file:line`` or ``line N``, for reports."""
+        lines = "+".join(str(n) for n in self.lines)
+        return f"{self.file}:{lines}" if self.file else f"line {lines}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "pid": self.pid, "line": self.line}
+        if self.file is not None:
+            out["file"] = self.file
+        if self.time is not None:
+            out["time"] = self.time
+        out.update(self._json_fields())
+        out["raw"] = self.raw if len(self.raw_lines) == 1 else list(self.raw_lines)
+        return out
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} pid={self.pid} {self.where()}: {self.raw_lines[-1]!r}>"
+
+
+class Syscall(Event):
+    """A system call. Split calls (``<unfinished ...>`` + ``<... resumed>``) are one event."""
+
+    __slots__ = (
+        "_args",
+        "_ret_text",
+        "args_text",
+        "aux",
+        "duration",
+        "end_line",
+        "end_raw",
+        "errno",
+        "name",
+        "ret",
+        "split",
+    )
+    type: ClassVar[str] = "syscall"
+
+    def __init__(
+        self,
+        pid: int | None,
+        line: int,
+        raw: str,
+        time: str | None,
+        name: str,
+        args_text: str,
+        ret_text: str | None,
+        ret: int | None,
+        errno: str | None,
+        aux: str | None,
+        duration: str | None,
+    ) -> None:
+        self.pid = pid
+        self.line = line
+        self.raw = raw
+        self.time = time
+        self.name = name
+        self.args_text = args_text
+        self._ret_text = ret_text  # None for a plain decimal result (the parser saves a copy)
+        self.ret = ret
+        self.errno = errno
+        self.aux = aux
+        self.duration = duration
+        self.split: Split | None = None
+        self.end_line: int | None = None
+        self.end_raw: str | None = None
+        self.file = None
+        self._args: tuple[Node, ...] | None = None
+
+    @property
+    def lines(self) -> tuple[int, ...]:
+        return (self.line,) if self.end_line is None else (self.line, self.end_line)
+
+    @property
+    def raw_lines(self) -> tuple[str, ...]:
+        return (self.raw,) if self.end_raw is None else (self.raw, self.end_raw)
+
+    @property
+    def ret_text(self) -> str | None:
+        """The result exactly as printed (``0x1``, ``3</etc/passwd>``, ``?``); None if absent."""
+        if self._ret_text is None and self.ret is not None:
+            return str(self.ret)
+        return self._ret_text
+
+    @ret_text.setter
+    def ret_text(self, value: str | None) -> None:
+        self._ret_text = value
+
+    @property
+    def args(self) -> tuple[Node, ...]:
+        """The argument tree, decoded on first access (never raises: odd text becomes Raw)."""
+        if self._args is None:
+            self._args = decode_args(self.args_text)
+        return self._args
+
+    @property
+    def failed(self) -> bool:
+        return self.errno is not None
+
+    @property
+    def complete(self) -> bool:
+        """True when both the call and its result are in the log."""
+        return self.split is None or self.split == "merged"
+
+    @property
+    def errno_text(self) -> str | None:
+        """The strerror text after the errno name, as printed (may be localized)."""
+        if self.errno is None or self.aux is None:
+            return None
+        text = _strip_markers(self.aux[len(self.errno) :].strip())
+        return text[1:-1] if text.startswith("(") and text.endswith(")") else (text or None)
+
+    @property
+    def injected(self) -> bool:
+        """strace's fault injection (``-e inject=``) changed this call's result."""
+        return self.aux is not None and self.aux.endswith("(INJECTED)")
+
+    @property
+    def delayed(self) -> bool:
+        return self.aux is not None and self.aux.endswith("(DELAYED)")
+
+    @property
+    def note(self) -> str | None:
+        """The auxiliary text of a successful call: ``flags FD_CLOEXEC``, ``Timeout``..."""
+        if self.errno is not None or self.aux is None:
+            return None
+        text = _strip_markers(self.aux)
+        return text[1:-1] if text.startswith("(") and text.endswith(")") else (text or None)
+
+    @property
+    def ret_fd(self) -> Fd | None:
+        """The result as a node when strace decorated it (``-y``): ``3</etc/passwd>``."""
+        if self.ret_text is None or "<" not in self.ret_text:
+            return None
+        return split_decoration(self.ret_text)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.duration is None or not self.duration[:1].isdigit():
+            return None
+        return float(self.duration)
+
+    def _json_fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "args": [to_json(a) for a in self.args],
+            "ret": self.ret,
+            "errno": self.errno,
+        }
+        if self.ret_text is not None and self.ret_text != str(self.ret):
+            out["ret_text"] = self.ret_text
+        if self.errno is not None:
+            out["errno_text"] = self.errno_text
+        elif self.note is not None:
+            out["note"] = self.note
+        if self.injected:
+            out["injected"] = True
+        if self.split is not None:
+            out["split"] = self.split
+        if self.end_line is not None:
+            out["lines"] = list(self.lines)
+        if self.duration is not None:
+            out["duration"] = self.duration_seconds
+        return out
+
+
+class Signal(Event):
+    """``--- SIGCHLD {si_signo=...} ---`` (and the two older notations)."""
+
+    __slots__ = ("description", "info_text", "signal")
+    type: ClassVar[str] = "signal"
+
+    def __init__(
+        self,
+        pid: int | None,
+        line: int,
+        raw: str,
+        time: str | None,
+        signal: str,
+        info_text: str,
+        description: str | None = None,
+    ) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.signal = signal
+        self.info_text = info_text
+        self.description = description
+
+    @property
+    def info(self) -> Node | None:
+        """The siginfo structure as a tree, when the log printed one."""
+        return decode_value(self.info_text) if self.info_text.startswith("{") else None
+
+    def _json_fields(self) -> dict[str, Any]:
+        info = self.info
+        out: dict[str, Any] = {"signal": self.signal, "info": None if info is None else to_json(info)}
+        if self.description is not None:
+            out["description"] = self.description
+        return out
+
+
+class Stopped(Event):
+    """``--- stopped by SIGSTOP ---``: a group-stop, reported by strace -f."""
+
+    __slots__ = ("signal",)
+    type: ClassVar[str] = "stopped"
+
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None, signal: str) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.signal = signal
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"signal": self.signal}
+
+
+class Exit(Event):
+    """``+++ exited with N +++``."""
+
+    __slots__ = ("code",)
+    type: ClassVar[str] = "exit"
+
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None, code: int) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.code = code
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"code": self.code}
+
+
+class Killed(Event):
+    """``+++ killed by SIGSEGV (core dumped) +++``."""
+
+    __slots__ = ("core_dumped", "signal")
+    type: ClassVar[str] = "killed"
+
+    def __init__(
+        self, pid: int | None, line: int, raw: str, time: str | None, signal: str, core_dumped: bool
+    ) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.signal = signal
+        self.core_dumped = core_dumped
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"signal": self.signal, "core_dumped": self.core_dumped}
+
+
+class Superseded(Event):
+    """``+++ superseded by execve in pid N +++``: thread N exec'd and took over this pid."""
+
+    __slots__ = ("by",)
+    type: ClassVar[str] = "superseded"
+
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None, by: int) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.by = by
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"by": self.by}
+
+
+class Attached(Event):
+    """``strace: Process N attached``."""
+
+    __slots__ = ()
+    type: ClassVar[str] = "attached"
+
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None = None) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+
+
+class Detached(Event):
+    """``strace: Process N detached``."""
+
+    __slots__ = ()
+    type: ClassVar[str] = "detached"
+
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None = None) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+
+
+class Message(Event):
+    """Any other line strace wrote about itself (``strace: ...``, ``[ Process PID=...]``)."""
+
+    __slots__ = ("text",)
+    type: ClassVar[str] = "message"
+
+    def __init__(self, pid: int | None, line: int, raw: str, text: str, time: str | None = None) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.text = text
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"text": self.text}
+
+
+class StackFrame(Event):
+    """`` > /lib/libc.so.6(open+0x1b) [0x10f0bb]``: one frame of a ``-k`` stack trace."""
+
+    __slots__ = ("frame",)
+    type: ClassVar[str] = "stack"
+
+    def __init__(self, pid: int | None, line: int, raw: str, frame: str) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, None, None
+        self.frame = frame
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"frame": self.frame}
+
+
+class Unparsed(Event):
+    """A line the parser could not read. It is kept, with why, never dropped."""
+
+    __slots__ = ("reason",)
+    type: ClassVar[str] = "unparsed"
+
+    def __init__(self, pid: int | None, line: int, raw: str, reason: str, time: str | None = None) -> None:
+        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        self.reason = reason
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"reason": self.reason}
+
+
+def _strip_markers(text: str) -> str:
+    for marker in ("(INJECTED)", "(DELAYED)"):
+        if text.endswith(marker):
+            text = text[: -len(marker)].rstrip()
+    return text
+
+
+def _time_to_seconds(text: str | None) -> float | None:
+    if text is None:
+        return None
+    if ":" in text:
+        hours, minutes, seconds = text.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    try:
+        return float(text)
+    except ValueError:
+        return None
