@@ -103,7 +103,14 @@ def _decode_tolerant(text: str) -> tuple[Node, ...]:
 
 
 def _split_items(text: str) -> list[tuple[int, int]]:
-    """Top-level comma positions, skipping strings, comments and brackets (best effort)."""
+    """Top-level items, skipping strings, comments and brackets (best effort: when the
+    brackets do not balance, every comma outside a string splits)."""
+    spans = _split_at_commas(text, True)
+    return spans if spans else _split_at_commas(text, False)
+
+
+def _split_at_commas(text: str, nest: bool) -> list[tuple[int, int]]:
+    """Spans between commas; [] if ``nest`` and the brackets do not balance."""
     spans: list[tuple[int, int]] = []
     depth = 0
     start = 0
@@ -121,14 +128,18 @@ def _split_items(text: str) -> list[tuple[int, int]]:
         if c == 92:  # a backslash in a -y path escapes the next character
             i += 2
             continue
-        if c in (40, 91, 123):
+        if nest and c in (40, 91, 123):
             depth += 1
-        elif c in (41, 93, 125):
-            depth = max(depth - 1, 0)
+        elif nest and c in (41, 93, 125):
+            depth -= 1
+            if depth < 0:
+                return []
         elif c == 44 and depth == 0:
             spans.append((start, i))
             start = i + 1
         i += 1
+    if depth != 0:
+        return []
     spans.append((start, end))
     return spans
 
@@ -441,7 +452,8 @@ def _op(tok: str) -> Op:
     return op
 
 
-def _octal(tok: str) -> int:
+def _octal(tok: str) -> Node:
+    # Typed Node, not int: mypyc would coerce an ``int``-typed result to a plain int.
     try:
         return Oct(int(tok, 8))
     except ValueError:  # "08": not octal after all
@@ -462,6 +474,9 @@ def split_decoration(tok: str) -> Fd:
     if deleted:
         rest = rest[:-9]
     info = rest[:-1] if rest.endswith(">") else rest
+    if info.endswith(" (deleted)"):  # strace before 5.19 put the marker inside
+        info = info[:-10]
+        deleted = True
     if "\\" in info:
         info = _unescape(info).decode("utf-8", "surrogateescape")
     fd: int | str

@@ -50,6 +50,10 @@ _PREFIX = re.compile(
     """,
     re.X,
 )
+_FUSED = re.compile(
+    r"(?:\[pid +\d+(?:<[^>]*>)?\] *|\d+(?:<[^>]*>)? +)?(?:[\d:.]+ +)?(?:\+\+\+ .* \+\+\+|--- .* ---)$"
+)
+_PID_CHANGED = re.compile(r" <pid changed to (\d+) \.\.\.>$")
 _ATTACH_MSG = re.compile(r"(?:strace: )?Process (\d+) (attached|detached)\b")
 _TORN = re.compile(r"strace: Process \d+ (?:attached|detached)$")
 _SIGNO = re.compile(r"si_signo=(\w+)")
@@ -79,32 +83,45 @@ def parse_lines(
     """
     pending: dict[int | None, Syscall] = {}
     torn: tuple[int, str] | None = None  # a line cut by an interleaved strace message
+    last_pid = pid  # whose line came last: -k stack frames belong to it
     n = first_line - 1
     for raw in lines:
         n += 1
         if raw and ord(raw[-1]) == 10:
             raw = raw[:-1]
-        if torn is None:
-            fast = _fast_line(raw, n, pid, pending)
-            if fast is not None:
-                if fast is not _HELD:
-                    if file is not None:
-                        fast.file = file
-                    yield fast
-                continue
-            for ev in _slow_line(raw, n, pid, pending):
-                if ev is _TORN_MARK:
-                    torn = (n, raw)
-                    continue
-                if file is not None:
-                    ev.file = file
-                yield ev
-        else:
-            for ev in _glue(torn, n, raw, pid, pending):
-                if file is not None:
-                    ev.file = file
-                yield ev
+        if torn is not None:
+            glued, done = _glue(torn, n, raw, pid, pending)
             torn = None
+            for ev in glued:
+                if file is not None:
+                    ev.file = file
+                yield ev
+            if done:
+                continue
+        fast = _fast_line(raw, n, pid, pending)
+        if fast is not None:
+            if fast is not _HELD:
+                if file is not None:
+                    fast.file = file
+                last_pid = fast.pid
+                yield fast
+            else:
+                last_pid = _newest_key(pending)
+            continue
+        if raw.startswith(" > "):  # -k: a stack frame of the line before
+            frame = StackFrame(last_pid, n, raw, raw[3:].strip())
+            if file is not None:
+                frame.file = file
+            yield frame
+            continue
+        for ev in _slow_line(raw, n, pid, pending):
+            if ev is _TORN_MARK:
+                torn = (n, raw)
+                continue
+            if file is not None:
+                ev.file = file
+            last_pid = ev.pid
+            yield ev
 
     if torn is not None:
         yield Unparsed(pid, torn[0], torn[1], "line cut off by a strace message at the end of the log")
@@ -116,6 +133,13 @@ def parse_lines(
 
 def _line_of(ev: Event) -> int:
     return ev.line
+
+
+def _newest_key(pending: dict[int | None, Syscall]) -> int | None:
+    """The pid of the call most recently put aside (dicts keep insertion order)."""
+    for key in reversed(pending):
+        return key if key is None or key >= 0 else -key
+    return None
 
 
 # ---- the fast path ----
@@ -474,7 +498,31 @@ def _slow_line_inner(
 
     p = body.find("(")
     name = body[:p]
-    if p > 0 and name.isidentifier():
+    if p > 0 and _is_name(name):
+        changed = _PID_CHANGED.search(body)
+        if changed is not None:
+            # strace 6: a thread's execve that will complete as the leader, pid N. It is
+            # kept under -N (pids are positive) so the leader's own pending call stays.
+            new_pid = int(changed.group(1))
+            ev = Syscall(
+                new_pid,
+                n,
+                raw,
+                time,
+                name,
+                body[p + 1 : changed.start()].rstrip(" "),
+                None,
+                None,
+                None,
+                None,
+                None,
+            )
+            ev.split = "unfinished"
+            previous = pending.pop(pid, None)
+            if previous is not None:
+                yield previous
+            pending[-new_pid] = ev
+            return
         for suffix in (_UNFINISHED, _DETACHED):
             if body.endswith(suffix):
                 ev = Syscall(
@@ -511,8 +559,26 @@ def _slow_line_inner(
         yield _message(raw[cut:], None, n, raw[cut:], None)
         yield _TORN_MARK
         return
-    reason = "incomplete line (strace cut off?)" if p > 0 and name.isidentifier() else "not a strace line"
+    fused = _FUSED.search(raw) if p > 0 and _is_name(name) else None
+    if fused is not None and fused.start() > 0:
+        # strace began a call, then wrote an exit/signal line for the same task without
+        # ending the first: "pause(9 +++ superseded by execve in pid 10 +++". The call
+        # never completes; the rest is a line of its own.
+        args = raw[m.end() + p + 1 : fused.start()]
+        ev = Syscall(pid, n, raw[: fused.start()], time, name, args, None, None, None, None, None)
+        ev.split = "unfinished"
+        yield ev
+        for part in _slow_line_inner(raw[fused.start() :], n, default_pid, pending):
+            part.raw = raw  # both events come from this one physical line
+            yield part
+        return
+    reason = "incomplete line (strace cut off?)" if p > 0 and _is_name(name) else "not a strace line"
     yield Unparsed(pid, n, raw, reason, time)
+
+
+def _is_name(name: str) -> bool:
+    """A syscall name; strace prints "???" for one it cannot tell."""
+    return name.isidentifier() or (name != "" and name.strip("?") == "")
 
 
 def _complete_call(body: str, p: int) -> tuple[str, str] | None:
@@ -561,6 +627,13 @@ def _resumed(
     if start is not None and start.name != name:
         yield start  # that call never resumed; this resumes one we never saw start
         start = None
+    if start is None and pid is not None and pending.get(-pid) is not None and pending[-pid].name == name:
+        start = pending.pop(-pid)  # the execve of a thread, now resuming as the leader
+    if start is None and pid is not None and pending.get(None) is not None and pending[None].name == name:
+        # strace's stderr output omits "[pid N]" while only one task is traced: a call
+        # that started unprefixed may resume as "[pid N]" once there are more
+        start = pending.pop(None)
+        start.pid = pid
 
     tail_args, rest = _split_tail(tail)
     if start is None:
@@ -625,12 +698,14 @@ def _exit_line(
             yield mine
         theirs = pending.pop(by, None)
         if theirs is not None:
+            theirs.pid = pid  # the new program runs under the leader's pid
             pending[pid] = theirs
         yield Superseded(pid, n, raw, time, by)
         return
-    started = pending.pop(pid, None)
-    if started is not None:
-        yield started  # the task ended inside this call
+    for key in (pid, None if pid is None else -pid):
+        started = pending.pop(key, None)
+        if started is not None:
+            yield started  # the task ended inside this call
     if inner.startswith("exited with "):
         yield Exit(pid, n, raw, time, int(inner[12:]))
     elif inner.startswith("killed by "):
@@ -648,26 +723,35 @@ def _message(body: str, pid: int | None, n: int, raw: str, time: str | None) -> 
         if m.group(2) == "attached":
             return Attached(target, n, raw, time)
         return Detached(target, n, raw, time)
-    if body.startswith("[ Process PID="):
-        digits = body[14:].split(" ", 1)[0]
+    text = body[8:] if body.startswith("strace: ") else body
+    if text.startswith("[ Process PID="):
+        digits = text[14:].split(" ", 1)[0]
         if digits.isdigit():
             pid = int(digits)
-    text = body[8:] if body.startswith("strace: ") else body
     return Message(pid, n, raw, text, time)
 
 
 def _glue(
     torn: tuple[int, str], n: int, raw: str, pid: int | None, pending: dict[int | None, Syscall]
-) -> Iterator[Event]:
-    """Rebuild a line that an interleaved strace message cut in two."""
+) -> tuple[list[Event], bool]:
+    """Rebuild a line that an interleaved strace message cut in two.
+
+    Returns the events and whether line ``n`` was used up. When the two parts do not make
+    a line, the first part is unparsed and line ``n`` must be read on its own.
+    """
     first_n, first_raw = torn
     first_part = first_raw[: first_raw.rfind("strace: Process ")]
-    events = [ev for ev in _slow_line(first_part + raw, first_n, pid, pending) if ev is not _TORN_MARK]
-    for ev in events:
-        if isinstance(ev, Syscall) and ev.line == first_n and ev.end_line is None:
-            ev.raw, ev.end_line, ev.end_raw = first_part, n, raw
-        elif isinstance(ev, Syscall) and ev.end_line == first_n:
-            ev.end_raw = first_part + raw  # the torn line was the resumed half of a split call
-        elif isinstance(ev, Unparsed):
-            ev.raw = first_part + raw
-    yield from events
+    events = list(_slow_line(first_part + raw, first_n, pid, pending))
+    if any(ev is _TORN_MARK or isinstance(ev, Unparsed) for ev in events):
+        # Not a line after all: keep only calls flushed from `pending` (earlier lines)
+        kept: list[Event] = [ev for ev in events if isinstance(ev, Syscall) and ev.line < first_n]
+        kept.append(Unparsed(pid, first_n, first_part, "line cut off by a strace message"))
+        return kept, False
+    for ev in [*events, *pending.values()]:  # the glued line may be a call put aside
+        if isinstance(ev, Syscall) and first_n in (ev.line, ev.end_line):
+            ev.torn_line, ev.torn_raw = n, raw
+            if ev.line == first_n:
+                ev.raw = first_part
+            else:
+                ev.end_raw = first_part
+    return events, True

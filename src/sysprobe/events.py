@@ -78,6 +78,8 @@ class Syscall(Event):
         "name",
         "ret",
         "split",
+        "torn_line",
+        "torn_raw",
     )
     type: ClassVar[str] = "syscall"
 
@@ -107,18 +109,29 @@ class Syscall(Event):
         self.aux = aux
         self.duration = duration
         self.split: Split | None = None
-        self.end_line: int | None = None
+        self.end_line: int | None = None  # the <... resumed> half of a split call
         self.end_raw: str | None = None
+        # where strace's stderr tore the line with a message, the line's continuation
+        self.torn_line: int | None = None
+        self.torn_raw: str | None = None
         self.file = None
         self._args: tuple[Node, ...] | None = None
 
     @property
     def lines(self) -> tuple[int, ...]:
-        return (self.line,) if self.end_line is None else (self.line, self.end_line)
+        if self.torn_line is None:
+            return (self.line,) if self.end_line is None else (self.line, self.end_line)
+        return tuple(sorted(n for n in (self.line, self.end_line, self.torn_line) if n is not None))
 
     @property
     def raw_lines(self) -> tuple[str, ...]:
-        return (self.raw,) if self.end_raw is None else (self.raw, self.end_raw)
+        """The physical lines, in line order."""
+        if self.torn_line is None:
+            return (self.raw,) if self.end_raw is None else (self.raw, self.end_raw)
+        pairs = [(self.line, self.raw), (self.torn_line, self.torn_raw or "")]
+        if self.end_line is not None:
+            pairs.append((self.end_line, self.end_raw or ""))
+        return tuple(raw for _, raw in sorted(pairs))
 
     @property
     def ret_text(self) -> str | None:
@@ -202,7 +215,7 @@ class Syscall(Event):
             out["injected"] = True
         if self.split is not None:
             out["split"] = self.split
-        if self.end_line is not None:
+        if len(self.lines) > 1:
             out["lines"] = list(self.lines)
         if self.duration is not None:
             out["duration"] = self.duration_seconds

@@ -1,0 +1,59 @@
+# sysprobe — two commands do all set-up on a fresh Debian machine:
+#   make demo    trace a small real program and show what it did
+#   make test    run the test suite
+# Both create .venv, install sysprobe (its parser compiled with mypyc) and, when missing,
+# strace and a C compiler (with apt-get; as root, or through sudo).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# The modules mypyc compiles: editing one means rebuilding.
+COMPILED := $(addprefix src/sysprobe/,events.py argtree.py _argdecode.py _lineparse.py)
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench deps system-deps clean
+
+demo: deps
+	@mkdir -p build/demo
+	cc -O1 -o build/demo/pipe_leak examples/pipe_leak.c
+	@echo '$$ sysprobe trace -- build/demo/pipe_leak'
+	@$(VENV)/bin/sysprobe trace -- build/demo/pipe_leak
+
+test: deps
+	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+
+lint: deps
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m mypy
+
+bench: deps
+	$(PY) benchmarks/run.py
+
+deps: system-deps $(STAMP)
+
+# apt-get only when something is missing, so a prepared machine never needs root.
+system-deps:
+	@missing=""; \
+	command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	$(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+		|| missing="$$missing python3-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml setup.py $(COMPILED)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade setuptools wheel 'mypy==2.4.1' types-regex
+	$(PY) -m pip install -q --no-build-isolation -e '.[dev]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf build $(VENV) src/*.so src/sysprobe/*.so .pytest_cache .mypy_cache

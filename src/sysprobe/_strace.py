@@ -1,0 +1,242 @@
+"""The strace binary: where it is, what it can do, and why it failed.
+
+Failures are diagnosed after the fact: when a run produced no trace, a short probe
+(``strace -f -o /dev/null -- true`` with its stderr captured) tells a missing option from
+a denied ptrace, and the kernel's own settings say why ptrace was denied.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PtraceDenied, StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
+
+# The first strace release with each option sysprobe may pass (strace's NEWS).
+FEATURE_SINCE: dict[str, tuple[int, int]] = {
+    "--seccomp-bpf": (5, 3),
+    "--syscall-times": (5, 6),
+    "--absolute-timestamps": (5, 6),
+    "--decode-pids=comm": (5, 15),
+    "--kill-on-exit": (6, 6),
+    "-e inject=": (4, 16),
+    "-X": (5, 7),
+}
+
+_VERSION = re.compile(r"version (\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Strace:
+    path: str
+    version: tuple[int, int]
+
+    @property
+    def version_text(self) -> str:
+        return f"{self.version[0]}.{self.version[1]}"
+
+    def supports(self, feature: str) -> bool:
+        return self.version >= FEATURE_SINCE.get(feature, (0, 0))
+
+    def require(self, feature: str) -> None:
+        if not self.supports(feature):
+            need = ".".join(map(str, FEATURE_SINCE[feature]))
+            raise StraceTooOld(
+                f"strace {self.version_text} at {self.path} is too old for {feature} (needs {need} or newer)"
+            )
+
+
+def locate(explicit: str | None = None) -> Strace:
+    """The strace to use: ``explicit``, then $SYSPROBE_STRACE, then the PATH."""
+    wanted = explicit or os.environ.get("SYSPROBE_STRACE") or "strace"
+    path = shutil.which(wanted)
+    if path is None:
+        where = wanted if os.sep in wanted else "on PATH"
+        raise StraceMissing(
+            f"strace not found ({where}); install it, e.g. `apt-get install strace`, "
+            "or name it with --strace PATH"
+        )
+    return _probe_version(os.path.realpath(path), os.stat(path).st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _probe_version(path: str, _mtime: int) -> Strace:
+    try:
+        out = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise StraceMissing(f"cannot run {path}: {exc}") from exc
+    m = _VERSION.search(out.stdout)
+    if m is None:
+        raise StraceMissing(f"{path} does not look like strace: `{path} -V` printed {out.stdout[:80]!r}")
+    return Strace(path, (int(m.group(1)), int(m.group(2))))
+
+
+def diagnose(strace: Strace, options: list[str]) -> SysprobeError:
+    """Why did strace not trace? Re-run it on ``true`` with stderr captured and classify."""
+    true = shutil.which("true") or "/bin/true"
+    try:
+        probe = subprocess.run(
+            [strace.path, "-f", "-o", os.devnull, *options, "--", true],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return TraceFailed(f"strace did not run: {exc}")
+    return classify(probe.stderr, probe.returncode)
+
+
+_STRACE_SAYS = re.compile(r"^(?:\S*/)?strace: (.*)$", re.M)
+
+
+def classify(stderr: str, returncode: int) -> SysprobeError:
+    """Turn strace's own error text into one of sysprobe's errors."""
+    said = [m.group(1).strip() for m in _STRACE_SAYS.finditer(stderr)]
+    message = said[0] if said else stderr.strip().splitlines()[0] if stderr.strip() else ""
+    lowered = stderr.lower()
+    if "unrecognized option" in lowered or "invalid option" in lowered or "unknown option" in lowered:
+        return StraceTooOld(f"strace rejected an option: {message}")
+    if "ptrace" in lowered and ("not permitted" in lowered or "permission denied" in lowered):
+        return PtraceDenied(f"ptrace is not permitted here ({ptrace_hint()}); strace says: {message}")
+    if message.startswith(("invalid system call", "invalid ", "bad ")):
+        return UsageError(f"strace rejected the syscall set or an expression: {message}")
+    if returncode == 0 and not stderr.strip():
+        return TraceFailed("strace exited without writing a trace")
+    return TraceFailed(message or f"strace exited with status {returncode}")
+
+
+def ptrace_hint() -> str:
+    """What in this kernel's settings denies ptrace, as far as /proc tells."""
+    reasons: list[str] = []
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as fh:
+            scope = fh.read().strip()
+        if scope == "3":
+            reasons.append("yama ptrace_scope=3 forbids all ptrace")
+        elif scope in ("1", "2"):
+            reasons.append(f"yama ptrace_scope={scope}")
+    except OSError:
+        pass
+    status = _proc_status()
+    if status.get("Seccomp", "0") != "0":
+        reasons.append("this process runs under a seccomp filter")
+    cap_eff = int(status.get("CapEff", "0"), 16)
+    if os.geteuid() == 0 and not cap_eff & (1 << 19):  # CAP_SYS_PTRACE
+        reasons.append("CAP_SYS_PTRACE is missing (a container? try --cap-add=SYS_PTRACE)")
+    return "; ".join(reasons) or "the kernel refused PTRACE_SEIZE/TRACEME"
+
+
+def _proc_status() -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                out[key] = value.strip()
+    except OSError:
+        pass
+    return out
+
+
+def check_usable(path: str | None = None) -> str | None:
+    """None when strace can trace here, else the reason."""
+    try:
+        ensure_usable(locate(path or None))
+    except SysprobeError as exc:
+        return str(exc)
+    return None
+
+
+def ensure_usable(strace: Strace) -> None:
+    """Raise the reason strace cannot trace in this environment, if it cannot.
+
+    A probe run (``strace -f -o /dev/null true``, stderr captured) answers; its answer
+    is kept, in memory and on disk, for as long as nothing that decides it changes: the
+    strace binary, the boot, the user, this process's seccomp mode, capabilities and
+    the yama setting. So strace's own complaints never reach the user's terminal, and
+    a normal run pays nothing after the first.
+    """
+    key = _environment_key(strace)
+    verdict = _USABLE.get(key)
+    if verdict is None:
+        verdict = _read_cached(key)
+    if verdict is None:
+        verdict = _probe(strace)
+        _write_cached(key, verdict)
+    _USABLE[key] = verdict
+    if verdict.startswith("ptrace"):
+        raise PtraceDenied(verdict)
+    if verdict:
+        raise TraceFailed(verdict)
+
+
+_USABLE: dict[str, str] = {}
+
+
+def _probe(strace: Strace) -> str:
+    """An empty string when strace traces fine here, else why not."""
+    true = shutil.which("true") or "/bin/true"
+    try:
+        probe = subprocess.run(
+            [strace.path, "-f", "-o", os.devnull, "--", true],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"strace did not run: {exc}"
+    return "" if probe.returncode == 0 else str(classify(probe.stderr, probe.returncode))
+
+
+def _environment_key(strace: Strace) -> str:
+    status = _proc_status()
+    parts = [
+        strace.path,
+        str(os.stat(strace.path).st_mtime_ns),
+        _read("/proc/sys/kernel/random/boot_id"),
+        str(os.geteuid()),
+        status.get("Seccomp", ""),
+        status.get("NoNewPrivs", ""),
+        status.get("CapEff", ""),
+        _read("/proc/sys/kernel/yama/ptrace_scope"),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sysprobe"
+
+
+def _read_cached(key: str) -> str | None:
+    try:
+        return (_cache_dir() / f"usable-{key}").read_text()
+    except OSError:
+        return None
+
+
+def _write_cached(key: str, verdict: str) -> None:
+    try:
+        folder = _cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".usable-{key}.{os.getpid()}"
+        tmp.write_text(verdict)
+        os.replace(tmp, folder / f"usable-{key}")
+    except OSError:
+        pass  # no writable cache: probe again next time
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""

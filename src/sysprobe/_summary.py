@@ -1,0 +1,113 @@
+"""A short account of a trace — processes, syscalls, failures, signals, exits — built in
+one pass with memory bounded by the number of processes and distinct names, not events."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ._syscalls import CREATES_PROCESS, EXECS
+from .argtree import Str
+from .events import Event, Exit, Killed, Signal, Syscall, Unparsed
+
+MAX_ROWS = 12
+MAX_UNPARSED_KEPT = 20
+
+
+@dataclass
+class ProcessLine:
+    pid: int | None
+    parent: int | None = None
+    program: str | None = None
+    end: str | None = None  # "exited 0", "killed by SIGSEGV (core dumped)"
+
+
+@dataclass
+class Summary:
+    processes: dict[int | None, ProcessLine] = field(default_factory=dict)
+    syscalls: Counter[str] = field(default_factory=Counter)
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+    signals: Counter[str] = field(default_factory=Counter)
+    events: int = 0
+    unparsed: int = 0
+    unparsed_examples: list[Unparsed] = field(default_factory=list)
+    injected: int = 0
+
+    def add(self, event: Event) -> None:
+        self.events += 1
+        proc = self.processes.get(event.pid)
+        if proc is None:
+            proc = self.processes[event.pid] = ProcessLine(event.pid)
+        if isinstance(event, Syscall):
+            name = event.name
+            self.syscalls[name] += 1
+            if event.errno is not None:
+                self.failures[(name, event.errno)] += 1
+            if event.injected:
+                self.injected += 1
+            if event.ret is not None and event.ret > 0 and name in CREATES_PROCESS:
+                child = self.processes.setdefault(event.ret, ProcessLine(event.ret))
+                child.parent = event.pid
+            elif event.ret == 0 and name in EXECS and event.args:
+                path = event.args[0] if name == "execve" else event.args[1] if len(event.args) > 1 else None
+                if isinstance(path, Str):
+                    proc.program = path.text
+        elif isinstance(event, Signal):
+            self.signals[event.signal] += 1
+        elif isinstance(event, Exit):
+            proc.end = f"exited {event.code}"
+        elif isinstance(event, Killed):
+            proc.end = f"killed by {event.signal}" + (" (core dumped)" if event.core_dumped else "")
+        elif isinstance(event, Unparsed):
+            self.unparsed += 1
+            if len(self.unparsed_examples) < MAX_UNPARSED_KEPT:
+                self.unparsed_examples.append(event)
+
+    def headline(self) -> str:
+        failed = sum(self.failures.values())
+        parts = [
+            plural(len(self.processes), "process", "processes"),
+            f"{plural(sum(self.syscalls.values()), 'syscall')} ({failed} failed)",
+            plural(sum(self.signals.values()), "signal"),
+        ]
+        if self.injected:
+            parts.append(plural(self.injected, "injected fault"))
+        if self.unparsed:
+            parts.append(plural(self.unparsed, "unparsed line"))
+        return ", ".join(parts)
+
+    def render(self, console: Console, title: str) -> None:
+        console.print(Text(f"sysprobe: {title}", style="bold"))
+        console.print(f"  {self.headline()}")
+        if self.processes:
+            table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+            for column in ("pid", "parent", "program", "end"):
+                table.add_column(column)
+            for proc in list(self.processes.values())[:MAX_ROWS]:
+                table.add_row(
+                    "?" if proc.pid is None else str(proc.pid),
+                    "" if proc.parent is None else str(proc.parent),
+                    proc.program or "",
+                    proc.end or "",
+                )
+            console.print(table)
+            if len(self.processes) > MAX_ROWS:
+                console.print(f"  ... {len(self.processes) - MAX_ROWS} more processes")
+        if self.syscalls:
+            top = ", ".join(f"{name} {n}" for name, n in self.syscalls.most_common(MAX_ROWS))
+            console.print(f"  syscalls: {top}")
+        if self.failures:
+            top = ", ".join(f"{name} {errno} {n}" for (name, errno), n in self.failures.most_common(MAX_ROWS))
+            console.print(f"  failed:   {top}")
+        if self.signals:
+            console.print("  signals:  " + ", ".join(f"{s} {n}" for s, n in self.signals.most_common()))
+        for ev in self.unparsed_examples:
+            console.print(f"  unparsed {ev.where()}: {ev.reason}: {ev.raw[:100]!r}")
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"

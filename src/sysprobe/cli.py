@@ -1,0 +1,164 @@
+"""The ``sysprobe`` command line. It adapts the library to a terminal and nothing more:
+every decision it shows is made in the library."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, TextIO
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from ._runner import RunOptions, TracedRun
+from ._sources import parse_paths
+from ._summary import Summary
+from .errors import EXIT_TIMEOUT, SysprobeError
+from .events import Event
+
+app = typer.Typer(
+    name="sysprobe",
+    help="Run a program under strace -f and check what it did to the kernel.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Options end at the command: `sysprobe trace ls -l` gives -l to ls, as strace and env do.
+COMMAND_CONTEXT = {"allow_interspersed_args": False}
+
+CommandArg = Annotated[list[str], typer.Argument(metavar="CMD [ARGS]...", help="The command to trace.")]
+
+
+def fail(error: SysprobeError) -> NoReturn:
+    print(f"sysprobe: {error}", file=sys.stderr)
+    raise typer.Exit(error.exit_code)
+
+
+def trace_set_option(value: str | None) -> list[str]:
+    """``-e openat,close`` (or ``-e trace=openat,close``) → strace's ``-e trace=...``."""
+    if not value:
+        return []
+    return ["-e", value if value.startswith("trace=") else f"trace={value}"]
+
+
+class JsonLines:
+    """Events as JSON Lines, flushed whenever the trace goes quiet."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, event: Event) -> None:
+        self.out.write(json.dumps(event.to_json()) + "\n")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+@app.command(context_settings=COMMAND_CONTEXT)
+def trace(
+    command: CommandArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines to stdout.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Also save the raw strace text to FILE.")
+    ] = None,
+    trace_set: Annotated[
+        str | None,
+        typer.Option("-e", "--trace", help="Syscalls to trace, in strace's syntax: openat,%process."),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Kill the whole traced tree after S seconds.", min=0.0)
+    ] = None,
+    strace: Annotated[str | None, typer.Option(help="The strace binary to use.")] = None,
+    strace_arg: Annotated[
+        list[str] | None, typer.Option("--strace-arg", help="Pass an option to strace as is (repeatable).")
+    ] = None,
+    summary: Annotated[bool, typer.Option(help="Print a summary to stderr at the end.")] = True,
+) -> None:
+    """Run CMD under strace -f, parse its trace as it runs, exit with CMD's status."""
+    options = RunOptions(
+        strace_args=[*trace_set_option(trace_set), *(strace_arg or [])],
+        timeout=timeout,
+        raw_output=str(output) if output else None,
+        strace=strace,
+    )
+    sink = JsonLines(sys.stdout) if json_out else None
+    run = TracedRun(command, options, on_idle=sink.flush if sink else None)
+    tally = Summary()
+    try:
+        for event in run.events():
+            tally.add(event)
+            if sink is not None:
+                sink.write(event)
+    except SysprobeError as error:
+        fail(error)
+    finally:
+        if sink is not None:
+            sink.flush()
+    outcome = run.outcome
+    assert outcome is not None
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if summary:
+        title = f"{shlex.join(command)} — {describe_end(outcome.exit_status, outcome.leader_signal)}"
+        tally.render(console, f"{title}, {outcome.wall_seconds:.2f} s")
+    if outcome.timed_out:
+        print(f"sysprobe: timed out after {timeout:g} s; the traced processes were killed", file=sys.stderr)
+        raise typer.Exit(EXIT_TIMEOUT)
+    raise typer.Exit(outcome.exit_status if outcome.exit_status is not None else 0)
+
+
+def describe_end(status: int | None, signal: str | None) -> str:
+    if signal is not None:
+        return f"killed by {signal}"
+    return "no exit status" if status is None else f"exit {status}"
+
+
+@app.command()
+def parse(
+    files: Annotated[list[str], typer.Argument(metavar="FILE...", help="strace logs ('-' reads stdin).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print events as JSON Lines.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when a line could not be parsed.")] = False,
+) -> None:
+    """Parse existing strace logs (any strace version, any options) into events.
+
+    Per-pid files of one `strace -ff -o NAME` run (NAME.123, NAME.124) are merged in time
+    order when they carry timestamps.
+    """
+    for name in files:
+        if name != "-" and not Path(name).is_file():
+            print(f"sysprobe: {name}: no such file", file=sys.stderr)
+            raise typer.Exit(2)
+    tally = Summary()
+    sink = JsonLines(sys.stdout) if json_out else None
+    for event in parse_paths(files):
+        tally.add(event)
+        if sink is not None:
+            sink.write(event)
+    if sink is not None:
+        sink.flush()
+    else:
+        tally.render(Console(highlight=False, soft_wrap=True), " ".join(files))
+    if strict and tally.unparsed:
+        raise typer.Exit(1)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"sysprobe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """sysprobe: assert what a program really did to the kernel."""
+
+
+def main() -> None:
+    app()

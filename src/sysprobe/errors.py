@@ -1,0 +1,70 @@
+"""Errors a user can act on, each with its own CLI exit code (README: "Exit codes").
+
+The codes stay clear of what a traced command usually returns: the sysexits.h values for
+"unavailable", "no permission" and "configuration", and the shell's 124-127.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_RULE_FAILED = 1
+EXIT_USAGE = 2
+EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE
+EXIT_PTRACE_DENIED = 77  # EX_NOPERM
+EXIT_STRACE_TOO_OLD = 78  # EX_CONFIG
+EXIT_TIMEOUT = 124  # as GNU timeout
+EXIT_TRACE_FAILED = 125  # strace failed for another reason
+EXIT_NOT_EXECUTABLE = 126  # as the shell
+EXIT_NOT_FOUND = 127  # as the shell
+
+
+class SysprobeError(Exception):
+    """Base of sysprobe's errors; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = EXIT_TRACE_FAILED
+
+
+class UsageError(SysprobeError):
+    """Bad arguments: a rule that does not parse, an option value out of range."""
+
+    exit_code = EXIT_USAGE
+
+
+class StraceMissing(SysprobeError):
+    """No strace binary was found."""
+
+    exit_code = EXIT_STRACE_MISSING
+
+
+class StraceTooOld(SysprobeError):
+    """The installed strace lacks an option sysprobe needs."""
+
+    exit_code = EXIT_STRACE_TOO_OLD
+
+
+class PtraceDenied(SysprobeError):
+    """The kernel refused ptrace (container without CAP_SYS_PTRACE, seccomp, yama)."""
+
+    exit_code = EXIT_PTRACE_DENIED
+
+
+class CommandNotFound(SysprobeError):
+    """The command to trace does not exist."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class CommandNotExecutable(SysprobeError):
+    """The command exists but cannot be executed."""
+
+    exit_code = EXIT_NOT_EXECUTABLE
+
+
+class TraceFailed(SysprobeError):
+    """strace exited without tracing the command, for a reason not covered above."""
+
+    exit_code = EXIT_TRACE_FAILED
+
+
+class RuleSyntaxError(UsageError):
+    """A rule or pattern string that does not parse."""

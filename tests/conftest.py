@@ -1,0 +1,116 @@
+"""Shared test helpers: compile the C programs in tests/programs, run the real strace."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from sysprobe._strace import check_usable
+
+TESTS = Path(__file__).parent
+PROGRAMS = TESTS / "programs"
+CORPUS = TESTS / "data" / "corpus"
+
+# `make test` sets this: on CI a missing strace or a denied ptrace is a failure, not a skip.
+REQUIRE = os.environ.get("SYSPROBE_REQUIRE") == "1"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test stale compiled modules: a .py newer than its mypyc .so means the
+    tests would run the old code (`make test` rebuilds; so does `pip install -e .`)."""
+    package = TESTS.parent / "src" / "sysprobe"
+    stale = [
+        py.name
+        for so in package.glob("*.so")
+        if (py := package / (so.name.split(".")[0] + ".py")).exists()
+        and py.stat().st_mtime > so.stat().st_mtime
+    ]
+    if stale:
+        pytest.exit(f"compiled modules are older than their sources ({', '.join(stale)}): run `make deps`", 3)
+
+
+def need_strace() -> None:
+    reason = check_usable("")
+    if reason is not None:
+        if REQUIRE:
+            pytest.fail(f"strace is required here (SYSPROBE_REQUIRE=1): {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("programs")
+
+
+@pytest.fixture(scope="session")
+def compile_c(build_dir: Path) -> Callable[..., Path]:
+    """Compile tests/programs/NAME.c (once per session) and return the binary's path."""
+    built: dict[tuple[str, tuple[str, ...]], Path] = {}
+    cc = shutil.which("cc") or shutil.which("gcc")
+
+    def compile_(name: str, *defines: str) -> Path:
+        key = (name, defines)
+        if key not in built:
+            if cc is None:
+                pytest.fail("a C compiler (cc) is needed to build the test programs")
+            suffix = "".join(f"-{d.lower()}" for d in defines)
+            out = build_dir / f"{name}{suffix}"
+            flags = [f"-D{d}" for d in defines]
+            subprocess.run(
+                [cc, "-O1", "-pthread", *flags, "-o", str(out), str(PROGRAMS / f"{name}.c")],
+                check=True,
+            )
+            built[key] = out
+        return built[key]
+
+    return compile_
+
+
+@pytest.fixture
+def strace_ok() -> None:
+    need_strace()
+
+
+@pytest.fixture
+def run_strace(tmp_path: Path, strace_ok: None) -> Callable[..., Path]:
+    """Run the real strace with the given options; return the log's path.
+
+    ``mode="file"`` uses -o (bare pids), ``mode="stderr"`` captures strace's stderr
+    (``[pid N]`` prefixes, leader unprefixed), ``mode="ff"`` writes per-pid files and
+    returns their common prefix.
+    """
+    counter = iter(range(1000))
+
+    def run(argv: list[str], *options: str, mode: str = "file") -> Path:
+        log = tmp_path / f"trace{next(counter)}.log"
+        base = ["strace", *options]
+        if mode == "file":
+            cmd = [*base, "-o", str(log), "--", *argv]
+            subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        elif mode == "stderr":
+            with open(log, "wb") as fh:
+                subprocess.run([*base, "--", *argv], check=False, stdout=subprocess.DEVNULL, stderr=fh)
+        elif mode == "ff":
+            cmd = [*base, "-ff", "-o", str(log), "--", *argv]
+            subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            raise ValueError(mode)
+        return log
+
+    return run
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable
+
+
+def lines_of(path: Path) -> Iterator[str]:
+    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+        yield from fh
