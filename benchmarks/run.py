@@ -167,9 +167,7 @@ def main() -> None:
         log = Path(tmp) / "generated.log"
         written = generate_log(log, lines)
         size = log.stat().st_size
-        print(
-            f"parse throughput, generated log of {written:,} lines ({size / 1e6:.0f} MB of strace -f -y lines)"
-        )
+        print(f"parse throughput: a generated log of {written:,} lines, {size / 1e6:.0f} MB")
         for name, rate in parse_throughput(log, written, runs).items():
             print(f"  {name:<24} {rate:>12,.0f} lines/s")
 

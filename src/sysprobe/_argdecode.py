@@ -84,6 +84,18 @@ def decode_value(text: str) -> Node:
     return Expr(nodes) if nodes else Raw(text)
 
 
+def decode_args_strict(text: str) -> tuple[Node, ...]:
+    """Decode, raising ValueError (with the position) where the grammar does not fit."""
+    cur = _Cursor(text, 0, len(text))
+    try:
+        items = _list(cur, -1)
+    except (_Malformed, IndexError) as exc:
+        raise ValueError(f"{exc} (at character {cur.pos + 1})") from None
+    if cur.pos < cur.end:
+        raise ValueError(f"unexpected {text[cur.pos]!r} at character {cur.pos + 1}")
+    return tuple(items)
+
+
 def _decode_tolerant(text: str) -> tuple[Node, ...]:
     """Decode item by item; an item that does not decode is kept as Raw."""
     out: list[Node] = []

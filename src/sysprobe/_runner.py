@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import BinaryIO
 
+from ._fdspec import EXECS
 from ._lineparse import parse_lines
+from ._signals import exit_status_for
 from ._sources import CHUNK, split_chunks
 from ._strace import Strace, diagnose, ensure_usable, locate
-from ._syscalls import EXECS
 from .errors import CommandNotExecutable, CommandNotFound
 from .events import Event, Exit, Killed, Syscall
 
@@ -271,7 +272,7 @@ class TracedRun:
                 outcome.exit_status = event.code
             elif isinstance(event, Killed):
                 outcome.leader_signal = event.signal
-                outcome.exit_status = 128 + signal_number(event.signal)
+                outcome.exit_status = exit_status_for(event.signal)
 
     # ---- signals, kills, shutdown ----
 
@@ -376,20 +377,6 @@ def tracees_of(tracer: int) -> list[int]:
             if value.isdigit() and int(value) == tracer:
                 found.append(int(name))
     return found
-
-
-def signal_number(name: str) -> int:
-    """``SIGSEGV`` → 11; ``SIGRT_3``/``SIGRTMIN+3`` → SIGRTMIN+3."""
-    try:
-        return int(signal.Signals[name])
-    except KeyError:
-        pass
-    for prefix in ("SIGRT_", "SIGRTMIN+"):
-        if name.startswith(prefix) and name[len(prefix) :].isdigit():
-            return int(signal.SIGRTMIN) + int(name[len(prefix) :])
-    if name.startswith("SIG") and name[3:].isdigit():
-        return int(name[3:])
-    return 0
 
 
 def _pidfd(pid: int) -> int | None:

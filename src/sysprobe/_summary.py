@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ._syscalls import CREATES_PROCESS, EXECS
+from ._fdspec import CREATES_PROCESS, EXECS
 from .argtree import Str
 from .events import Event, Exit, Killed, Signal, Syscall, Unparsed
 

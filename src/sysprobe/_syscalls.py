@@ -2,15 +2,12 @@
 
 ``ABI_VARIANTS`` maps a name to the names the same call has on other ABIs or in other
 libc eras, so ``sendfile`` matches ``sendfile64`` and ``fcntl`` matches ``fcntl64``.
-The descriptor model's table of effects lives in ``_fdspec``.
+What a call does to descriptors and processes is in ``_fdspec``.
 """
 
 from __future__ import annotations
 
 from typing import Final
-
-CREATES_PROCESS: Final = frozenset({"fork", "vfork", "clone", "clone2", "clone3"})
-EXECS: Final = frozenset({"execve", "execveat"})
 
 ABI_VARIANTS: Final[dict[str, frozenset[str]]] = {
     name: frozenset(group)

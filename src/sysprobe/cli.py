@@ -13,10 +13,13 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from ._analysis import Analysis
+from ._flags import ARCHES
 from ._runner import RunOptions, TracedRun
 from ._sources import parse_paths
 from ._summary import Summary
-from .errors import EXIT_TIMEOUT, SysprobeError
+from ._trace import RuleSet, strace_options
+from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
 from .events import Event
 
 app = typer.Typer(
@@ -114,6 +117,115 @@ def describe_end(status: int | None, signal: str | None) -> str:
     if signal is not None:
         return f"killed by {signal}"
     return "no exit status" if status is None else f"exit {status}"
+
+
+@app.command(context_settings=COMMAND_CONTEXT)
+def check(
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[CMD [ARGS]...]", help="The command to trace (or use --log)."),
+    ] = None,
+    expect: Annotated[list[str] | None, typer.Option(help="At least one call matches PATTERN.")] = None,
+    forbid: Annotated[list[str] | None, typer.Option(help="No call matches PATTERN.")] = None,
+    expect_count: Annotated[
+        list[str] | None,
+        typer.Option(help="'OP N PATTERN': the count of matching calls, e.g. '>=2 sendfile'."),
+    ] = None,
+    order: Annotated[
+        list[str] | None, typer.Option(help="'A -> B': in each process, an A before its first B.")
+    ] = None,
+    cloexec: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Descriptors made by calls matching PATTERN have close-on-exec (at each exec, at the end)."
+        ),
+    ] = None,
+    no_fd_leaks: Annotated[
+        bool, typer.Option(help="No descriptor above 2 crosses an execve without close-on-exec.")
+    ] = False,
+    allow_fd: Annotated[
+        list[int] | None, typer.Option(help="A descriptor passed on purpose (with --no-fd-leaks).")
+    ] = None,
+    expect_exit: Annotated[
+        int | None, typer.Option(help="The command's exit status (128+N when killed by N).")
+    ] = None,
+    log: Annotated[
+        list[str] | None, typer.Option(help="Check an existing strace log instead of running CMD.")
+    ] = None,
+    inject: Annotated[
+        list[str] | None,
+        typer.Option(help="strace fault injection, e.g. epoll_create1:error=ENOSYS (repeatable)."),
+    ] = None,
+    arch: Annotated[
+        str | None, typer.Option(help="Architecture of a --log, for -X raw numbers (default: this one).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Kill the traced tree after S seconds.", min=0.0)
+    ] = None,
+    strace: Annotated[str | None, typer.Option(help="The strace binary to use.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Also save the raw strace text to FILE.")
+    ] = None,
+) -> None:
+    """Check rules on what CMD did (or on a --log): exit 0 if all hold, 1 if one fails.
+
+    PATTERN reads like strace's output: sendfile, epoll_create1(EPOLL_CLOEXEC),
+    fcntl(*, F_SETFD, FD_CLOEXEC) = 0, sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *).
+    """
+    rules = RuleSet(
+        expect=expect or [],
+        forbid=forbid or [],
+        expect_count=expect_count or [],
+        order=order or [],
+        cloexec=cloexec or [],
+        no_fd_leaks=no_fd_leaks,
+        allow_fds=allow_fd or [],
+        expect_exit=expect_exit,
+    )
+    try:
+        built = rules.build()
+        if not built:
+            raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
+        if bool(log) == bool(command):
+            raise UsageError(
+                "give either a command to run (after --) or --log FILE, not both"
+                if log
+                else "give a command to run (after --) or --log FILE"
+            )
+        if arch is not None and arch not in ARCHES:
+            raise UsageError(f"unknown architecture {arch!r} (known: {', '.join(ARCHES)})")
+        analysis = Analysis(built, arch=arch)
+        if log:
+            for name in log:
+                if not Path(name).is_file():
+                    raise UsageError(f"{name}: no such file")
+            analysis.feed_all(parse_paths(log))
+            report = analysis.finish(" ".join(log))
+        else:
+            assert command is not None
+            options = RunOptions(
+                strace_args=strace_options(None, inject or []),
+                features=["-e inject="] if inject else [],
+                timeout=timeout,
+                raw_output=str(output) if output else None,
+                strace=strace,
+            )
+            run = TracedRun(command, options)
+            analysis.feed_all(run.events())
+            outcome = run.outcome
+            assert outcome is not None
+            incomplete = (
+                f"timed out after {timeout:g} s; the verdict is on a partial trace"
+                if outcome.timed_out
+                else None
+            )
+            report = analysis.finish(shlex.join(command), outcome.exit_status, incomplete)
+    except SysprobeError as error:
+        fail(error)
+    report.render(Console(stderr=True, highlight=False, soft_wrap=True))
+    if report.incomplete:
+        raise typer.Exit(EXIT_TIMEOUT)
+    raise typer.Exit(0 if report.passed else 1)
 
 
 @app.command()

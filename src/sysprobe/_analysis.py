@@ -1,0 +1,114 @@
+"""One pass over an event stream: the descriptor model, the rules, the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.text import Text
+
+from ._model import FdModel, Process
+from ._rules import ExpectExit, Rule, RuleResult
+from ._signals import exit_status_for
+from ._summary import Summary, plural
+from .events import Event
+
+
+@dataclass
+class Report:
+    """The verdict of a set of rules on one trace."""
+
+    title: str
+    results: list[RuleResult]
+    exit_status: int | None
+    processes: list[Process]
+    execs: int
+    incomplete: str | None = None  # why the trace may be partial (a timeout)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    @property
+    def failed(self) -> list[RuleResult]:
+        return [r for r in self.results if not r.passed]
+
+    def headline(self) -> str:
+        status = "no exit status" if self.exit_status is None else f"exit {self.exit_status}"
+        return (
+            f"{self.title} — {status}, {plural(len(self.processes), 'process', 'processes')}, "
+            f"{plural(self.execs, 'exec')}"
+        )
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(style, text) lines of the report."""
+        out: list[tuple[str, str]] = [("bold", f"sysprobe check: {self.headline()}")]
+        if self.incomplete:
+            out.append(("yellow", f"  warning: {self.incomplete}"))
+        for r in self.results:
+            out.append(
+                (
+                    "green" if r.passed else "bold red",
+                    f"  {'PASS' if r.passed else 'FAIL'}  {r.rule}: {r.summary}",
+                )
+            )
+            for item in r.evidence:
+                out.append(
+                    ("dim" if r.passed else "", f"        {item if isinstance(item, str) else item.render()}")
+                )
+        failed = len(self.failed)
+        if failed:
+            out.append(("bold red", f"{failed} of {plural(len(self.results), 'rule')} failed"))
+        else:
+            out.append(("bold green", f"all {plural(len(self.results), 'rule')} passed"))
+        return out
+
+    def text(self) -> str:
+        return "\n".join(line for _, line in self.lines())
+
+    def render(self, console: Console) -> None:
+        for style, line in self.lines():
+            console.print(Text(line, style=style))
+
+
+class Analysis:
+    """Feed events; ``finish`` gives the report. Keeps the events only if asked."""
+
+    def __init__(
+        self, rules: Sequence[Rule] = (), *, arch: str | None = None, keep_events: bool = False
+    ) -> None:
+        self.model = FdModel(arch)
+        self.summary = Summary()
+        self.rules = list(rules)
+        for rule in self.rules:
+            rule.bind(self.model, self.summary.syscalls)
+        self.events: list[Event] | None = [] if keep_events else None
+        self._seq = 0
+
+    def feed(self, event: Event) -> None:
+        self._seq += 1
+        self.summary.add(event)
+        self.model.feed(event)
+        for rule in self.rules:
+            rule.observe(event, self._seq)
+        if self.events is not None:
+            self.events.append(event)
+
+    def feed_all(self, events: Iterable[Event]) -> Analysis:
+        for event in events:
+            self.feed(event)
+        return self
+
+    def finish(self, title: str, exit_status: int | None = None, incomplete: str | None = None) -> Report:
+        self.model.finish()
+        if exit_status is None:
+            root = next(iter(self.model.processes.values()), None)
+            if root is not None:
+                exit_status = exit_status_for(root.signal) if root.signal else root.exit_code
+        for rule in self.rules:
+            if isinstance(rule, ExpectExit) and rule.status is None:
+                rule.status = exit_status
+        results = [rule.result() for rule in self.rules]
+        processes = list(self.model.processes.values())
+        return Report(title, results, exit_status, processes, len(self.model.execs), incomplete)

@@ -1,0 +1,257 @@
+"""Call patterns written like strace's own output.
+
+    sendfile
+    epoll_create1(EPOLL_CLOEXEC)
+    fcntl(*, F_SETFD, FD_CLOEXEC) = 0
+    sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *)
+    openat(*, "/etc/*", ...) = -1 ENOENT
+
+The argument list is read by the same decoder as strace's lines (never evaluated). How a
+pattern matches a value: ``*`` anything; a flag name a set containing it (also by bit, for
+``-X raw``); a flag set all of its flags; a struct the fields it names; an array elements
+matching each of its items; a string the same bytes (``*`` in it is a wildcard), or the
+path ``-y`` shows for a descriptor; a number the same value. Missing trailing arguments
+match anything, as does a trailing ``...``. A name matches its ABI variants too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+from ._argdecode import decode_args_strict
+from ._query import has_flag, int_of, is_value
+from ._syscalls import variants
+from .argtree import (
+    Call,
+    Changed,
+    Commented,
+    Const,
+    Expr,
+    Fd,
+    Field,
+    Flags,
+    More,
+    Node,
+    Op,
+    SigSet,
+    Str,
+    Struct,
+    format_node,
+)
+from .errors import RuleSyntaxError
+from .events import Syscall
+
+_NAME = re.compile(r"\s*(\*|[A-Za-z_?][\w?]*(?:\s*\|\s*[A-Za-z_?][\w?]*)*)\s*")
+_RESULT = re.compile(r"\s*(=|!=|>=|<=|>|<)\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
+_ANY = Op("*")
+
+
+@dataclass(frozen=True)
+class ResultCondition:
+    op: str
+    value: int | None  # None: "= ?" (no result: the task ended inside the call)
+    errno: str | None
+
+    def holds(self, ev: Syscall) -> bool:
+        if self.errno is not None and ev.errno != self.errno:
+            return False
+        if self.value is None:
+            return (ev.ret is None) == (self.op == "=")
+        if ev.ret is None:
+            return False
+        return {
+            "=": ev.ret == self.value,
+            "!=": ev.ret != self.value,
+            ">": ev.ret > self.value,
+            ">=": ev.ret >= self.value,
+            "<": ev.ret < self.value,
+            "<=": ev.ret <= self.value,
+        }[self.op]
+
+    def __str__(self) -> str:
+        value = "?" if self.value is None else str(self.value)
+        return f"{self.op} {value}" + (f" {self.errno}" if self.errno else "")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str
+    names: frozenset[str] | None  # None: any syscall
+    args: tuple[Node, ...] | None  # None: any arguments
+    result: ResultCondition | None
+
+    def matches(self, ev: Syscall, consts: dict[str, int]) -> bool:
+        if self.names is not None and ev.name not in self.names:
+            return False
+        if self.result is not None and not self.result.holds(ev):
+            return False
+        return self.args is None or _args_match(self.args, ev.args, consts) is None
+
+    def mismatch(self, ev: Syscall, consts: dict[str, int]) -> str | None:
+        """Why ``ev`` does not match (for "nearest" evidence); None if it does."""
+        if self.names is not None and ev.name not in self.names:
+            return f"the call is {ev.name}"
+        if self.args is not None:
+            reason = _args_match(self.args, ev.args, consts)
+            if reason is not None:
+                return reason
+        if self.result is not None and not self.result.holds(ev):
+            got = "?" if ev.ret is None else str(ev.ret)
+            return f"the result is {got}{' ' + ev.errno if ev.errno else ''}, not {self.result}"
+        return None
+
+    @property
+    def name_list(self) -> list[str]:
+        return sorted(self.names) if self.names is not None else []
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_pattern(text: str) -> Pattern:
+    """Parse a call pattern; RuleSyntaxError says where it does not parse."""
+    source = text.strip()
+    if not source:
+        raise RuleSyntaxError("empty pattern")
+    m = _NAME.match(source)
+    if m is None:
+        raise RuleSyntaxError(f"pattern {text!r}: expected a syscall name at the start")
+    words = [w.strip() for w in m.group(1).split("|")]
+    names = None if words == ["*"] else frozenset(n for w in words for n in variants(w))
+    rest = source[m.end() :]
+    args: tuple[Node, ...] | None = None
+    if rest.startswith("("):
+        close = _closing_paren(rest)
+        if close < 0:
+            raise RuleSyntaxError(f"pattern {text!r}: unbalanced parentheses")
+        try:
+            args = decode_args_strict(rest[1:close])
+        except ValueError as exc:
+            raise RuleSyntaxError(f"pattern {text!r}: {exc}") from None
+        rest = rest[close + 1 :]
+    result = None
+    if rest.strip():
+        rm = _RESULT.match(rest)
+        if rm is None:
+            example = "a result looks like '= 0', '> 0', '= -1 EINVAL'"
+            raise RuleSyntaxError(f"pattern {text!r}: cannot read {rest.strip()!r} ({example})")
+        value = None if rm.group(2) == "?" else int(rm.group(2), 0)
+        result = ResultCondition(rm.group(1), value, rm.group(3))
+    return Pattern(" ".join(source.split()), names, args, result)
+
+
+def _closing_paren(text: str) -> int:
+    depth = 0
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            i += 1
+            while i < len(text) and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i if ch == ")" else -1
+        i += 1
+    return -1
+
+
+def _args_match(pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dict[str, int]) -> str | None:
+    """None when the arguments match, else why not."""
+    for i, want in enumerate(pattern):
+        if isinstance(want, More):
+            return None  # "...": the rest may be anything
+        if isinstance(want, Field):
+            have: Node | None = next(
+                (v.value for v in values if isinstance(v, Field) and v.name == want.name), None
+            )
+            if have is None:
+                return f"no argument {want.name}="
+            want = want.value
+        elif i < len(values):
+            have = values[i]
+            if isinstance(have, Field):
+                have = have.value
+        else:
+            return f"the call has {len(values)} argument{'s' if len(values) != 1 else ''}"
+        if not match_value(want, have, consts):
+            return f"argument {i + 1} is {format_node(have)}, not {format_node(want)}"
+    return None
+
+
+def match_value(want: Node, have: Node | None, consts: dict[str, int]) -> bool:
+    """Does the value ``have`` satisfy the pattern node ``want``?"""
+    if have is None:
+        return False
+    if want == _ANY:
+        return True
+    if isinstance(want, Commented):
+        return match_value(want.value, have, consts)
+    if isinstance(want, Const):
+        if isinstance(have, Fd) and isinstance(have.fd, str):
+            return have.fd == want.name
+        return has_flag(have, want.name, consts) or is_value(have, want.name, consts)
+    if isinstance(want, Flags):
+        return all(match_value(item, have, consts) for item in want.items)
+    if isinstance(want, bool | int):
+        got = int_of(have, consts)
+        return got is not None and got == want
+    if isinstance(want, Str):
+        text = have.info if isinstance(have, Fd) else have.text if isinstance(have, Str) else None
+        if text is None:
+            return False
+        wanted = want.text
+        if "*" in wanted or "?" in wanted:
+            return fnmatch.fnmatchcase(text, wanted)
+        if isinstance(have, Str) and have.truncated:
+            return wanted.startswith(text)
+        return text == wanted
+    if isinstance(want, Struct):
+        if not isinstance(have, Struct):
+            return False
+        for item in want.items:
+            if isinstance(item, More):
+                continue
+            if isinstance(item, Field):
+                if not match_value(item.value, have.get(item.name), consts):
+                    return False
+            elif not any(match_value(item, h, consts) for h in have.items):
+                return False
+        return True
+    if isinstance(want, tuple):
+        if not isinstance(have, tuple):
+            return False
+        if not want:
+            return not have
+        return all(isinstance(w, More) or any(match_value(w, h, consts) for h in have) for w in want)
+    if isinstance(want, SigSet):
+        return (
+            isinstance(have, SigSet)
+            and have.complement == want.complement
+            and all(any(match_value(w, h, consts) for h in have.items) for w in want.items)
+        )
+    if isinstance(want, Changed):
+        return (
+            isinstance(have, Changed)
+            and match_value(want.before, have.before, consts)
+            and match_value(want.after, have.after, consts)
+        )
+    if isinstance(want, Call):
+        return (
+            isinstance(have, Call)
+            and have.name == want.name
+            and _args_match(want.args, have.args, consts) is None
+            and (len(want.args) == len(have.args) or bool(want.args and isinstance(want.args[-1], More)))
+        )
+    if isinstance(want, Fd):
+        if not isinstance(have, Fd) or have.fd != want.fd:
+            return False
+        return fnmatch.fnmatchcase(have.info, want.info) if "*" in want.info else have.info == want.info
+    if isinstance(want, Expr):
+        return isinstance(have, Expr) and format_node(have) == format_node(want)
+    return bool(want == have)

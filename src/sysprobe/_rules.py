@@ -1,0 +1,372 @@
+"""Rules: what a test asserts about a trace, each with the evidence for its verdict.
+
+Rules watch the event stream (and, for descriptors, the model) as it goes by, keeping
+at most a few evidence lines and counts, so a check's memory does not grow with the trace.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ._model import Descriptor, ExecRecord, FdModel
+from ._patterns import Pattern, parse_pattern
+from .errors import RuleSyntaxError
+from .events import Event, Syscall
+
+MAX_EVIDENCE = 5
+
+
+def call_text(ev: Syscall) -> str:
+    """A call as one line of strace notation, whether or not it was split in the log."""
+    if ev.ret_text is None:
+        result = " <unfinished>" if ev.split == "unfinished" else ""
+    else:
+        result = f" = {ev.ret_text}" + (f" {ev.aux}" if ev.aux else "")
+    return f"{ev.name}({ev.args_text}){result}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A line of the trace that supports a verdict."""
+
+    where: str  # "line 12", "line 12+15" (a split call), "trace.123:4"
+    pid: int | None
+    text: str
+    note: str | None = None
+
+    @classmethod
+    def of(cls, ev: Syscall, note: str | None = None) -> Evidence:
+        if ev.injected:
+            note = "injected" if note is None else f"{note}; injected"
+        return cls(ev.where(), ev.pid, call_text(ev), note)
+
+    def render(self) -> str:
+        pid = "" if self.pid is None else f" pid {self.pid}"
+        return f"{self.where}{pid}: {self.text}" + (f"   ({self.note})" if self.note else "")
+
+
+@dataclass
+class RuleResult:
+    rule: str  # as written on the command line: "--expect sendfile"
+    passed: bool
+    summary: str
+    evidence: list[Evidence | str] = field(default_factory=list)
+
+
+class Rule:
+    option = ""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @property
+    def label(self) -> str:
+        return f"{self.option} {self.text}".strip()
+
+    def bind(self, model: FdModel, calls: Counter[str]) -> None:
+        self.model = model
+        self.consts = model.consts
+        self.seen = calls  # every syscall name seen, with counts (shared by the rules)
+
+    def observe(self, ev: Event, seq: int) -> None:
+        """Called for every event in stream order."""
+
+    def result(self) -> RuleResult:
+        raise NotImplementedError
+
+
+class _Matching(Rule):
+    """Counts calls matching a pattern, keeping the first few and the nearest misses."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.pattern: Pattern = parse_pattern(text)
+        self.count = 0
+        self.examples: list[Evidence] = []
+        self.near: list[Evidence] = []
+
+    def observe(self, ev: Event, seq: int) -> None:
+        if not isinstance(ev, Syscall):
+            return
+        names = self.pattern.names
+        if names is not None and ev.name not in names:
+            return
+        if self.pattern.matches(ev, self.consts):
+            self.count += 1
+            if len(self.examples) < MAX_EVIDENCE:
+                self.examples.append(Evidence.of(ev))
+        elif len(self.near) < 3:
+            self.near.append(Evidence.of(ev, self.pattern.mismatch(ev, self.consts)))
+
+    def _more(self, shown: int) -> list[Evidence | str]:
+        return [f"... and {self.count - shown} more"] if self.count > shown else []
+
+    def _nothing_matched(self) -> list[Evidence | str]:
+        if self.near:
+            return ["nearest calls:", *self.near]
+        names = self.pattern.name_list
+        if not names:
+            return []
+        close = difflib.get_close_matches(names[0], list(self.seen), n=3, cutoff=0.6)
+        hint = f"; calls with similar names: {', '.join(close)}" if close else ""
+        return [f"the trace has no {' or '.join(names)} call at all{hint}"]
+
+
+class Expect(_Matching):
+    """At least one call matches."""
+
+    option = "--expect"
+
+    def result(self) -> RuleResult:
+        if self.count:
+            plural = "call" if self.count == 1 else "calls"
+            return RuleResult(
+                self.label,
+                True,
+                f"{self.count} matching {plural}",
+                [*self.examples, *self._more(len(self.examples))],
+            )
+        return RuleResult(self.label, False, "no call matched", self._nothing_matched())
+
+
+class Forbid(_Matching):
+    """No call matches."""
+
+    option = "--forbid"
+
+    def result(self) -> RuleResult:
+        if not self.count:
+            return RuleResult(self.label, True, "no call matched")
+        plural = "call" if self.count == 1 else "calls"
+        return RuleResult(
+            self.label,
+            False,
+            f"{self.count} matching {plural}",
+            [*self.examples, *self._more(len(self.examples))],
+        )
+
+
+_COUNT = re.compile(r"\s*(==|=|!=|>=|<=|>|<)\s*(\d+)\s+(.+)$", re.S)
+
+
+class Count(_Matching):
+    """``--expect-count ">=2 sendfile"``: the number of matching calls compares to N."""
+
+    option = "--expect-count"
+
+    def __init__(self, text: str) -> None:
+        m = _COUNT.match(text)
+        if m is None:
+            raise RuleSyntaxError(f"--expect-count {text!r}: expected 'OP N PATTERN', e.g. '>=2 sendfile'")
+        self.op, self.n = ("=" if m.group(1) == "==" else m.group(1)), int(m.group(2))
+        super().__init__(m.group(3))
+        self.text = text
+
+    def result(self) -> RuleResult:
+        ok = {
+            "=": self.count == self.n,
+            "!=": self.count != self.n,
+            ">": self.count > self.n,
+            ">=": self.count >= self.n,
+            "<": self.count < self.n,
+            "<=": self.count <= self.n,
+        }[self.op]
+        summary = f"{self.count} matching call{'s' if self.count != 1 else ''} (wanted {self.op} {self.n})"
+        evidence: list[Evidence | str] = [*self.examples, *self._more(len(self.examples))]
+        if not self.count:
+            evidence = self._nothing_matched()
+        return RuleResult(self.label, ok, summary, evidence)
+
+
+class Order(Rule):
+    """``--order "A -> B"``: B happens, and in each process that calls B, an A comes first."""
+
+    option = "--order"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        first, sep, second = text.partition("->")
+        if not sep or not first.strip() or not second.strip():
+            raise RuleSyntaxError(f"--order {text!r}: expected 'PATTERN -> PATTERN'")
+        self.before, self.after = parse_pattern(first), parse_pattern(second)
+        self.first_before: dict[int | None, tuple[int, Evidence]] = {}
+        self.first_after: dict[int | None, tuple[int, Evidence]] = {}
+
+    def observe(self, ev: Event, seq: int) -> None:
+        if not isinstance(ev, Syscall):
+            return
+        if ev.pid not in self.first_before and self.before.matches(ev, self.consts):
+            self.first_before[ev.pid] = (seq, Evidence.of(ev))
+        if ev.pid not in self.first_after and self.after.matches(ev, self.consts):
+            self.first_after[ev.pid] = (seq, Evidence.of(ev))
+
+    def result(self) -> RuleResult:
+        if not self.first_after:
+            return RuleResult(self.label, False, f"no call matched {self.after}")
+        wrong: list[Evidence | str] = []
+        shown: list[Evidence | str] = []
+        for pid, (seq, ev) in self.first_after.items():
+            before = self.first_before.get(pid)
+            if before is None or before[0] > seq:
+                wrong.append(ev)
+                wrong.append(
+                    f"  ... with no {self.before} before it in pid {pid}"
+                    if before is None
+                    else f"  ... before the first {self.before} ({before[1].render()})"
+                )
+            else:
+                shown += [before[1], ev]
+        if wrong:
+            return RuleResult(self.label, False, "out of order", wrong[: 2 * MAX_EVIDENCE])
+        return RuleResult(self.label, True, "in order", shown[: 2 * MAX_EVIDENCE])
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A descriptor that crossed an execve without close-on-exec."""
+
+    descriptor: Descriptor
+    exec: ExecRecord
+
+    @property
+    def fd(self) -> int:
+        return self.descriptor.fd
+
+    def describe(self) -> str:
+        d = self.descriptor
+        text = (
+            f"{d.describe()} leaked into pid {self.exec.pid} ({self.exec.program}) at {self.exec.where()}; "
+            f"created by {d.origin.describe()}"
+        )
+        if d.source is not None:
+            text += f"; it copies a descriptor created by {d.creation().describe()}"
+        cleared = [c for c in d.changes if not c.cloexec]
+        if cleared and not d.cloexec:
+            text += f"; {cleared[-1].describe()}"
+        return text
+
+
+def leaks_of(model: FdModel, allow: set[int]) -> list[Leak]:
+    return [Leak(d, record) for record in model.execs for d in record.crossed if d.fd not in allow]
+
+
+class NoFdLeaks(Rule):
+    """No descriptor but the allowed ones crosses an execve without close-on-exec."""
+
+    option = "--no-fd-leaks"
+
+    def __init__(self, allow: set[int]) -> None:
+        super().__init__("")
+        self.allow = allow
+
+    @property
+    def label(self) -> str:
+        allowed = "".join(f" --allow-fd {fd}" for fd in sorted(self.allow))
+        return f"--no-fd-leaks{allowed}"
+
+    def result(self) -> RuleResult:
+        leaks = leaks_of(self.model, self.allow)
+        execs = len(self.model.execs)
+        if not leaks:
+            allowed = [d for r in self.model.execs for d in r.crossed if d.fd in self.allow]
+            detail: list[Evidence | str] = [f"allowed: {d.describe()}" for d in allowed[:MAX_EVIDENCE]]
+            return RuleResult(
+                self.label, True, f"no leaks across {execs} exec{'s' if execs != 1 else ''}", detail
+            )
+        text: list[Evidence | str] = [leak.describe() for leak in leaks]
+        n = len(leaks)
+        return RuleResult(self.label, False, f"{n} descriptor{'s' if n != 1 else ''} leaked", text)
+
+
+class Cloexec(Rule):
+    """``--cloexec PATTERN``: every descriptor created by a matching call has close-on-exec
+    whenever an exec happens while it is open, and when it is closed or the trace ends."""
+
+    option = "--cloexec"
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.pattern = parse_pattern(text)
+        self.created: dict[tuple[int | None, int], Evidence] = {}  # (pid, line) of matching creations
+        self.violations: list[str] = []
+        self.checked = 0
+
+    def bind(self, model: FdModel, calls: Counter[str]) -> None:
+        super().bind(model, calls)
+        model.on_exec.append(self._exec)
+        model.on_close.append(self._closed)
+
+    def observe(self, ev: Event, seq: int) -> None:
+        if (
+            isinstance(ev, Syscall)
+            and self.pattern.matches(ev, self.consts)
+            and ev.ret is not None
+            and ev.ret >= 0
+        ):
+            self.created[(ev.pid, ev.line)] = Evidence.of(ev)
+
+    def _ours(self, d: Descriptor) -> bool:
+        return d.source is None and (d.origin.pid, d.origin.line) in self.created
+
+    def _exec(self, record: ExecRecord) -> None:
+        for d in record.crossed:
+            if self._ours(d):
+                self.violations.append(
+                    f"{d.describe()} from {d.origin.describe()} crossed exec of {record.program} "
+                    f"at {record.where()} without close-on-exec"
+                )
+
+    def _closed(self, d: Descriptor, ev: Syscall | None) -> None:
+        if self._ours(d):
+            self.checked += 1
+            if not d.cloexec and not (ev is not None and ev.name in ("execve", "execveat")):
+                where = f" at {ev.where()}" if ev is not None else ""
+                self.violations.append(
+                    f"{d.describe()} from {d.origin.describe()} closed{where} "
+                    "without ever having close-on-exec"
+                )
+
+    def result(self) -> RuleResult:
+        for _, d in self.model.open_descriptors():
+            if self._ours(d):
+                self.checked += 1
+                if not d.cloexec:
+                    self.violations.append(
+                        f"{d.describe()} from {d.origin.describe()} is open at the end without close-on-exec"
+                    )
+        if not self.created:
+            return RuleResult(self.label, False, f"no descriptor was created by {self.pattern}")
+        n = len(self.created)
+        if self.violations:
+            return RuleResult(
+                self.label,
+                False,
+                f"{len(self.violations)} violation(s)",
+                [*self.violations[: 2 * MAX_EVIDENCE]],
+            )
+        return RuleResult(
+            self.label,
+            True,
+            f"{n} descriptor{'s' if n != 1 else ''}, close-on-exec throughout",
+            [*list(self.created.values())[:MAX_EVIDENCE]],
+        )
+
+
+class ExpectExit(Rule):
+    """The traced command's exit status (128+N when killed by signal N)."""
+
+    option = "--expect-exit"
+
+    def __init__(self, code: int, status: int | None = None) -> None:
+        super().__init__(str(code))
+        self.code = code
+        self.status = status
+
+    def result(self) -> RuleResult:
+        if self.status == self.code:
+            return RuleResult(self.label, True, f"exit status {self.status}")
+        got = "unknown" if self.status is None else str(self.status)
+        return RuleResult(self.label, False, f"exit status {got}, not {self.code}")

@@ -1,0 +1,194 @@
+"""The Python API: ``sysprobe.trace(argv)`` and ``sysprobe.parse(path)`` return a Trace."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ._analysis import Analysis, Report
+from ._model import Descriptor, FdModel, Process
+from ._patterns import parse_pattern
+from ._rules import Cloexec, Count, Expect, ExpectExit, Forbid, Leak, NoFdLeaks, Order, Rule, leaks_of
+from ._runner import RunOptions, RunOutcome, TracedRun
+from ._sources import parse_paths
+from ._summary import Summary
+from .events import Event, Syscall
+
+
+@dataclass
+class RuleSet:
+    """Rules as the CLI spells them; every field is optional."""
+
+    expect: Sequence[str] = ()
+    forbid: Sequence[str] = ()
+    expect_count: Sequence[str] = ()
+    order: Sequence[str] = ()
+    cloexec: Sequence[str] = ()
+    no_fd_leaks: bool = False
+    allow_fds: Iterable[int] = ()
+    expect_exit: int | None = None
+
+    def build(self) -> list[Rule]:
+        """Parse every rule (RuleSyntaxError on the first that does not parse)."""
+        rules: list[Rule] = [Expect(p) for p in self.expect]
+        rules += [Forbid(p) for p in self.forbid]
+        rules += [Count(p) for p in self.expect_count]
+        rules += [Order(p) for p in self.order]
+        rules += [Cloexec(p) for p in self.cloexec]
+        if self.no_fd_leaks:
+            rules.append(NoFdLeaks(set(self.allow_fds)))
+        if self.expect_exit is not None:
+            rules.append(ExpectExit(self.expect_exit))
+        return rules
+
+
+class Trace:
+    """A traced run or a parsed log: its events, processes, descriptor tables and leaks,
+    with assertions that fail with sysprobe's report."""
+
+    def __init__(
+        self, events: list[Event], *, title: str, arch: str | None = None, outcome: RunOutcome | None = None
+    ) -> None:
+        self.events = events
+        self.title = title
+        self.arch = arch
+        self.outcome = outcome
+        analysis = Analysis(arch=arch).feed_all(events)
+        analysis.model.finish()
+        self.model: FdModel = analysis.model
+        self.summary: Summary = analysis.summary
+
+    # ---- what happened ----
+
+    @property
+    def exit_status(self) -> int | None:
+        """The command's status as a shell reports it (128+N when killed by signal N)."""
+        if self.outcome is not None:
+            return self.outcome.exit_status
+        return self.check().exit_status
+
+    @property
+    def processes(self) -> list[Process]:
+        return list(self.model.processes.values())
+
+    def calls(self, pattern: str | None = None) -> list[Syscall]:
+        """Calls matching a pattern (all calls without one), in trace order."""
+        compiled = parse_pattern(pattern) if pattern else None
+        consts = self.model.consts
+        return [
+            e
+            for e in self.events
+            if isinstance(e, Syscall) and (compiled is None or compiled.matches(e, consts))
+        ]
+
+    def fd_table(self, pid: int | None, at: int | None = None) -> dict[int, Descriptor]:
+        """Process ``pid``'s descriptors after the call ending on line ``at`` (default: at the
+        end of the trace, or when the process ended)."""
+        if at is None:
+            return self.model.table(pid)
+        model = FdModel(self.arch)
+        for event in self.events:
+            if event.lines[-1] <= at:
+                model.feed(event)
+        return model.table(pid)
+
+    def leaks(self, allow: Iterable[int] = ()) -> list[Leak]:
+        """Descriptors that crossed an execve without close-on-exec, but for ``allow``."""
+        return leaks_of(self.model, set(allow))
+
+    # ---- verdicts ----
+
+    def check(self, rules: RuleSet | None = None, **kwargs: object) -> Report:
+        """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace."""
+        ruleset = rules if rules is not None else RuleSet(**kwargs)  # type: ignore[arg-type]
+        analysis = Analysis(ruleset.build(), arch=self.arch).feed_all(self.events)
+        status = self.outcome.exit_status if self.outcome is not None else None
+        return analysis.finish(self.title, status)
+
+    def _assert(self, rules: RuleSet) -> Report:
+        report = self.check(rules)
+        if not report.passed:
+            raise AssertionError("\n" + report.text())
+        return report
+
+    def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
+        """At least one call matches (or exactly ``times``; ``">=2"`` works too)."""
+        if times is None:
+            self._assert(RuleSet(expect=[pattern]))
+        else:
+            spec = f"={times}" if isinstance(times, int) else str(times)
+            self._assert(RuleSet(expect_count=[f"{spec} {pattern}"]))
+        return self.calls(pattern)
+
+    def assert_not_called(self, pattern: str) -> None:
+        self._assert(RuleSet(forbid=[pattern]))
+
+    def assert_no_fd_leaks(self, allow: Iterable[int] = ()) -> None:
+        self._assert(RuleSet(no_fd_leaks=True, allow_fds=list(allow)))
+
+    def assert_cloexec(self, pattern: str) -> None:
+        """Descriptors created by matching calls have close-on-exec at every exec and at the end."""
+        self._assert(RuleSet(cloexec=[pattern]))
+
+    def assert_order(self, first: str, then: str) -> None:
+        self._assert(RuleSet(order=[f"{first} -> {then}"]))
+
+    def __repr__(self) -> str:
+        return f"<Trace {self.title!r}: {len(self.events)} events, {len(self.model.processes)} processes>"
+
+
+def trace(
+    argv: Sequence[str],
+    *,
+    syscalls: str | None = None,
+    inject: Sequence[str] = (),
+    timeout: float | None = None,
+    strace: str | None = None,
+    strace_args: Sequence[str] = (),
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    arch: str | None = None,
+    raw_output: str | os.PathLike[str] | None = None,
+    decode_fds: bool = True,
+) -> Trace:
+    """Run ``argv`` under ``strace -f`` and return its Trace.
+
+    ``syscalls`` is strace's ``-e trace=`` set; ``inject`` specs go to ``-e inject=``
+    (``"epoll_create1:error=ENOSYS"``); ``decode_fds=False`` leaves out ``-y``. Raises
+    sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
+    impossible.
+    """
+    options = RunOptions(
+        strace_args=[*strace_options(syscalls, inject), *strace_args],
+        features=["-e inject="] if inject else [],
+        timeout=timeout,
+        strace=strace,
+        cwd=os.fspath(cwd) if cwd is not None else None,
+        env=env,
+        raw_output=os.fspath(raw_output) if raw_output is not None else None,
+        decode_fds=decode_fds,
+    )
+    run = TracedRun(list(argv), options)
+    events = list(run.events())
+    return Trace(events, title=shlex.join(argv), arch=arch, outcome=run.outcome)
+
+
+def parse(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, arch: str | None = None
+) -> Trace:
+    """Parse strace logs (per-pid ``-ff`` files are merged) into a Trace. ``arch`` names the
+    architecture the log came from, for ``-X raw`` numbers (default: this machine's)."""
+    names = [os.fspath(paths)] if isinstance(paths, str | os.PathLike) else [os.fspath(p) for p in paths]
+    return Trace(list(parse_paths(names)), title=" ".join(names), arch=arch)
+
+
+def strace_options(syscalls: str | None, inject: Sequence[str]) -> list[str]:
+    """strace options for a syscall set and fault injections."""
+    out: list[str] = []
+    if syscalls:
+        out += ["-e", syscalls if syscalls.startswith("trace=") else f"trace={syscalls}"]
+    for spec in inject:
+        out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
+    return out
