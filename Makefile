@@ -13,7 +13,7 @@ COMPILED := $(addprefix src/sysprobe/,events.py argtree.py _argdecode.py _linepa
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench deps system-deps clean
+.PHONY: demo test lint bench deps system-deps test-deps clean
 
 demo: deps
 	@mkdir -p build/demo
@@ -21,8 +21,9 @@ demo: deps
 	@echo '$$ sysprobe trace -- build/demo/pipe_leak'
 	@$(VENV)/bin/sysprobe trace -- build/demo/pipe_leak
 
-test: deps
-	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+# SYSPROBE_REQUIRE=1: a missing strace or a denied ptrace fails the tests instead of skipping.
+test: deps test-deps
+	SYSPROBE_REQUIRE=1 $(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 lint: deps
 	$(PY) -m ruff check src tests benchmarks
@@ -32,6 +33,12 @@ bench: deps
 	$(PY) benchmarks/run.py
 
 deps: system-deps $(STAMP)
+
+# nginx for the sendfile tests: best effort (they skip, saying why, where it cannot be had).
+test-deps:
+	@[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light; } \
+		|| echo "note: nginx could not be installed; its tests will be skipped"
 
 # apt-get only when something is missing, so a prepared machine never needs root.
 system-deps:

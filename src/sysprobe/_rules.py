@@ -39,9 +39,7 @@ class Evidence:
 
     @classmethod
     def of(cls, ev: Syscall, note: str | None = None) -> Evidence:
-        if ev.injected:
-            note = "injected" if note is None else f"{note}; injected"
-        return cls(ev.where(), ev.pid, call_text(ev), note)
+        return cls(ev.where(), ev.pid, call_text(ev), note)  # an injected call shows (INJECTED)
 
     def render(self) -> str:
         pid = "" if self.pid is None else f" pid {self.pid}"

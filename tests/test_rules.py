@@ -1,0 +1,261 @@
+"""The pattern language and the rule kinds, and `sysprobe check`'s exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sysprobe._flags import constants
+from sysprobe._lineparse import parse_lines
+from sysprobe._patterns import parse_pattern
+from sysprobe.errors import RuleSyntaxError
+from sysprobe.events import Syscall
+
+CONSTS = constants("x86_64")
+SYSPROBE = [sys.executable, "-m", "sysprobe"]
+
+
+def call(line: str) -> Syscall:
+    (ev,) = parse_lines([line])
+    assert isinstance(ev, Syscall)
+    return ev
+
+
+def matches(pattern: str, line: str) -> bool:
+    return parse_pattern(pattern).matches(call(line), CONSTS)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "expected"),
+    [
+        ("sendfile", "sendfile(4, 5, NULL, 3) = 3", True),
+        ("sendfile", "sendfile64(4, 5, NULL, 3) = 3", True),  # ABI variant
+        ("fcntl(*, F_SETFD, FD_CLOEXEC)", "fcntl64(3, F_SETFD, FD_CLOEXEC) = 0", True),
+        ("sendfile64", "sendfile(4, 5, NULL, 3) = 3", True),
+        ("epoll_create", "epoll_create1(EPOLL_CLOEXEC) = 3", False),  # a different call
+        ("epoll_create1(EPOLL_CLOEXEC)", "epoll_create1(EPOLL_CLOEXEC) = 3<anon_inode:[eventpoll]>", True),
+        ("epoll_create1(EPOLL_CLOEXEC)", "epoll_create1(0) = 3", False),
+        ("epoll_create1 ( EPOLL_CLOEXEC ) = 3", "epoll_create1(EPOLL_CLOEXEC) = 3", True),  # spaces
+        ("epoll_create|epoll_create1", "epoll_create(16) = 3", True),
+        ("openat(*, *, O_CLOEXEC)", 'openat(AT_FDCWD, "/x", O_RDONLY|O_CLOEXEC) = 3', True),
+        (
+            "openat(*, *, O_RDONLY|O_CLOEXEC)",
+            'openat(AT_FDCWD, "/x", O_RDONLY|O_CLOEXEC|O_DIRECTORY) = 3',
+            True,
+        ),
+        ("openat(*, *, O_CLOEXEC)", 'openat(-100, "/x", 0x80000) = 3', True),  # -X raw
+        ("openat(*, *, O_CLOEXEC)", 'openat(-100, "/x", 0) = 3', False),
+        (
+            "openat(AT_FDCWD, *, *)",
+            'openat(-100 /* AT_FDCWD */, "/x", 0x80000 /* O_RDONLY|O_CLOEXEC */) = 3',
+            True,
+        ),
+        ("openat(*, *, O_CLOEXEC)", 'openat(-100, "/x", 0x80000 /* O_RDONLY|O_CLOEXEC */) = 3', True),
+        ("fcntl(*, F_SETFD, FD_CLOEXEC)", "fcntl(3, 0x2, 0x1) = 0", True),
+        (
+            'openat(*, "/etc/passwd")',
+            'openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3',
+            True,
+        ),  # missing args: any
+        ('openat(*, "/etc/*")', 'openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3', True),  # glob
+        ('openat(*, "/etc/*")', 'openat(AT_FDCWD, "/usr/etc", O_RDONLY) = 3', False),
+        ('read("/etc/hostname", ...)', 'read(3</etc/hostname>, "x", 1) = 1', True),  # -y path
+        ("read(3, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),
+        ("openat(*, *, *) = -1 ENOENT", 'openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file)', True),
+        ("openat(*, *, *) = -1 EACCES", 'openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file)', False),
+        ("openat = -1", 'openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file)', True),
+        ("read > 0", 'read(3, "x", 1) = 1', True),
+        ("read > 0", 'read(3, "", 1) = 0', False),
+        ("exit_group = ?", "exit_group(0) = ?", True),
+        (
+            "sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *)",
+            'sendmsg(3, {msg_name=NULL, msg_iov=[{iov_base="x", iov_len=1}], msg_control=[{cmsg_len=20, '
+            "cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5]}], msg_flags=0}, 0) = 1",
+            True,
+        ),
+        (
+            "sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *)",
+            'sendmsg(3, {msg_name=NULL, msg_iov=[{iov_base="x", iov_len=1}], msg_control=NULL}, 0) = 1',
+            False,
+        ),
+        ("clone(flags=CLONE_VM)", "clone(child_stack=NULL, flags=CLONE_VM|CLONE_VFORK|SIGCHLD) = 7", True),
+        (
+            "clone3({flags=CLONE_VFORK})",
+            "clone3({flags=CLONE_VM|CLONE_VFORK, exit_signal=SIGCHLD}, 88) = 7",
+            True,
+        ),
+        ("sendfile(*, *, [0] => [3], 3)", "sendfile(4, 5, [0] => [3], 3) = 3", True),
+        ("poll([{fd=3}], ...)", "poll([{fd=4, events=POLLIN}, {fd=3, events=POLLIN}], 2, -1) = 1", True),
+        ("* = -1 ENOSYS", "whatever(1) = -1 ENOSYS (Function not implemented)", True),
+        (
+            'execve("/usr/bin/true", ["true"], ...)',
+            'execve("/usr/bin/true", ["true"], 0x7ffe /* 3 vars */) = 0',
+            True,
+        ),
+    ],
+)
+def test_pattern_matching(pattern: str, line: str, expected: bool) -> None:
+    assert matches(pattern, line) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("", "empty pattern"),
+        ("(x)", "expected a syscall name"),
+        ("openat(*, *", "unbalanced parentheses"),
+        ("openat(*,, *)", "missing value"),
+        ("openat(*, O_CLOEXEC) maybe", "cannot read 'maybe'"),
+        ("openat(a=b=c)", "'=' after something that is not a name"),
+    ],
+)
+def test_pattern_syntax_errors(pattern: str, message: str) -> None:
+    with pytest.raises(RuleSyntaxError, match=message):
+        parse_pattern(pattern)
+
+
+def test_mismatch_reasons() -> None:
+    p = parse_pattern("epoll_create1(EPOLL_CLOEXEC) = 3")
+    assert p.mismatch(call("epoll_create1(0) = 3"), CONSTS) == "argument 1 is 0, not EPOLL_CLOEXEC"
+    assert p.mismatch(call("epoll_create1(EPOLL_CLOEXEC) = 4"), CONSTS) == "the result is 4, not = 3"
+    assert p.mismatch(call("epoll_create1(EPOLL_CLOEXEC) = 3"), CONSTS) is None
+
+
+def check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SYSPROBE, "check", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--", "true"], "no rules given"),
+        (["--expect", "open(", "--", "true"], "unbalanced parentheses"),
+        (["--expect-count", "many sendfile", "--", "true"], "expected 'OP N PATTERN'"),
+        (["--order", "a b", "--", "true"], "expected 'PATTERN -> PATTERN'"),
+        (["--no-fd-leaks"], "give a command to run"),
+        (["--no-fd-leaks", "--log", "x.log", "--", "true"], "not both"),
+        (["--no-fd-leaks", "--log", "/nonexistent.log"], "/nonexistent.log: no such file"),
+        (["--no-fd-leaks", "--arch", "vax", "--", "true"], "unknown architecture 'vax'"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    done = check(*args)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_runner_errors_keep_their_codes() -> None:
+    assert check("--no-fd-leaks", "--strace", "/nonexistent/strace", "--", "true").returncode == 69
+    assert check("--no-fd-leaks", "--", "no-such-command-xyz").returncode == 127
+    slow = check("--no-fd-leaks", "--timeout", "0.3", "--", "sleep", "30")
+    assert slow.returncode == 124 and "the verdict is on a partial trace" in slow.stderr
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_verdict_does_not_depend_on_the_exit_status() -> None:
+    crash = check("--no-fd-leaks", "--", "sh", "-c", "kill -SEGV $$")
+    assert crash.returncode == 0
+    assert "exit 139" in crash.stderr
+    strict = check("--no-fd-leaks", "--expect-exit", "0", "--", "sh", "-c", "kill -SEGV $$")
+    assert strict.returncode == 1
+    assert "FAIL  --expect-exit 0: exit status 139, not 0" in strict.stderr
+    assert check("--expect-exit", "3", "--", "sh", "-c", "exit 3").returncode == 0
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_counts_and_order() -> None:
+    script = "cat /etc/hostname > /dev/null; cat /etc/hostname > /dev/null"
+    ok = check(
+        "--expect-count",
+        '>=2 execve("/usr/bin/cat", ...) = 0',
+        "--expect-count",
+        "=0 sendfile",
+        "--order",
+        "vfork|clone|fork -> wait4",
+        "--",
+        "sh",
+        "-c",
+        script,
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = check(
+        "--expect-count",
+        '=1 execve("/usr/bin/cat", ...) = 0',
+        "--order",
+        "wait4 -> vfork|clone|fork",
+        "--",
+        "sh",
+        "-c",
+        script,
+    )
+    assert bad.returncode == 1
+    assert "FAIL  --expect-count =1 execve" in bad.stderr and "2 matching calls (wanted = 1)" in bad.stderr
+    assert "FAIL  --order wait4 -> vfork|clone|fork: out of order" in bad.stderr
+
+
+@pytest.mark.usefixtures("strace_ok")
+@pytest.mark.parametrize("options", [["-X", "raw"], ["-X", "verbose"], []])
+def test_check_log_in_every_notation(
+    options: list[str], compile_c: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`check --log` on logs written with -X raw, -X verbose and without -y."""
+    log = tmp_path / "trace.log"
+    subprocess.run(
+        ["strace", "-f", *options, "-o", str(log), str(compile_c("forkexec_pipe"))],
+        check=True,
+        capture_output=True,
+    )
+    done = check("--no-fd-leaks", "--expect", "pipe2(*, 0)", "--log", str(log))
+    assert done.returncode == 1
+    assert done.stderr.count("leaked into pid") == 2
+    assert "PASS  --expect pipe2(*, 0)" in done.stderr
+    fixed = tmp_path / "fixed.log"
+    subprocess.run(
+        ["strace", "-f", *options, "-o", str(fixed), str(compile_c("forkexec_pipe", "FIX_PIPE2"))],
+        check=True,
+        capture_output=True,
+    )
+    assert check("--no-fd-leaks", "--expect", "pipe2(*, O_CLOEXEC)", "--log", str(fixed)).returncode == 0
+
+
+def test_inherited_descriptor_of_unknown_origin(tmp_path: Path) -> None:
+    """A descriptor in use that was never created in the trace: inherited, origin unknown."""
+    log = tmp_path / "inherited.log"
+    log.write_text(
+        '100 read(7</var/lib/app.db>, "x", 1) = 1\n'
+        '100 execve("/usr/bin/helper", ["helper"], 0x7ffe /* 3 vars */) = 0\n'
+        "100 +++ exited with 0 +++\n"
+    )
+    done = check("--no-fd-leaks", "--log", str(log))
+    assert done.returncode == 1
+    assert (
+        "fd 7 (/var/lib/app.db) leaked into pid 100 (/usr/bin/helper) at line 2; created by origin unknown, "
+        "first seen in read" in done.stderr
+    )
+    assert check("--no-fd-leaks", "--allow-fd", "7", "--log", str(log)).returncode == 0
+
+
+def test_children_before_their_parents_clone_returns(tmp_path: Path) -> None:
+    """vfork: the child's exec is logged before the parent's vfork returns."""
+    log = tmp_path / "vfork.log"
+    log.write_text(
+        "10 pipe2([3<pipe:[9]>, 4<pipe:[9]>], 0) = 0\n"
+        "10 vfork( <unfinished ...>\n"
+        '11 execve("/usr/bin/true", ["true"], 0x7ffe /* 3 vars */) = 0\n'
+        "10 <... vfork resumed>) = 11\n"
+        "11 +++ exited with 0 +++\n"
+        "10 +++ exited with 0 +++\n"
+    )
+    done = check("--no-fd-leaks", "--log", str(log))
+    assert done.returncode == 1
+    assert (
+        "fd 3 (pipe:[9]) leaked into pid 11 (/usr/bin/true) at line 3; created by pipe2 at line 1 in pid 10"
+        in done.stderr
+    )
