@@ -21,9 +21,9 @@ demo: deps
 	@echo '$$ sysprobe trace -- build/demo/pipe_leak'
 	@$(VENV)/bin/sysprobe trace -- build/demo/pipe_leak
 
-# SYSPROBE_REQUIRE=1: a missing strace or a denied ptrace fails the tests instead of skipping.
+# --sysprobe-require: a missing strace or a denied ptrace fails the tests instead of skipping.
 test: deps test-deps
-	SYSPROBE_REQUIRE=1 $(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --sysprobe-require $(PYTEST_ARGS)
 
 lint: deps
 	$(PY) -m ruff check src tests benchmarks

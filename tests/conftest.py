@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._strace import check_usable
+from sysprobe.pytest_plugin import require_strace
+
+pytest_plugins = ["pytester"]
 
 TESTS = Path(__file__).parent
 PROGRAMS = TESTS / "programs"
 CORPUS = TESTS / "data" / "corpus"
-
-# `make test` sets this: on CI a missing strace or a denied ptrace is a failure, not a skip.
-REQUIRE = os.environ.get("SYSPROBE_REQUIRE") == "1"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -33,14 +31,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     ]
     if stale:
         pytest.exit(f"compiled modules are older than their sources ({', '.join(stale)}): run `make deps`", 3)
-
-
-def need_strace() -> None:
-    reason = check_usable("")
-    if reason is not None:
-        if REQUIRE:
-            pytest.fail(f"strace is required here (SYSPROBE_REQUIRE=1): {reason}")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -73,8 +63,9 @@ def compile_c(build_dir: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
-def strace_ok() -> None:
-    need_strace()
+def strace_ok(request: pytest.FixtureRequest) -> None:
+    """Skip where strace cannot trace; `make test` passes --sysprobe-require to fail instead."""
+    require_strace(request.config)
 
 
 @pytest.fixture

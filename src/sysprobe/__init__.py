@@ -12,6 +12,7 @@ from ._analysis import Report
 from ._model import Descriptor, ExecRecord, Origin, Process
 from ._rules import Leak
 from ._trace import RuleSet, Trace, parse, trace
+from ._version import __version__
 from .errors import (
     CommandNotExecutable,
     CommandNotFound,
@@ -23,8 +24,6 @@ from .errors import (
     TraceFailed,
     UsageError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CommandNotExecutable",

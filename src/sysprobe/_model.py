@@ -225,6 +225,11 @@ class FdModel:
         task = self._tasks.get(pid)
         return dict(task.table.fds) if task is not None else {}
 
+    def tgid_of(self, pid: int | None) -> int | None:
+        """The process a task belongs to (itself, unless it is a thread)."""
+        task = self._tasks.get(pid)
+        return task.tgid if task is not None else None
+
     def open_descriptors(self) -> Iterator[tuple[int | None, Descriptor]]:
         """Every descriptor still open in a live task's table, once per table."""
         seen: set[int] = set()

@@ -8,12 +8,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ._analysis import Analysis, Report
+from ._golden import GoldenResult, compare_or_update, render, standard_replacements
 from ._model import Descriptor, FdModel, Process
 from ._patterns import parse_pattern
 from ._rules import Cloexec, Count, Expect, ExpectExit, Forbid, Leak, NoFdLeaks, Order, Rule, leaks_of
 from ._runner import RunOptions, RunOutcome, TracedRun
 from ._sources import parse_paths
 from ._summary import Summary
+from ._version import __version__
 from .events import Event, Syscall
 
 
@@ -49,12 +51,19 @@ class Trace:
     with assertions that fail with sysprobe's report."""
 
     def __init__(
-        self, events: list[Event], *, title: str, arch: str | None = None, outcome: RunOutcome | None = None
+        self,
+        events: list[Event],
+        *,
+        title: str,
+        arch: str | None = None,
+        outcome: RunOutcome | None = None,
+        syscalls: str | None = None,
     ) -> None:
         self.events = events
         self.title = title
         self.arch = arch
         self.outcome = outcome
+        self.syscalls = syscalls  # the -e trace= set it was made with, if any
         analysis = Analysis(arch=arch).feed_all(events)
         analysis.model.finish()
         self.model: FdModel = analysis.model
@@ -135,6 +144,36 @@ class Trace:
     def assert_order(self, first: str, then: str) -> None:
         self._assert(RuleSet(order=[f"{first} -> {then}"]))
 
+    # ---- golden traces ----
+
+    def golden(self, replacements: Iterable[tuple[str, str]] = ()) -> str:
+        """This trace as golden text (see README: "Golden traces")."""
+        header = f"sysprobe {__version__}"
+        if self.outcome is not None:
+            header += f", strace {self.outcome.strace.version_text}"
+        return render(
+            self.events,
+            command=self.title,
+            replacements=standard_replacements(extra=replacements),
+            syscalls=self.syscalls,
+            arch=self.arch,
+            header=[header],
+        )
+
+    def assert_golden(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        update: bool = False,
+        replacements: Iterable[tuple[str, str]] = (),
+    ) -> GoldenResult:
+        """Compare with the golden file at ``path`` (or write it, with ``update``). The
+        AssertionError of a difference carries a unified diff."""
+        result = compare_or_update(path, self.golden(replacements), update=update)
+        if not result.ok:
+            raise AssertionError(result.message())
+        return result
+
     def __repr__(self) -> str:
         return f"<Trace {self.title!r}: {len(self.events)} events, {len(self.model.processes)} processes>"
 
@@ -152,16 +191,22 @@ def trace(
     arch: str | None = None,
     raw_output: str | os.PathLike[str] | None = None,
     decode_fds: bool = True,
+    string_limit: int | None = None,
 ) -> Trace:
     """Run ``argv`` under ``strace -f`` and return its Trace.
 
     ``syscalls`` is strace's ``-e trace=`` set; ``inject`` specs go to ``-e inject=``
-    (``"epoll_create1:error=ENOSYS"``); ``decode_fds=False`` leaves out ``-y``. Raises
+    (``"epoll_create1:error=ENOSYS"``); ``decode_fds=False`` leaves out ``-y``;
+    ``string_limit`` is strace's ``-s`` (goldens want whole paths in argv). Raises
     sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
     impossible.
     """
     options = RunOptions(
-        strace_args=[*strace_options(syscalls, inject), *strace_args],
+        strace_args=[
+            *strace_options(syscalls, inject),
+            *(["-s", str(string_limit)] if string_limit else []),
+            *strace_args,
+        ],
         features=["-e inject="] if inject else [],
         timeout=timeout,
         strace=strace,
@@ -172,7 +217,7 @@ def trace(
     )
     run = TracedRun(list(argv), options)
     events = list(run.events())
-    return Trace(events, title=shlex.join(argv), arch=arch, outcome=run.outcome)
+    return Trace(events, title=shlex.join(argv), arch=arch, outcome=run.outcome, syscalls=syscalls)
 
 
 def parse(

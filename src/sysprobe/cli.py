@@ -12,13 +12,14 @@ from typing import Annotated, NoReturn, TextIO
 import typer
 from rich.console import Console
 
-from . import __version__
 from ._analysis import Analysis
 from ._flags import ARCHES
+from ._golden import GOLDEN_SYSCALLS, STRING_LIMIT, compare_or_update
 from ._runner import RunOptions, TracedRun
 from ._sources import parse_paths
 from ._summary import Summary
-from ._trace import RuleSet, strace_options
+from ._trace import RuleSet, Trace, strace_options
+from ._version import __version__
 from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
 from .events import Event
 
@@ -80,10 +81,25 @@ def trace(
         list[str] | None, typer.Option("--strace-arg", help="Pass an option to strace as is (repeatable).")
     ] = None,
     summary: Annotated[bool, typer.Option(help="Print a summary to stderr at the end.")] = True,
+    golden: Annotated[
+        Path | None, typer.Option(help="Compare the normalized trace with this golden file (exit 0/1).")
+    ] = None,
+    update: Annotated[bool, typer.Option(help="With --golden: write the golden file instead.")] = False,
+    replace: Annotated[
+        list[str] | None, typer.Option(help="With --golden: OLD=NEW, a text to normalize (repeatable).")
+    ] = None,
 ) -> None:
     """Run CMD under strace -f, parse its trace as it runs, exit with CMD's status."""
+    if update and golden is None:
+        fail(UsageError("--update goes with --golden PATH"))
+    pairs = [tuple(r.split("=", 1)) for r in replace or []]
+    if any(len(p) != 2 or not p[0] for p in pairs):
+        fail(UsageError("--replace takes OLD=NEW"))
+    # a golden needs only the descriptor and process calls: tell strace to skip the rest
+    syscalls = trace_set if trace_set or golden is None else GOLDEN_SYSCALLS
+    whole_strings = ["-s", str(STRING_LIMIT)] if golden is not None else []
     options = RunOptions(
-        strace_args=[*trace_set_option(trace_set), *(strace_arg or [])],
+        strace_args=[*strace_options(syscalls, []), *whole_strings, *(strace_arg or [])],
         timeout=timeout,
         raw_output=str(output) if output else None,
         strace=strace,
@@ -91,9 +107,12 @@ def trace(
     sink = JsonLines(sys.stdout) if json_out else None
     run = TracedRun(command, options, on_idle=sink.flush if sink else None)
     tally = Summary()
+    kept: list[Event] = []
     try:
         for event in run.events():
             tally.add(event)
+            if golden is not None:
+                kept.append(event)
             if sink is not None:
                 sink.write(event)
     except SysprobeError as error:
@@ -110,6 +129,11 @@ def trace(
     if outcome.timed_out:
         print(f"sysprobe: timed out after {timeout:g} s; the traced processes were killed", file=sys.stderr)
         raise typer.Exit(EXIT_TIMEOUT)
+    if golden is not None:
+        recorded = Trace(kept, title=shlex.join(command), outcome=outcome, syscalls=trace_set)
+        result = compare_or_update(golden, recorded.golden([(p[0], p[1]) for p in pairs]), update=update)
+        print(f"sysprobe: {result.message()}", file=sys.stderr)
+        raise typer.Exit(0 if result.ok else 1)
     raise typer.Exit(outcome.exit_status if outcome.exit_status is not None else 0)
 
 

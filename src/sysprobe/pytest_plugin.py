@@ -1,0 +1,191 @@
+"""sysprobe's pytest plugin: the ``sysprobe`` fixture and golden-trace options.
+
+Installed with sysprobe (entry point ``pytest11``). It only adapts the library to pytest:
+where goldens live, skipping where strace cannot run, updating and pruning goldens.
+
+    def test_no_leak(sysprobe):
+        t = sysprobe.run(["./server", "--once"])
+        t.assert_no_fd_leaks()
+        t.assert_golden()          # traces/<test module>/<test name>.trace
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._golden import STRING_LIMIT, GoldenResult
+from ._strace import check_usable
+from ._trace import Trace, parse, trace
+
+_USED = pytest.StashKey[set[str]]()
+_DESELECTED = pytest.StashKey[set[str]]()
+_COLLECTED = pytest.StashKey[set[str]]()
+_SHARED = {"sysprobe_used": _USED, "sysprobe_collected": _COLLECTED, "sysprobe_deselected": _DESELECTED}
+_UNSAFE = re.compile(r"[^\w.\[\]=,+@-]")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sysprobe", "sysprobe: traces of what programs do to the kernel")
+    group.addoption("--sysprobe-update", action="store_true", help="write golden traces instead of comparing")
+    group.addoption("--sysprobe-prune", action="store_true", help="delete golden traces that no test used")
+    group.addoption(
+        "--sysprobe-require",
+        action="store_true",
+        help="fail, instead of skip, tests that need strace where it is missing or ptrace is denied",
+    )
+    parser.addini("sysprobe_traces", "folder of golden traces, relative to the rootdir", default="traces")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_USED] = set()
+    config.stash[_DESELECTED] = set()
+    config.stash[_COLLECTED] = set()
+    config.addinivalue_line("markers", "sysprobe: the test traces programs with strace (through the fixture)")
+
+
+def traces_dir(config: pytest.Config) -> Path:
+    return config.rootpath / str(config.getini("sysprobe_traces"))
+
+
+def require_strace(config: pytest.Config) -> None:
+    """Skip the test (or fail it, with --sysprobe-require) where strace cannot trace."""
+    reason = check_usable()
+    if reason is not None:
+        if config.getoption("--sysprobe-require"):
+            pytest.fail(f"strace is required (--sysprobe-require): {reason}", pytrace=False)
+        pytest.skip(f"sysprobe: {reason}")
+
+
+class PluginTrace(Trace):
+    """A Trace that knows where its test keeps its goldens."""
+
+    node: pytest.Item
+    tmp_path: Path
+
+    def assert_golden(  # type: ignore[override]
+        self, name: str | None = None, *, replacements: Sequence[tuple[str, str]] = ()
+    ) -> GoldenResult:
+        """Compare with ``traces/<module>/<test>[.name].trace`` (written with --sysprobe-update)."""
+        path = golden_path(self.node, name)
+        self.node.config.stash[_USED].add(str(path))
+        update = bool(self.node.config.getoption("--sysprobe-update"))
+        try:
+            return super().assert_golden(
+                path, update=update, replacements=[*replacements, *self._replacements()]
+            )
+        except AssertionError as exc:
+            raise AssertionError(str(exc).replace(str(self.node.config.rootpath) + os.sep, "")) from None
+
+    def _replacements(self) -> list[tuple[str, str]]:
+        """What differs between runs of the same test: its temporary folders, the checkout."""
+        factory = self.node.config._tmp_path_factory  # type: ignore[attr-defined]
+        pairs = [(str(self.tmp_path), "$TMP"), (str(factory.getbasetemp()), "$BASETEMP")]
+        for python in {sys.executable, os.path.realpath(sys.executable)}:
+            pairs.append((python, "$PYTHON"))
+        pairs.append((str(self.node.config.rootpath), "$ROOT"))
+        return pairs
+
+
+def golden_path(node: pytest.Item, name: str | None = None) -> Path:
+    module = Path(str(node.path)).stem
+    test = _UNSAFE.sub("_", node.name) + (f".{_UNSAFE.sub('_', name)}" if name else "")
+    return traces_dir(node.config) / module / f"{test}.trace"
+
+
+class Sysprobe:
+    """The ``sysprobe`` fixture: ``run`` a program under strace, ``parse`` a log."""
+
+    def __init__(self, node: pytest.Item, tmp_path: Path) -> None:
+        self.node = node
+        self.tmp_path = tmp_path
+
+    def run(self, argv: Sequence[str | os.PathLike[str]], **options: Any) -> PluginTrace:
+        """``sysprobe.trace`` with the test's conveniences; options as ``sysprobe.trace``
+        (strings up to STRING_LIMIT bytes, so that paths in goldens normalize)."""
+        options.setdefault("string_limit", STRING_LIMIT)
+        return self._adopt(trace([os.fspath(a) for a in argv], **options))
+
+    def parse(self, *paths: str | os.PathLike[str], arch: str | None = None) -> PluginTrace:
+        return self._adopt(parse(list(paths), arch=arch))
+
+    def _adopt(self, result: Trace) -> PluginTrace:
+        adopted = PluginTrace.__new__(PluginTrace)
+        adopted.__dict__.update(result.__dict__)
+        adopted.node = self.node
+        adopted.tmp_path = self.tmp_path
+        return adopted
+
+
+@pytest.fixture
+def sysprobe(request: pytest.FixtureRequest, tmp_path: Path) -> Sysprobe:
+    """Trace programs with strace and assert on what they did (skipped where strace cannot run)."""
+    require_strace(request.config)
+    assert isinstance(request.node, pytest.Item)
+    return Sysprobe(request.node, tmp_path)
+
+
+# ---- goldens no test used (as syrupy reports unused snapshots) ----
+
+
+def pytest_deselected(items: Sequence[pytest.Item]) -> None:
+    if items:
+        items[0].config.stash[_DESELECTED].update(Path(str(item.path)).stem for item in items)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    config.stash[_COLLECTED].update(Path(str(item.path)).stem for item in items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    worker_output = getattr(config, "workeroutput", None)
+    if worker_output is not None:  # an xdist worker: hand what it saw to the controller
+        for key, stash_key in _SHARED.items():
+            seen: set[str] = config.stash[stash_key]
+            worker_output[key] = sorted(seen)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    output = getattr(node, "workeroutput", {})
+    for key, stash_key in _SHARED.items():
+        node.config.stash[stash_key].update(output.get(key, []))
+
+
+def unused_goldens(config: pytest.Config) -> list[Path]:
+    """Goldens in folders of test modules that ran in full, that no test compared with."""
+    collected: set[str] = config.stash[_COLLECTED]
+    deselected: set[str] = config.stash[_DESELECTED]
+    used: set[str] = config.stash[_USED]
+    complete = collected - deselected
+    found = traces_dir(config).glob("*/*.trace")
+    return sorted(p for p in found if p.parent.name in complete and str(p) not in used)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is not None:
+        return
+    unused = unused_goldens(config)
+    if not unused:
+        return
+    rel = [str(p.relative_to(config.rootpath)) for p in unused]
+    if config.getoption("--sysprobe-prune"):
+        for path in unused:
+            path.unlink()
+        terminalreporter.write_line(
+            f"sysprobe: deleted {len(unused)} unused golden trace(s): {', '.join(rel)}"
+        )
+    else:
+        hint = "--sysprobe-prune deletes them"
+        terminalreporter.write_line(
+            f"sysprobe: {len(unused)} golden trace(s) no test used ({hint}): {', '.join(rel)}"
+        )

@@ -1,0 +1,190 @@
+"""Golden traces of the cases sysprobe exists for (shared/context), through the pytest
+plugin, committed in traces/test_goldens/. `pytest --sysprobe-update` rewrites them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sysprobe._golden import write_atomically
+from sysprobe.pytest_plugin import Sysprobe
+
+SYSPROBE = [sys.executable, "-m", "sysprobe"]
+
+
+@pytest.mark.parametrize("variant", ["leak", "FIX_PIPE2", "FIX_FCNTL", "FIX_SPAWN"])
+def test_pipe_leak(variant: str, sysprobe: Sysprobe, compile_c: Callable[..., Path]) -> None:
+    program = compile_c("forkexec_pipe", *([] if variant == "leak" else [variant]))
+    t = sysprobe.run([program])
+    if variant == "leak":
+        assert [leak.fd for leak in t.leaks()] == [3, 4]
+    else:
+        t.assert_no_fd_leaks()
+    t.assert_golden()
+
+
+@pytest.mark.parametrize(
+    ("variant", "inject"),
+    [
+        ("create1", None),
+        ("fallback", "epoll_create1:error=ENOSYS"),
+        ("forget_fcntl", "epoll_create1:error=ENOSYS"),
+        ("plain", None),
+    ],
+)
+def test_epoll_cloexec(
+    variant: str, inject: str | None, sysprobe: Sysprobe, compile_c: Callable[..., Path]
+) -> None:
+    defines = {"forget_fcntl": ["FORGET_FCNTL"], "plain": ["PLAIN"]}.get(variant, [])
+    t = sysprobe.run([compile_c("epoll_cloexec", *defines)], inject=[inject] if inject else [])
+    if variant in ("create1", "fallback"):
+        t.assert_no_fd_leaks()
+        t.assert_cloexec("epoll_create1|epoll_create")
+    else:
+        assert [leak.descriptor.kind for leak in t.leaks()] == ["epoll"]
+    t.assert_golden()
+
+
+EXTRA_FILES = textwrap.dedent("""
+    import select, socket, subprocess
+    listener = socket.create_server(("127.0.0.1", 0))
+    poller = select.epoll()
+    subprocess.run(["true"], pass_fds=(listener.fileno(),), check=True)
+""")
+
+
+def test_extra_files(sysprobe: Sysprobe, tmp_path: Path) -> None:
+    script = tmp_path / "extra_files.py"
+    script.write_text(EXTRA_FILES)
+    t = sysprobe.run([sys.executable, script])
+    (sock,) = t.calls("socket")
+    t.assert_no_fd_leaks(allow=[sock.ret or 0])
+    t.assert_golden()
+
+
+@pytest.mark.parametrize("variant", ["plain", "CMSG_CLOEXEC"])
+def test_fd_passing(variant: str, sysprobe: Sysprobe, compile_c: Callable[..., Path]) -> None:
+    t = sysprobe.run([compile_c("passfd", *([variant] if variant != "plain" else []))])
+    t.assert_called("sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *) = 1")
+    t.assert_golden()
+
+
+SENDFILE = textwrap.dedent("""
+    import socket, sys, threading
+    listener = socket.create_server(("127.0.0.1", 0))
+    def client():
+        with socket.create_connection(listener.getsockname()) as c:
+            while c.recv(65536):
+                pass
+    reader = threading.Thread(target=client)
+    reader.start()
+    conn, _ = listener.accept()
+    with conn, open(sys.argv[1], "rb") as f:
+        conn.sendfile(f)
+    reader.join()
+""")
+
+
+def test_sendfile(sysprobe: Sysprobe, tmp_path: Path) -> None:
+    script, data = tmp_path / "server.py", tmp_path / "data.bin"
+    script.write_text(SENDFILE)
+    data.write_bytes(b"x" * 200_000)
+    t = sysprobe.run([sys.executable, script, data])
+    t.assert_called("sendfile(*, *, *, *) > 0")
+    t.assert_golden()
+
+
+# ---- the golden workflow ----
+
+
+def golden_cli(path: Path, program: str | Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SYSPROBE, "trace", "--no-summary", "--golden", str(path), *extra, "--", str(program)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_same_program_gives_byte_identical_goldens(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    """Two runs in separate processes (different pids, inodes, timing): the same bytes."""
+    zoo = compile_c("zoo")  # threads, fork, vfork, posix_spawn, exec from a thread, signals
+    first, second = tmp_path / "first.trace", tmp_path / "second.trace"
+    for path in (first, second):
+        assert golden_cli(path, zoo, "--update").returncode == 0
+    assert first.read_bytes() == second.read_bytes()
+    text = first.read_text()
+    assert "task 1: the command" in text and "thread made by task 1 (clone3)" in text
+    assert "+++ superseded by execve in task" in text and "+++ killed by SIGSEGV +++" in text
+    assert "<env>" in text and "vars */" not in text  # the environment is never written
+    assert golden_cli(first, zoo).returncode == 0
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_changed_program_fails_with_a_diff(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    golden = tmp_path / "pipe.trace"
+    assert golden_cli(golden, compile_c("forkexec_pipe"), "--update").returncode == 0
+    done = golden_cli(golden, compile_c("forkexec_pipe", "FIX_PIPE2"))
+    assert done.returncode == 1
+    assert f"the trace differs from the golden {golden}" in done.stderr
+    assert "-  pipe2([3<pipe:[1]>, 4<pipe:[1]>], 0) = 0" in done.stderr
+    assert "+  pipe2([3<pipe:[1]>, 4<pipe:[1]>], O_CLOEXEC) = 0" in done.stderr
+    assert "-  # crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])" in done.stderr
+    missing = golden_cli(tmp_path / "none.trace", compile_c("forkexec_pipe"))
+    assert missing.returncode == 1
+    assert "does not exist; run with --update to create it" in missing.stderr
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_interrupted_update_leaves_the_old_golden(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    """SIGKILL an update at moments spread over its run: the golden is the old text or
+    the new one, whole — never a mix, never cut short."""
+    golden = tmp_path / "g.trace"
+    assert golden_cli(golden, compile_c("forkexec_pipe"), "--update").returncode == 0
+    old = golden.read_bytes()
+    new_program = compile_c("zoo")
+    reference = tmp_path / "new.trace"
+    assert golden_cli(reference, new_program, "--update").returncode == 0
+    new = reference.read_bytes()
+    assert new != old
+    seen = set()
+    for delay in (0.05, 0.15, 0.3, 0.45, 0.6, 0.8, 1.2):  # while tracing, rendering, writing
+        proc = subprocess.Popen(
+            [*SYSPROBE, "trace", "--no-summary", "--golden", str(golden), "--update", "--", str(new_program)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        content = golden.read_bytes()
+        assert content in (old, new)
+        seen.add(content == old)
+        if content == new:
+            golden.write_bytes(old)  # start again from the old golden
+    assert True in seen  # at least one kill came before the rename (the old golden stayed)
+
+
+def test_a_failing_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt  # ^C while the new text is being written
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(golden, "new\n" * 10_000)
+    assert golden.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]  # no temporary file left
