@@ -8,8 +8,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# The modules mypyc compiles: editing one means rebuilding.
-COMPILED := $(addprefix src/sysprobe/,events.py argtree.py _argdecode.py _lineparse.py)
+# The modules mypyc compiles (setup.py lists them): editing one means rebuilding.
+COMPILED := $(shell $(PYTHON) -c 'import ast; t = ast.parse(open("setup.py").read()); \
+	print(*(f"src/sysprobe/{n}.py" for a in t.body if isinstance(a, ast.Assign) and getattr(a.targets[0], "id", "") == "COMPILED" \
+	for n in ast.literal_eval(a.value)))')
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -58,7 +60,7 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml setup.py $(COMPILED)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --upgrade setuptools wheel 'mypy==2.4.1' types-regex
+	$(PY) -m pip install -q --upgrade setuptools wheel 'mypy==2.4.1'
 	$(PY) -m pip install -q --no-build-isolation -e '.[dev]'
 	@touch $(STAMP)
 

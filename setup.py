@@ -10,7 +10,10 @@ import os
 
 from setuptools import setup
 
-COMPILED = ["events", "argtree", "_argdecode", "_lineparse"]
+COMPILED = [
+    "events", "argtree", "_argdecode", "_lineparse",  # the parser: every line goes through them
+    "_query", "_flags", "_fdspec", "_model", "_patterns", "_rules", "_syscalls",  # the model and rules
+]
 
 
 def ext_modules() -> list:

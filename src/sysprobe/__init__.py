@@ -1,29 +1,41 @@
 """sysprobe: run a program under strace -f and assert what it did to the kernel.
 
-import sysprobe
-t = sysprobe.trace(["python3", "-c", "import subprocess; subprocess.run(['true'])"])
-t.assert_no_fd_leaks()
-t.assert_called("close_range")
+    import sysprobe
+    t = sysprobe.trace(["python3", "-c", "import subprocess; subprocess.run(['true'])"])
+    t.assert_no_fd_leaks()
+    t.assert_called("close_range")
+
+Names are imported on first use, so that the command line starts fast.
 """
 
 from __future__ import annotations
 
-from ._analysis import Report
-from ._model import Descriptor, ExecRecord, Origin, Process
-from ._rules import Leak
-from ._trace import RuleSet, Trace, parse, trace
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import (
-    CommandNotExecutable,
-    CommandNotFound,
-    PtraceDenied,
-    RuleSyntaxError,
-    StraceMissing,
-    StraceTooOld,
-    SysprobeError,
-    TraceFailed,
-    UsageError,
-)
+
+_EXPORTS = {
+    "trace": "._trace",
+    "parse": "._trace",
+    "Trace": "._trace",
+    "RuleSet": "._rules",
+    "Report": "._analysis",
+    "Leak": "._rules",
+    "Descriptor": "._model",
+    "ExecRecord": "._model",
+    "Origin": "._model",
+    "Process": "._model",
+    "SysprobeError": ".errors",
+    "UsageError": ".errors",
+    "RuleSyntaxError": ".errors",
+    "StraceMissing": ".errors",
+    "StraceTooOld": ".errors",
+    "PtraceDenied": ".errors",
+    "CommandNotFound": ".errors",
+    "CommandNotExecutable": ".errors",
+    "TraceFailed": ".errors",
+}
 
 __all__ = [
     "CommandNotExecutable",
@@ -47,3 +59,30 @@ __all__ = [
     "parse",
     "trace",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sysprobe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from ._analysis import Report
+    from ._model import Descriptor, ExecRecord, Origin, Process
+    from ._rules import Leak, RuleSet
+    from ._trace import Trace, parse, trace
+    from .errors import (
+        CommandNotExecutable,
+        CommandNotFound,
+        PtraceDenied,
+        RuleSyntaxError,
+        StraceMissing,
+        StraceTooOld,
+        SysprobeError,
+        TraceFailed,
+        UsageError,
+    )

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from rich.console import Console
-from rich.text import Text
-
 from ._model import FdModel, Process
+from ._output import StyledLine
 from ._rules import ExpectExit, Rule, RuleResult
 from ._signals import exit_status_for
 from ._summary import Summary, plural
@@ -41,7 +39,7 @@ class Report:
             f"{plural(self.execs, 'exec')}"
         )
 
-    def lines(self) -> list[tuple[str, str]]:
+    def lines(self) -> list[StyledLine]:
         """(style, text) lines of the report."""
         out: list[tuple[str, str]] = [("bold", f"sysprobe check: {self.headline()}")]
         if self.incomplete:
@@ -67,9 +65,28 @@ class Report:
     def text(self) -> str:
         return "\n".join(line for _, line in self.lines())
 
-    def render(self, console: Console) -> None:
-        for style, line in self.lines():
-            console.print(Text(line, style=style))
+    def to_json(self) -> dict[str, object]:
+        """The verdicts, for CI tools (``sysprobe check --json-report FILE``)."""
+        return {
+            "title": self.title,
+            "passed": self.passed,
+            "exit_status": self.exit_status,
+            "incomplete": self.incomplete,
+            "results": [
+                {
+                    "rule": r.rule,
+                    "passed": r.passed,
+                    "summary": r.summary,
+                    "evidence": [
+                        e
+                        if isinstance(e, str)
+                        else {"where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
+                        for e in r.evidence
+                    ],
+                }
+                for r in self.results
+            ],
+        }
 
 
 class Analysis:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ._model import Descriptor, ExecRecord, FdModel
@@ -72,6 +73,10 @@ class Rule:
     def observe(self, ev: Event, seq: int) -> None:
         """Called for every event in stream order."""
 
+    def syscalls(self) -> set[str] | None:
+        """The calls this rule reads (None: every call); the model's are added by the caller."""
+        return set()
+
     def result(self) -> RuleResult:
         raise NotImplementedError
 
@@ -98,6 +103,9 @@ class _Matching(Rule):
                 self.examples.append(Evidence.of(ev))
         elif len(self.near) < 3:
             self.near.append(Evidence.of(ev, self.pattern.mismatch(ev, self.consts)))
+
+    def syscalls(self) -> set[str] | None:
+        return None if self.pattern.names is None else set(self.pattern.names)
 
     def _more(self, shown: int) -> list[Evidence | str]:
         return [f"... and {self.count - shown} more"] if self.count > shown else []
@@ -201,6 +209,11 @@ class Order(Rule):
         if ev.pid not in self.first_after and self.after.matches(ev, self.consts):
             self.first_after[ev.pid] = (seq, Evidence.of(ev))
 
+    def syscalls(self) -> set[str] | None:
+        if self.before.names is None or self.after.names is None:
+            return None
+        return set(self.before.names | self.after.names)
+
     def result(self) -> RuleResult:
         if not self.first_after:
             return RuleResult(self.label, False, f"no call matched {self.after}")
@@ -249,6 +262,20 @@ class Leak:
 
 def leaks_of(model: FdModel, allow: set[int]) -> list[Leak]:
     return [Leak(d, record) for record in model.execs for d in record.crossed if d.fd not in allow]
+
+
+def needed_syscalls(rules: Sequence[Rule]) -> set[str] | None:
+    """The smallest set of calls to trace for these rules to reach the verdicts a full trace
+    would: the descriptor model's calls and the ones the rules name (None: every call)."""
+    from ._fdspec import TRACKED
+
+    needed = set(TRACKED)
+    for rule in rules:
+        names = rule.syscalls()
+        if names is None:
+            return None
+        needed |= names
+    return needed
 
 
 class NoFdLeaks(Rule):
@@ -305,6 +332,9 @@ class Cloexec(Rule):
             and ev.ret >= 0
         ):
             self.created[(ev.pid, ev.line)] = Evidence.of(ev)
+
+    def syscalls(self) -> set[str] | None:
+        return None if self.pattern.names is None else set(self.pattern.names)
 
     def _ours(self, d: Descriptor) -> bool:
         return d.source is None and (d.origin.pid, d.origin.line) in self.created
@@ -368,3 +398,30 @@ class ExpectExit(Rule):
             return RuleResult(self.label, True, f"exit status {self.status}")
         got = "unknown" if self.status is None else str(self.status)
         return RuleResult(self.label, False, f"exit status {got}, not {self.code}")
+
+
+@dataclass
+class RuleSet:
+    """Rules as the CLI spells them; every field is optional."""
+
+    expect: Sequence[str] = ()
+    forbid: Sequence[str] = ()
+    expect_count: Sequence[str] = ()
+    order: Sequence[str] = ()
+    cloexec: Sequence[str] = ()
+    no_fd_leaks: bool = False
+    allow_fds: Iterable[int] = ()
+    expect_exit: int | None = None
+
+    def build(self) -> list[Rule]:
+        """Parse every rule (RuleSyntaxError on the first that does not parse)."""
+        rules: list[Rule] = [Expect(p) for p in self.expect]
+        rules += [Forbid(p) for p in self.forbid]
+        rules += [Count(p) for p in self.expect_count]
+        rules += [Order(p) for p in self.order]
+        rules += [Cloexec(p) for p in self.cloexec]
+        if self.no_fd_leaks:
+            rules.append(NoFdLeaks(set(self.allow_fds)))
+        if self.expect_exit is not None:
+            rules.append(ExpectExit(self.expect_exit))
+        return rules

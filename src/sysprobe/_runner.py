@@ -21,16 +21,17 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import BinaryIO
 
 from ._fdspec import EXECS
 from ._lineparse import parse_lines
+from ._placement import choose
 from ._signals import exit_status_for
 from ._sources import CHUNK, split_chunks
-from ._strace import Strace, diagnose, ensure_usable, locate
+from ._strace import Strace, diagnose, ensure_usable, locate, seccomp_works
 from .errors import CommandNotExecutable, CommandNotFound
 from .events import Event, Exit, Killed, Syscall
 
@@ -50,7 +51,10 @@ class RunOptions:
     decode_fds: bool = True  # -y: paths, pipe:[N], socket:[N] for every descriptor
     cwd: str | None = None
     env: Mapping[str, str] | None = None
-    cpus: tuple[set[int], set[int]] | None = None  # (strace and its tracees, sysprobe itself)
+    # trace only these: names, or strace's own -e trace= expression ("openat,%process"); None: all
+    syscalls: str | Collection[str] | None = None
+    seccomp: bool = True  # filter `syscalls` in the kernel (--seccomp-bpf) where strace can
+    placement: str = "auto"  # see _placement: strace and its tracees on one CPU, sysprobe on others
 
 
 @dataclass
@@ -117,16 +121,35 @@ class TracedRun:
         self._wake_read: int | None = None
         self._kill_since: float | None = None
         self._grace_until: float | None = None
+        self._strace: Strace | None = None
+        self._alive: set[int] = set()  # traced pids not yet seen to end
+        self._started_ticks = 0  # when strace started, in clock ticks since boot
 
     def strace_options(self) -> list[str]:
         """The options sysprobe gives strace besides ``-f -o FIFO``."""
-        return (["-y"] if self.options.decode_fds else []) + list(self.options.strace_args)
+        opts = self.options
+        out = ["-y"] if opts.decode_fds else []
+        if isinstance(opts.syscalls, str):
+            expression = opts.syscalls.removeprefix("trace=")
+            out += ["-e", f"trace={expression}"]
+        elif opts.syscalls is not None:
+            # "?name": a call this architecture does not have is skipped, not an error
+            out += ["-e", "trace=" + ",".join(f"?{name}" for name in sorted(opts.syscalls))]
+        if (
+            opts.syscalls is not None
+            and opts.seccomp
+            and self._strace is not None
+            and seccomp_works(self._strace)
+        ):
+            out.append("--seccomp-bpf")  # the kernel stops the tracee only for these calls
+        return out + list(opts.strace_args)
 
     def strace_command(self, fifo: str) -> tuple[Strace, list[str]]:
         strace = locate(self.options.strace)
         for feature in self.options.features:
             strace.require(feature)
         ensure_usable(strace)
+        self._strace = strace
         return strace, [strace.path, "-f", "-o", fifo, *self.strace_options(), "--", *self.argv]
 
     def events(self) -> Iterator[Event]:
@@ -147,6 +170,7 @@ class TracedRun:
         seen_any = False
         try:
             self._proc = self._spawn(strace_argv)
+            self._started_ticks = _start_ticks(self._proc.pid) or 0
             chunks = self._chunks(read_fd, hold_fd, raw_copy, started)
             hold_owned = False  # _chunks closes it
             for event in parse_lines(split_chunks(chunks)):
@@ -177,8 +201,8 @@ class TracedRun:
             raise error(f"{self.argv[0]}: cannot execute: {text}")
 
     def _spawn(self, strace_argv: list[str]) -> subprocess.Popen[bytes]:
-        """Start strace; with ``cpus``, it and its tracees inherit the first CPU set."""
-        cpus = self.options.cpus
+        """Start strace; with a placement, it and its tracees inherit the first CPU set."""
+        cpus = choose(self.options.placement)
         if cpus is not None:
             previous = os.sched_getaffinity(0)
             os.sched_setaffinity(0, cpus[0])  # inherited by the child at fork
@@ -260,6 +284,11 @@ class TracedRun:
         return self.outcome is not None and self.outcome.timed_out
 
     def _note(self, event: Event, outcome: RunOutcome) -> None:
+        if event.pid is not None:
+            if isinstance(event, Exit | Killed):
+                self._alive.discard(event.pid)
+            else:
+                self._alive.add(event.pid)
         if outcome.leader_pid is None and event.pid is not None:
             outcome.leader_pid = event.pid
         if event.pid is not None and event.pid == outcome.leader_pid:
@@ -337,23 +366,33 @@ class TracedRun:
         return tracees_of(proc.pid) if proc is not None else []
 
     def _shutdown(self, read_fd: int) -> None:
-        """Leave nothing behind: used when the reader stops early or something failed."""
+        """Leave nothing behind: strace, its tracees, and tracees that outlived strace."""
         proc = self._proc
-        if proc is None or proc.poll() is not None:
-            if proc is not None:
-                proc.wait()
+        if proc is None:
             return
-        self._request_kill()
-        give_up = time.monotonic() + 10.0
-        while proc.poll() is None and time.monotonic() < give_up:
-            self._kill_tracees(time.monotonic())
-            with contextlib.suppress(BlockingIOError):  # keep strace from blocking on a full FIFO
-                while os.read(read_fd, CHUNK):
-                    pass
-            time.sleep(0.02)
         if proc.poll() is None:
-            proc.kill()
+            self._request_kill()
+            give_up = time.monotonic() + 10.0
+            while proc.poll() is None and time.monotonic() < give_up:
+                self._kill_tracees(time.monotonic())
+                with contextlib.suppress(BlockingIOError):  # keep strace from blocking on a full FIFO
+                    while os.read(read_fd, CHUNK):
+                        pass
+                time.sleep(0.02)
+            if proc.poll() is None:
+                proc.kill()
         proc.wait()
+        self._kill_survivors()
+
+    def _kill_survivors(self) -> None:
+        """strace 6.1 has no --kill-on-exit: when strace dies before its tracees (killed,
+        crashed), they run on untraced — under --seccomp-bpf with every filtered call failing.
+        Kill the pids the trace showed alive that started during this run."""
+        for pid in self._alive:
+            started = _start_ticks(pid)
+            if started is not None and started >= self._started_ticks:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def tracees_of(tracer: int) -> list[int]:
@@ -377,6 +416,17 @@ def tracees_of(tracer: int) -> list[int]:
             if value.isdigit() and int(value) == tracer:
                 found.append(int(name))
     return found
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (None: no such process)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return int(fields[19]) if len(fields) > 19 else None
 
 
 def _pidfd(pid: int) -> int | None:

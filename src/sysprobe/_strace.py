@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -66,7 +67,15 @@ def locate(explicit: str | None = None) -> Strace:
 
 
 @functools.lru_cache(maxsize=8)
-def _probe_version(path: str, _mtime: int) -> Strace:
+def _probe_version(path: str, mtime: int) -> Strace:
+    """``strace -V``, remembered on disk per binary (a fork saved on every run)."""
+    digest = hashlib.sha256(f"{path}:{mtime}".encode()).hexdigest()[:32]
+    cache = _cache_dir() / f"version-{digest}"
+    try:
+        major, minor = (int(x) for x in cache.read_text().split("."))
+        return Strace(path, (major, minor))
+    except (OSError, ValueError):
+        pass
     try:
         out = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -74,7 +83,9 @@ def _probe_version(path: str, _mtime: int) -> Strace:
     m = _VERSION.search(out.stdout)
     if m is None:
         raise StraceMissing(f"{path} does not look like strace: `{path} -V` printed {out.stdout[:80]!r}")
-    return Strace(path, (int(m.group(1)), int(m.group(2))))
+    found = Strace(path, (int(m.group(1)), int(m.group(2))))
+    _write_text(cache, found.version_text)
+    return found
 
 
 def diagnose(strace: Strace, options: list[str]) -> SysprobeError:
@@ -163,25 +174,41 @@ def ensure_usable(strace: Strace) -> None:
     the yama setting. So strace's own complaints never reach the user's terminal, and
     a normal run pays nothing after the first.
     """
+    error = _capabilities(strace).error
+    if error.startswith("ptrace"):
+        raise PtraceDenied(error)
+    if error:
+        raise TraceFailed(error)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the probe found: why tracing fails ("" if it works), and whether seccomp-bpf does."""
+
+    error: str
+    seccomp: bool
+
+
+def seccomp_works(strace: Strace) -> bool:
+    """Can strace filter with seccomp-bpf here (strace 5.3+, a kernel with seccomp filters)?"""
+    return _capabilities(strace).seccomp
+
+
+def _capabilities(strace: Strace) -> Capabilities:
     key = _environment_key(strace)
-    verdict = _USABLE.get(key)
-    if verdict is None:
-        verdict = _read_cached(key)
-    if verdict is None:
-        verdict = _probe(strace)
-        _write_cached(key, verdict)
-    _USABLE[key] = verdict
-    if verdict.startswith("ptrace"):
-        raise PtraceDenied(verdict)
-    if verdict:
-        raise TraceFailed(verdict)
+    found = _USABLE.get(key) or _read_cached(key)
+    if found is None:
+        found = _probe(strace)
+        _write_cached(key, found)
+    _USABLE[key] = found
+    return found
 
 
-_USABLE: dict[str, str] = {}
+_USABLE: dict[str, Capabilities] = {}
 
 
-def _probe(strace: Strace) -> str:
-    """An empty string when strace traces fine here, else why not."""
+def _probe(strace: Strace) -> Capabilities:
+    """Trace ``true``: is tracing possible here, and is seccomp-bpf filtering?"""
     true = shutil.which("true") or "/bin/true"
     try:
         probe = subprocess.run(
@@ -191,9 +218,21 @@ def _probe(strace: Strace) -> str:
             timeout=30,
             check=False,
         )
+        if probe.returncode != 0:
+            return Capabilities(str(classify(probe.stderr, probe.returncode)), False)
+        if not strace.supports("--seccomp-bpf"):
+            return Capabilities("", False)
+        filtered = subprocess.run(
+            [strace.path, "-f", "--seccomp-bpf", "-e", "trace=execve", "-o", os.devnull, "--", true],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"strace did not run: {exc}"
-    return "" if probe.returncode == 0 else str(classify(probe.stderr, probe.returncode))
+        return Capabilities(f"strace did not run: {exc}", False)
+    # strace says why when it cannot install the filter, and carries on without it
+    return Capabilities("", filtered.returncode == 0 and "seccomp" not in filtered.stderr.lower())
 
 
 def _environment_key(strace: Strace) -> str:
@@ -216,22 +255,29 @@ def _cache_dir() -> Path:
     return Path(base) / "sysprobe"
 
 
-def _read_cached(key: str) -> str | None:
+def _read_cached(key: str) -> Capabilities | None:
     try:
-        return (_cache_dir() / f"usable-{key}").read_text()
-    except OSError:
+        data = json.loads((_cache_dir() / f"usable-{key}.json").read_text())
+        return Capabilities(str(data["error"]), bool(data["seccomp"]))
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _write_cached(key: str, verdict: str) -> None:
+def _write_cached(key: str, found: Capabilities) -> None:
+    _write_text(
+        _cache_dir() / f"usable-{key}.json", json.dumps({"error": found.error, "seccomp": found.seccomp})
+    )
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a cache file atomically; without a writable cache, the probe simply runs again."""
     try:
-        folder = _cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".usable-{key}.{os.getpid()}"
-        tmp.write_text(verdict)
-        os.replace(tmp, folder / f"usable-{key}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(text)
+        os.replace(tmp, path)
     except OSError:
-        pass  # no writable cache: probe again next time
+        pass
 
 
 def _read(path: str) -> str:

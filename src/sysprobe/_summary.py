@@ -6,11 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from ._fdspec import CREATES_PROCESS, EXECS
+from ._output import StyledLine, columns
 from .argtree import Str
 from .events import Event, Exit, Killed, Signal, Syscall, Unparsed
 
@@ -80,33 +77,35 @@ class Summary:
             parts.append(plural(self.unparsed, "unparsed line"))
         return ", ".join(parts)
 
-    def render(self, console: Console, title: str) -> None:
-        console.print(Text(f"sysprobe: {title}", style="bold"))
-        console.print(f"  {self.headline()}")
+    def lines(self, title: str) -> list[StyledLine]:
+        out: list[StyledLine] = [("bold", f"sysprobe: {title}"), ("", f"  {self.headline()}")]
         if self.processes:
-            table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-            for column in ("pid", "parent", "program", "end"):
-                table.add_column(column)
+            rows: list[tuple[str, ...]] = [("pid", "parent", "program", "end")]
             for proc in list(self.processes.values())[:MAX_ROWS]:
-                table.add_row(
-                    "?" if proc.pid is None else str(proc.pid),
-                    "" if proc.parent is None else str(proc.parent),
-                    proc.program or "",
-                    proc.end or "",
-                )
-            console.print(table)
+                pid = "?" if proc.pid is None else str(proc.pid)
+                parent = "" if proc.parent is None else str(proc.parent)
+                rows.append((pid, parent, proc.program or "", proc.end or ""))
+            table = columns(rows, indent="  ")
+            out.append(("bold", table[0]))
+            out += [("", row) for row in table[1:]]
             if len(self.processes) > MAX_ROWS:
-                console.print(f"  ... {len(self.processes) - MAX_ROWS} more processes")
+                out.append(("", f"  ... {len(self.processes) - MAX_ROWS} more processes"))
         if self.syscalls:
-            top = ", ".join(f"{name} {n}" for name, n in self.syscalls.most_common(MAX_ROWS))
-            console.print(f"  syscalls: {top}")
+            out.append(
+                (
+                    "",
+                    "  syscalls: "
+                    + ", ".join(f"{name} {n}" for name, n in self.syscalls.most_common(MAX_ROWS)),
+                )
+            )
         if self.failures:
-            top = ", ".join(f"{name} {errno} {n}" for (name, errno), n in self.failures.most_common(MAX_ROWS))
-            console.print(f"  failed:   {top}")
+            failed = self.failures.most_common(MAX_ROWS)
+            out.append(("", "  failed:   " + ", ".join(f"{name} {errno} {n}" for (name, errno), n in failed)))
         if self.signals:
-            console.print("  signals:  " + ", ".join(f"{s} {n}" for s, n in self.signals.most_common()))
+            out.append(("", "  signals:  " + ", ".join(f"{s} {n}" for s, n in self.signals.most_common())))
         for ev in self.unparsed_examples:
-            console.print(f"  unparsed {ev.where()}: {ev.reason}: {ev.raw[:100]!r}")
+            out.append(("yellow", f"  unparsed {ev.where()}: {ev.reason}: {ev.raw[:100]!r}"))
+        return out
 
 
 def plural(n: int, one: str, many: str | None = None) -> str:

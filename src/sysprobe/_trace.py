@@ -5,45 +5,20 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ._analysis import Analysis, Report
-from ._golden import GoldenResult, compare_or_update, render, standard_replacements
 from ._model import Descriptor, FdModel, Process
 from ._patterns import parse_pattern
-from ._rules import Cloexec, Count, Expect, ExpectExit, Forbid, Leak, NoFdLeaks, Order, Rule, leaks_of
+from ._rules import Leak, RuleSet, leaks_of
 from ._runner import RunOptions, RunOutcome, TracedRun
 from ._sources import parse_paths
 from ._summary import Summary
 from ._version import __version__
 from .events import Event, Syscall
 
-
-@dataclass
-class RuleSet:
-    """Rules as the CLI spells them; every field is optional."""
-
-    expect: Sequence[str] = ()
-    forbid: Sequence[str] = ()
-    expect_count: Sequence[str] = ()
-    order: Sequence[str] = ()
-    cloexec: Sequence[str] = ()
-    no_fd_leaks: bool = False
-    allow_fds: Iterable[int] = ()
-    expect_exit: int | None = None
-
-    def build(self) -> list[Rule]:
-        """Parse every rule (RuleSyntaxError on the first that does not parse)."""
-        rules: list[Rule] = [Expect(p) for p in self.expect]
-        rules += [Forbid(p) for p in self.forbid]
-        rules += [Count(p) for p in self.expect_count]
-        rules += [Order(p) for p in self.order]
-        rules += [Cloexec(p) for p in self.cloexec]
-        if self.no_fd_leaks:
-            rules.append(NoFdLeaks(set(self.allow_fds)))
-        if self.expect_exit is not None:
-            rules.append(ExpectExit(self.expect_exit))
-        return rules
+if TYPE_CHECKING:
+    from ._golden import GoldenResult
 
 
 class Trace:
@@ -148,6 +123,8 @@ class Trace:
 
     def golden(self, replacements: Iterable[tuple[str, str]] = ()) -> str:
         """This trace as golden text (see README: "Golden traces")."""
+        from ._golden import render, standard_replacements
+
         header = f"sysprobe {__version__}"
         if self.outcome is not None:
             header += f", strace {self.outcome.strace.version_text}"
@@ -169,6 +146,8 @@ class Trace:
     ) -> GoldenResult:
         """Compare with the golden file at ``path`` (or write it, with ``update``). The
         AssertionError of a difference carries a unified diff."""
+        from ._golden import compare_or_update
+
         result = compare_or_update(path, self.golden(replacements), update=update)
         if not result.ok:
             raise AssertionError(result.message())
@@ -192,28 +171,32 @@ def trace(
     raw_output: str | os.PathLike[str] | None = None,
     decode_fds: bool = True,
     string_limit: int | None = None,
+    placement: str = "auto",
 ) -> Trace:
     """Run ``argv`` under ``strace -f`` and return its Trace.
 
-    ``syscalls`` is strace's ``-e trace=`` set; ``inject`` specs go to ``-e inject=``
-    (``"epoll_create1:error=ENOSYS"``); ``decode_fds=False`` leaves out ``-y``;
-    ``string_limit`` is strace's ``-s`` (goldens want whole paths in argv). Raises
+    ``syscalls`` is strace's ``-e trace=`` expression (filtered with seccomp-bpf where
+    possible); ``inject`` specs go to ``-e inject=`` (``"epoll_create1:error=ENOSYS"``);
+    ``decode_fds=False`` leaves out ``-y``; ``string_limit`` is strace's ``-s`` (goldens
+    want whole paths in argv); ``placement`` is "auto", "pin" or "off" (README). Raises
     sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
     impossible.
     """
     options = RunOptions(
         strace_args=[
-            *strace_options(syscalls, inject),
+            *inject_options(inject),
             *(["-s", str(string_limit)] if string_limit else []),
             *strace_args,
         ],
         features=["-e inject="] if inject else [],
+        syscalls=syscalls,
         timeout=timeout,
         strace=strace,
         cwd=os.fspath(cwd) if cwd is not None else None,
         env=env,
         raw_output=os.fspath(raw_output) if raw_output is not None else None,
         decode_fds=decode_fds,
+        placement=placement,
     )
     run = TracedRun(list(argv), options)
     events = list(run.events())
@@ -229,11 +212,9 @@ def parse(
     return Trace(list(parse_paths(names)), title=" ".join(names), arch=arch)
 
 
-def strace_options(syscalls: str | None, inject: Sequence[str]) -> list[str]:
-    """strace options for a syscall set and fault injections."""
+def inject_options(inject: Sequence[str]) -> list[str]:
+    """strace options for fault injections (``epoll_create1:error=ENOSYS``)."""
     out: list[str] = []
-    if syscalls:
-        out += ["-e", syscalls if syscalls.startswith("trace=") else f"trace={syscalls}"]
     for spec in inject:
         out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
     return out

@@ -1,5 +1,9 @@
 """The ``sysprobe`` command line. It adapts the library to a terminal and nothing more:
-every decision it shows is made in the library."""
+every decision it shows is made in the library.
+
+Start-up time counts (a check should cost little more than the traced program): modules
+are imported by the command that needs them; rich only colours reports on a terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,17 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
-from rich.console import Console
 
-from ._analysis import Analysis
-from ._flags import ARCHES
-from ._golden import GOLDEN_SYSCALLS, STRING_LIMIT, compare_or_update
-from ._runner import RunOptions, TracedRun
-from ._sources import parse_paths
-from ._summary import Summary
-from ._trace import RuleSet, Trace, strace_options
+from ._output import emit
 from ._version import __version__
 from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
-from .events import Event
+
+if TYPE_CHECKING:
+    from ._analysis import Analysis, Report
+    from .events import Event
 
 app = typer.Typer(
     name="sysprobe",
@@ -35,6 +35,20 @@ app = typer.Typer(
 COMMAND_CONTEXT = {"allow_interspersed_args": False}
 
 CommandArg = Annotated[list[str], typer.Argument(metavar="CMD [ARGS]...", help="The command to trace.")]
+PlacementOpt = Annotated[
+    str,
+    typer.Option(
+        help="auto|pin: strace and the program on one CPU, sysprobe on the others (fast); off: leave them be "
+        "(for programs with several busy threads)."
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None, typer.Option(help="Kill the whole traced tree after S seconds.", min=0.0)
+]
+StraceOpt = Annotated[str | None, typer.Option(help="The strace binary to use.")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Also save the raw strace text to FILE.")
+]
 
 
 def fail(error: SysprobeError) -> NoReturn:
@@ -42,11 +56,11 @@ def fail(error: SysprobeError) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-def trace_set_option(value: str | None) -> list[str]:
-    """``-e openat,close`` (or ``-e trace=openat,close``) → strace's ``-e trace=...``."""
-    if not value:
-        return []
-    return ["-e", value if value.startswith("trace=") else f"trace={value}"]
+def check_placement(placement: str) -> None:
+    from ._placement import MODES
+
+    if placement not in MODES:
+        fail(UsageError(f"--placement {placement!r}: expected one of {', '.join(MODES)}"))
 
 
 class JsonLines:
@@ -66,17 +80,13 @@ class JsonLines:
 def trace(
     command: CommandArg,
     json_out: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines to stdout.")] = False,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Also save the raw strace text to FILE.")
-    ] = None,
+    output: OutputOpt = None,
     trace_set: Annotated[
         str | None,
         typer.Option("-e", "--trace", help="Syscalls to trace, in strace's syntax: openat,%process."),
     ] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Kill the whole traced tree after S seconds.", min=0.0)
-    ] = None,
-    strace: Annotated[str | None, typer.Option(help="The strace binary to use.")] = None,
+    timeout: TimeoutOpt = None,
+    strace: StraceOpt = None,
     strace_arg: Annotated[
         list[str] | None, typer.Option("--strace-arg", help="Pass an option to strace as is (repeatable).")
     ] = None,
@@ -88,8 +98,14 @@ def trace(
     replace: Annotated[
         list[str] | None, typer.Option(help="With --golden: OLD=NEW, a text to normalize (repeatable).")
     ] = None,
+    placement: PlacementOpt = "auto",
 ) -> None:
     """Run CMD under strace -f, parse its trace as it runs, exit with CMD's status."""
+    from ._golden import GOLDEN_SYSCALLS, STRING_LIMIT
+    from ._runner import RunOptions, TracedRun
+    from ._summary import Summary
+
+    check_placement(placement)
     if update and golden is None:
         fail(UsageError("--update goes with --golden PATH"))
     pairs = [tuple(r.split("=", 1)) for r in replace or []]
@@ -97,12 +113,13 @@ def trace(
         fail(UsageError("--replace takes OLD=NEW"))
     # a golden needs only the descriptor and process calls: tell strace to skip the rest
     syscalls = trace_set if trace_set or golden is None else GOLDEN_SYSCALLS
-    whole_strings = ["-s", str(STRING_LIMIT)] if golden is not None else []
     options = RunOptions(
-        strace_args=[*strace_options(syscalls, []), *whole_strings, *(strace_arg or [])],
+        syscalls=syscalls,
+        strace_args=[*(["-s", str(STRING_LIMIT)] if golden is not None else []), *(strace_arg or [])],
         timeout=timeout,
         raw_output=str(output) if output else None,
         strace=strace,
+        placement=placement,
     )
     sink = JsonLines(sys.stdout) if json_out else None
     run = TracedRun(command, options, on_idle=sink.flush if sink else None)
@@ -122,25 +139,21 @@ def trace(
             sink.flush()
     outcome = run.outcome
     assert outcome is not None
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
     if summary:
-        title = f"{shlex.join(command)} — {describe_end(outcome.exit_status, outcome.leader_signal)}"
-        tally.render(console, f"{title}, {outcome.wall_seconds:.2f} s")
+        end = "killed by " + outcome.leader_signal if outcome.leader_signal else f"exit {outcome.exit_status}"
+        emit(tally.lines(f"{shlex.join(command)} — {end}, {outcome.wall_seconds:.2f} s"))
     if outcome.timed_out:
         print(f"sysprobe: timed out after {timeout:g} s; the traced processes were killed", file=sys.stderr)
         raise typer.Exit(EXIT_TIMEOUT)
     if golden is not None:
+        from ._golden import compare_or_update
+        from ._trace import Trace
+
         recorded = Trace(kept, title=shlex.join(command), outcome=outcome, syscalls=trace_set)
         result = compare_or_update(golden, recorded.golden([(p[0], p[1]) for p in pairs]), update=update)
         print(f"sysprobe: {result.message()}", file=sys.stderr)
         raise typer.Exit(0 if result.ok else 1)
     raise typer.Exit(outcome.exit_status if outcome.exit_status is not None else 0)
-
-
-def describe_end(status: int | None, signal: str | None) -> str:
-    if signal is not None:
-        return f"killed by {signal}"
-    return "no exit status" if status is None else f"exit {status}"
 
 
 @app.command(context_settings=COMMAND_CONTEXT)
@@ -183,19 +196,29 @@ def check(
     arch: Annotated[
         str | None, typer.Option(help="Architecture of a --log, for -X raw numbers (default: this one).")
     ] = None,
-    timeout: Annotated[
-        float | None, typer.Option(help="Kill the traced tree after S seconds.", min=0.0)
-    ] = None,
-    strace: Annotated[str | None, typer.Option(help="The strace binary to use.")] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Also save the raw strace text to FILE.")
-    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(help="Trace every call, not only the ones the rules and the descriptor model read."),
+    ] = False,
+    seccomp: Annotated[
+        bool, typer.Option(help="Let the kernel filter the traced calls (--seccomp-bpf).")
+    ] = True,
+    json_report: Annotated[Path | None, typer.Option(help="Also write the verdicts as JSON to FILE.")] = None,
+    placement: PlacementOpt = "auto",
+    timeout: TimeoutOpt = None,
+    strace: StraceOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Check rules on what CMD did (or on a --log): exit 0 if all hold, 1 if one fails.
 
     PATTERN reads like strace's output: sendfile, epoll_create1(EPOLL_CLOEXEC),
     fcntl(*, F_SETFD, FD_CLOEXEC) = 0, sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *).
     """
+    from ._analysis import Analysis
+    from ._flags import ARCHES
+    from ._rules import RuleSet, needed_syscalls
+
+    check_placement(placement)
     rules = RuleSet(
         expect=expect or [],
         forbid=forbid or [],
@@ -220,6 +243,8 @@ def check(
             raise UsageError(f"unknown architecture {arch!r} (known: {', '.join(ARCHES)})")
         analysis = Analysis(built, arch=arch)
         if log:
+            from ._sources import parse_paths
+
             for name in log:
                 if not Path(name).is_file():
                     raise UsageError(f"{name}: no such file")
@@ -227,29 +252,59 @@ def check(
             report = analysis.finish(" ".join(log))
         else:
             assert command is not None
-            options = RunOptions(
-                strace_args=strace_options(None, inject or []),
-                features=["-e inject="] if inject else [],
-                timeout=timeout,
-                raw_output=str(output) if output else None,
-                strace=strace,
+            report = run_check(
+                command,
+                analysis,
+                None if full else needed_syscalls(built),
+                inject or [],
+                seccomp,
+                placement,
+                timeout,
+                strace,
+                output,
             )
-            run = TracedRun(command, options)
-            analysis.feed_all(run.events())
-            outcome = run.outcome
-            assert outcome is not None
-            incomplete = (
-                f"timed out after {timeout:g} s; the verdict is on a partial trace"
-                if outcome.timed_out
-                else None
-            )
-            report = analysis.finish(shlex.join(command), outcome.exit_status, incomplete)
     except SysprobeError as error:
         fail(error)
-    report.render(Console(stderr=True, highlight=False, soft_wrap=True))
+    emit(report.lines())
+    if json_report is not None:
+        json_report.write_text(json.dumps(report.to_json(), indent=2) + "\n")
     if report.incomplete:
         raise typer.Exit(EXIT_TIMEOUT)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def run_check(
+    command: list[str],
+    analysis: Analysis,
+    syscalls: set[str] | None,
+    inject: list[str],
+    seccomp: bool,
+    placement: str,
+    timeout: float | None,
+    strace: str | None,
+    output: Path | None,
+) -> Report:
+    from ._runner import RunOptions, TracedRun
+    from ._trace import inject_options
+
+    options = RunOptions(
+        syscalls=syscalls,
+        seccomp=seccomp,
+        strace_args=inject_options(inject),
+        features=["-e inject="] if inject else [],
+        timeout=timeout,
+        raw_output=str(output) if output else None,
+        strace=strace,
+        placement=placement,
+    )
+    run = TracedRun(command, options)
+    analysis.feed_all(run.events())
+    outcome = run.outcome
+    assert outcome is not None
+    incomplete = (
+        f"timed out after {timeout:g} s; the verdict is on a partial trace" if outcome.timed_out else None
+    )
+    return analysis.finish(shlex.join(command), outcome.exit_status, incomplete)
 
 
 @app.command()
@@ -263,6 +318,9 @@ def parse(
     Per-pid files of one `strace -ff -o NAME` run (NAME.123, NAME.124) are merged in time
     order when they carry timestamps.
     """
+    from ._sources import parse_paths
+    from ._summary import Summary
+
     for name in files:
         if name != "-" and not Path(name).is_file():
             print(f"sysprobe: {name}: no such file", file=sys.stderr)
@@ -276,7 +334,7 @@ def parse(
     if sink is not None:
         sink.flush()
     else:
-        tally.render(Console(highlight=False, soft_wrap=True), " ".join(files))
+        emit(tally.lines(" ".join(files)), sys.stdout)
     if strict and tally.unparsed:
         raise typer.Exit(1)
 
