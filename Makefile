@@ -29,6 +29,7 @@ test: deps test-deps
 
 lint: deps
 	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m mypy
 
 bench: deps

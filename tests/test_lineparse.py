@@ -252,6 +252,22 @@ def test_exec_from_a_thread_in_strace_6() -> None:
     assert isinstance(events[2], Syscall) and events[2].ret == 0 and events[2].split == "merged"
 
 
+def test_a_thread_exec_misreported_under_seccomp_bpf() -> None:
+    """strace 6.1 with --seccomp-bpf misses the exit stop of a thread's exec (seen here):
+    the pid change proves the exec succeeded, so the event says so and keeps what was printed."""
+    events = parse(
+        """
+4819  execve("/tmp/openfds", ["openfds"], 0x7ffe53182660 /* 35 vars */ <pid changed to 4819 ...>
+4819  +++ superseded by execve in pid 4821 +++
+4819  <... execve resumed>)             = -1 (errno 18446744073709551359)
+"""
+    )
+    ev = events[-1]
+    assert isinstance(ev, Syscall) and ev.lines == (1, 3)
+    assert (ev.ret, ev.ret_text, ev.errno, ev.failed) == (0, "0", None, False)
+    assert ev.note == "the pid change shows success; strace printed '-1 (errno 18446744073709551359)'"
+
+
 def test_unknown_syscall_name() -> None:
     ev = call("10050 ???()                             = ?")
     assert (ev.pid, ev.name, ev.args, ev.ret) == (10050, "???", (), None)

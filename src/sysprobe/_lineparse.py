@@ -627,8 +627,10 @@ def _resumed(
     if start is not None and start.name != name:
         yield start  # that call never resumed; this resumes one we never saw start
         start = None
+    took_over = False
     if start is None and pid is not None and pending.get(-pid) is not None and pending[-pid].name == name:
         start = pending.pop(-pid)  # the execve of a thread, now resuming as the leader
+        took_over = True
     if start is None and pid is not None and pending.get(None) is not None and pending[None].name == name:
         # strace's stderr output omits "[pid N]" while only one task is traced: a call
         # that started unprefixed may resume as "[pid N]" once there are more
@@ -647,6 +649,11 @@ def _resumed(
         ev.end_raw = raw
     if rest is not None:
         ev.ret_text, ev.ret, ev.errno, ev.aux, ev.duration = _parse_result(rest)
+        if took_over and ev.ret != 0:
+            # Only a successful exec changes a pid. strace 6.1 with --seccomp-bpf misses
+            # that exec's syscall-exit stop and prints `= -1 (errno 18446744073709551359)`.
+            ev.aux = f"(the pid change shows success; strace printed {rest.split(' <', 1)[0]!r})"
+            ev.ret_text, ev.ret, ev.errno = "0", 0, None
     yield ev
 
 

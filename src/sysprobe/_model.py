@@ -191,6 +191,9 @@ class FdModel:
         self.execs: list[ExecRecord] = []
         self._tasks: dict[int | None, _Task] = {}
         self._held: dict[int | None, list[Event]] = {}
+        # leaders whose pid a thread's exec took over: that exec succeeded, whatever its
+        # return says (strace 6.1 with --seccomp-bpf prints it as `= -1 (errno 1844...)`)
+        self._superseded_by: dict[int | None, int] = {}
         self._started = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
         self.on_close: list[Callable[[Descriptor, Syscall | None], None]] = []
@@ -338,6 +341,7 @@ class FdModel:
         leader = self._tasks.get(ev.pid)
         if leader is None:
             return
+        self._superseded_by[ev.pid] = ev.by
         for pid, task in self._tasks.items():
             if task.tgid == leader.tgid and pid != ev.pid:
                 task.alive = False
@@ -361,7 +365,8 @@ class FdModel:
         task.table.holders = {task.tgid}
 
     def _exec(self, task: _Task, ev: Syscall, effect: Execs) -> None:
-        if ev.ret != 0:
+        proven = self._superseded_by.pop(ev.pid, None) is not None
+        if ev.ret != 0 and not proven:
             return  # a failed exec (PATH search: ENOENT) changes nothing
         if task.table.holders - {task.tgid}:
             self._unshare(task)  # exec gives a process sharing its table (CLONE_FILES) its own

@@ -178,7 +178,8 @@ def check(
         ),
     ] = None,
     no_fd_leaks: Annotated[
-        bool, typer.Option(help="No descriptor above 2 crosses an execve without close-on-exec.")
+        bool,
+        typer.Option("--no-fd-leaks", help="No descriptor above 2 crosses an execve without close-on-exec."),
     ] = False,
     allow_fd: Annotated[
         list[int] | None, typer.Option(help="A descriptor passed on purpose (with --no-fd-leaks).")
@@ -198,7 +199,9 @@ def check(
     ] = None,
     full: Annotated[
         bool,
-        typer.Option(help="Trace every call, not only the ones the rules and the descriptor model read."),
+        typer.Option(
+            "--full", help="Trace every call, not only the ones the rules and the descriptor model read."
+        ),
     ] = False,
     seccomp: Annotated[
         bool, typer.Option(help="Let the kernel filter the traced calls (--seccomp-bpf).")
