@@ -1,12 +1,18 @@
 """sysprobe's benchmarks: `make bench` (or `python benchmarks/run.py [--quick]`).
 
 Every figure is a median of several runs, and every ratio compares commands timed in the
-same run, interleaved, because these machines are noisy.
+same run, interleaved run by run, because these machines are noisy.
 
-- parse throughput: lines/s of the line parser on a generated log of real strace lines
-  (envelope only, and with every argument tree decoded);
-- trace overhead: wall time of `sysprobe trace` against `strace -f -o /dev/null` and the
-  untraced command, on a syscall-heavy workload.
+1. Three workloads, each untraced, under plain `strace -f -o /dev/null`, under
+   `sysprobe trace` (everything traced and parsed) and under `sysprobe check` (only the
+   calls the rules need, filtered with --seccomp-bpf). Two reference rows show what strace
+   alone costs with sysprobe's placement (pinned to one CPU) and with check's filter: the
+   floors sysprobe's own figures stand on.
+2. Placement's trade-off: a syscall-heavy tracee and a tracee with two CPU-bound threads,
+   traced with `--placement auto` and `--placement off`.
+3. Parse throughput on a generated log of real strace lines: the envelope only, and with
+   every argument tree decoded.
+4. Peak RSS of `sysprobe check --log` on generated logs of increasing length (flat memory).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import collections
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -22,16 +29,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import sysprobe
 import sysprobe._lineparse
+from sysprobe._rules import RuleSet, needed_syscalls
 from sysprobe._sources import lines_of, parse_paths
 from sysprobe.events import Syscall
 
 HERE = Path(__file__).parent
-ROOT = HERE.parent
 SYSPROBE = [sys.executable, "-m", "sysprobe"]
+# A command whose first run takes longer than this is timed fewer times (plain strace on
+# the dd workload takes a minute or more).
+SLOW_SECONDS = 10.0
+SLOW_RUNS = 3
 
 
 def median_seconds(fn: Callable[[], object], runs: int) -> float:
@@ -43,7 +55,120 @@ def median_seconds(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
-# ---- a log of real lines ----
+def time_commands(commands: dict[str, Sequence[str]], runs: int) -> dict[str, float]:
+    """Median wall time of each command, the commands interleaved run by run."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(runs):
+        for name, argv in commands.items():
+            if round_ >= SLOW_RUNS and samples[name][0] > SLOW_SECONDS:
+                continue
+            started = time.perf_counter()
+            done = subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            samples[name].append(time.perf_counter() - started)
+            if done.returncode != 0:
+                sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# ---- 1. the three workloads ----
+
+
+@dataclass
+class Workload:
+    name: str
+    argv: list[str]
+    rules: RuleSet
+
+    def rule_args(self) -> list[str]:
+        out = ["--no-fd-leaks"] if self.rules.no_fd_leaks else []
+        for pattern in self.rules.expect:
+            out += ["--expect", pattern]
+        return out
+
+    def check_set(self) -> str:
+        needed = needed_syscalls(self.rules.build())
+        assert needed is not None
+        return ",".join(f"?{name}" for name in sorted(needed))
+
+
+def workloads(dd_count: int) -> list[Workload]:
+    python = shutil.which("python3") or sys.executable  # the system's, as a user's test would run
+    return [
+        Workload(
+            "dd",
+            ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={dd_count}"],
+            RuleSet(expect=['openat(*, "/dev/zero", O_RDONLY) = 3'], no_fd_leaks=True),
+        ),
+        Workload(
+            "python",
+            [python, "-c", 'import json, subprocess; subprocess.run(["true"])'],
+            RuleSet(expect=["close_range(3, *, 0) = 0"], no_fd_leaks=True),
+        ),
+        Workload(
+            "sh",
+            ["sh", "-c", "for i in $(seq 50); do /bin/true; done"],
+            RuleSet(expect=['execve("/bin/true", *) = 0'], no_fd_leaks=True),
+        ),
+    ]
+
+
+def workload_commands(w: Workload, cpu: str) -> dict[str, list[str]]:
+    strace = ["strace", "-f", "-o", "/dev/null"]
+    return {
+        "untraced": w.argv,
+        "strace -f -o /dev/null": [*strace, "--", *w.argv],
+        "sysprobe trace": [*SYSPROBE, "trace", "--no-summary", "--", *w.argv],
+        "sysprobe check": [*SYSPROBE, "check", *w.rule_args(), "--", *w.argv],
+        "  ref: strace -f, pinned": ["taskset", "-c", cpu, *strace, "--", *w.argv],
+        "  ref: strace, check's filter, pinned": [
+            *["taskset", "-c", cpu, *strace, "--seccomp-bpf", "-y", "-e", f"trace={w.check_set()}"],
+            *["--", *w.argv],
+        ],
+    }
+
+
+def report_times(times: dict[str, float]) -> None:
+    base, untraced = times["strace -f -o /dev/null"], times["untraced"]
+    for name, seconds in times.items():
+        print(
+            f"  {name:<38} {seconds:>8.3f} s  {seconds / untraced:>7.2f} x untraced"
+            f"  {seconds / base:>6.3f} x strace"
+        )
+
+
+# ---- 2. placement ----
+
+
+def placement_commands(spin: Path, dd_count: int) -> dict[str, dict[str, list[str]]]:
+    cases = {
+        f"dd bs=1 count={dd_count} (one thread, all syscalls)": [
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=1",
+            f"count={dd_count}",
+        ],
+        "spin 2 threads (CPU-bound, few syscalls)": [str(spin), "2", "150000000"],
+    }
+    return {
+        label: {
+            "untraced": argv,
+            "sysprobe trace --placement auto": [*SYSPROBE, "trace", "--no-summary", "--", *argv],
+            "sysprobe trace --placement off": [
+                *SYSPROBE,
+                "trace",
+                "--no-summary",
+                "--placement",
+                "off",
+                "--",
+                *argv,
+            ],
+        }
+        for label, argv in cases.items()
+    }
+
+
+# ---- 3. a log of real lines ----
 
 SOURCES = [
     [
@@ -55,11 +180,11 @@ SOURCES = [
     ["sh", "-c", "for i in 1 2 3 4 5; do ls /etc > /dev/null; cat /etc/hostname > /dev/null; done"],
     ["sh", "-c", "dd if=/dev/zero of=/dev/null bs=512 count=2000 2>/dev/null"],
 ]
+_FORK_RESULT = re.compile(r"^(\d+ +(?:<\.\.\. )?(?:clone3?|v?fork|wait4)\b.* = )(\d+)$")
 
 
-def generate_log(path: Path, target_lines: int) -> int:
-    """Trace real programs (-f -y -tt -T: the richest common option set) and repeat their
-    lines, shifting pids per copy, until the log has ``target_lines`` lines."""
+def sample_lines() -> list[str]:
+    """Real lines: the sources traced with `strace -f -y -o` (what sysprobe itself reads)."""
     sample: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, argv in enumerate(SOURCES):
@@ -71,19 +196,34 @@ def generate_log(path: Path, target_lines: int) -> int:
                 stderr=subprocess.DEVNULL,
             )
             sample.extend(out.read_text(errors="surrogateescape").splitlines())
-    written = 0
-    copy = 0
+    return sample
+
+
+def shifted(line: str, shift: int) -> str:
+    """The line with every pid moved by ``shift``: the prefix and the values that are pids
+    (fork results, superseded, parent_tid), so each copy is a consistent set of processes."""
+    head, sep, rest = line.partition(" ")
+    if not head.isdigit():
+        return line
+    line = f"{int(head) + shift}{sep}{rest}"
+    m = _FORK_RESULT.match(line)
+    if m is not None:
+        line = f"{m.group(1)}{int(m.group(2)) + shift}"
+    return re.sub(
+        r"(?<=superseded by execve in pid )\d+|(?<=pid changed to )\d+|(?<=parent_tid=\[)\d+",
+        lambda p: str(int(p.group()) + shift),
+        line,
+    )
+
+
+def generate_log(path: Path, target_lines: int, sample: list[str]) -> int:
+    """Repeat the sample, pids shifted per copy, until the log has ``target_lines`` lines."""
+    written = copy = 0
     with open(path, "w", errors="surrogateescape") as fh:
         while written < target_lines:
-            shift = copy * 100000
-            for line in sample:
-                head, sep, rest = line.partition(" ")
-                if head.isdigit():
-                    line = f"{int(head) + shift}{sep}{rest}"
-                fh.write(line + "\n")
-                written += 1
-                if written >= target_lines:
-                    break
+            chunk = [shifted(line, copy * 100_000) for line in sample[: target_lines - written]]
+            fh.write("\n".join(chunk) + "\n")
+            written += len(chunk)
             copy += 1
     return written
 
@@ -103,32 +243,23 @@ def parse_throughput(log: Path, lines: int, runs: int) -> dict[str, float]:
     return {
         "read lines only": lines / median_seconds(read_only, runs),
         "envelope": lines / median_seconds(envelope, runs),
-        "all arguments decoded": lines / median_seconds(decoded, max(1, runs // 2 + 1)),
+        "all arguments decoded": lines / median_seconds(decoded, runs),
     }
 
 
-# ---- trace overhead ----
+# ---- 4. memory ----
 
 
-def time_commands(commands: dict[str, Sequence[str]], runs: int) -> dict[str, float]:
-    """Median wall time of each command, the commands interleaved run by run."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, argv in commands.items():
-            started = time.perf_counter()
-            subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            samples[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in samples.items()}
+def peak_rss_mb(argv: list[str]) -> tuple[float, float, int]:
+    """(peak RSS in MB, seconds, exit status) of one run of argv."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024, time.perf_counter() - started, proc.returncode
 
 
-def trace_overhead(count: int, runs: int) -> tuple[dict[str, float], str]:
-    workload = ["dd", "if=/dev/zero", "of=/dev/null", "bs=1", f"count={count}"]
-    commands = {
-        "untraced": workload,
-        "strace -f -o /dev/null": ["strace", "-f", "-o", "/dev/null", "--", *workload],
-        "sysprobe trace": [*SYSPROBE, "trace", "--no-summary", "--", *workload],
-    }
-    return time_commands(commands, runs), " ".join(workload)
+# ---- the report ----
 
 
 def machine() -> str:
@@ -143,43 +274,136 @@ def machine() -> str:
     ]
     parser = "mypyc-compiled" if sysprobe._lineparse.__file__.endswith(".so") else "interpreted"
     return (
-        f"{platform.node()}: {os.cpu_count()} CPUs ({model}), Linux {platform.release()}, "
-        f"Python {platform.python_version()}, {strace}, sysprobe {sysprobe.__version__} ({parser} parser)"
+        f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, Python {platform.python_version()}, "
+        f"{strace}, sysprobe {sysprobe.__version__} ({parser})"
     )
+
+
+class Targets:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, bool]] = []
+
+    def add(self, what: str, measured: str, met: bool) -> None:
+        self.rows.append((what, measured, met))
+
+    def print(self) -> None:
+        print("\ntargets")
+        for what, measured, met in self.rows:
+            print(f"  {'met   ' if met else 'MISSED'}  {what:<58} {measured}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer runs (a smoke test)")
-    parser.add_argument("--lines", type=int, default=1_000_000, help="lines in the generated log")
-    parser.add_argument("--runs", type=int, default=5, help="runs per median")
+    parser.add_argument(
+        "--quick", action="store_true", help="small inputs, few runs: a smoke test of the script"
+    )
+    parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
+    parser.add_argument("--only", choices=["workloads", "placement", "parse", "memory"], action="append")
     opts = parser.parse_args()
-    if shutil.which("strace") is None:
-        sys.exit("strace is needed: run `make deps` first")
-    lines = 50_000 if opts.quick else opts.lines
+    for tool in ("strace", "taskset", "cc"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is needed: run `make deps` first")
     runs = 3 if opts.quick else opts.runs
+    dd_count = 20_000 if opts.quick else 300_000
+    parse_lines = 100_000 if opts.quick else 1_000_000
+    memory_lines = [100_000, 300_000] if opts.quick else [1_000_000, 3_000_000, 10_000_000]
+    only = set(opts.only or ["workloads", "placement", "parse", "memory"])
+    cpu = str(min(os.sched_getaffinity(0)))
+    targets = Targets()
     print(f"machine: {machine()}")
-    print(f"command: python benchmarks/run.py{' --quick' if opts.quick else ''} (medians of {runs} runs)\n")
+    print(
+        f"command: make bench  (python benchmarks/run.py{' --quick' if opts.quick else ''}; "
+        f"medians of {runs} runs)"
+    )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "generated.log"
-        written = generate_log(log, lines)
-        size = log.stat().st_size
-        print(f"parse throughput: a generated log of {written:,} lines, {size / 1e6:.0f} MB")
-        for name, rate in parse_throughput(log, written, runs).items():
-            print(f"  {name:<24} {rate:>12,.0f} lines/s")
+    if "workloads" in only:
+        for w in workloads(dd_count):
+            print(f"\n{w.name}: `{' '.join(w.argv)}`   check: {' '.join(w.rule_args())}")
+            times = time_commands(workload_commands(w, cpu), runs)
+            report_times(times)
+            untraced, plain = times["untraced"], times["strace -f -o /dev/null"]
+            check_ratio = times["sysprobe check"] / untraced
+            trace_ratio = times["sysprobe trace"] / plain
+            if w.name in ("dd", "python"):
+                limit = 1.2 if w.name == "dd" else 1.5
+                targets.add(
+                    f"{w.name}: sysprobe check <= {limit} x untraced",
+                    f"{check_ratio:.2f} x",
+                    check_ratio <= limit,
+                )
+            if w.name == "dd":
+                targets.add(
+                    "dd: sysprobe trace <= 0.2 x strace -f", f"{trace_ratio:.3f} x", trace_ratio <= 0.2
+                )
+            targets.add(
+                f"{w.name}: sysprobe trace <= 1.05 x strace -f", f"{trace_ratio:.3f} x", trace_ratio <= 1.05
+            )
 
-    count = 20_000 if opts.quick else 100_000
-    times, workload = trace_overhead(count, runs)
-    base = times["strace -f -o /dev/null"]
-    print(f"\ntrace overhead on `{workload}` ({2 * count:,} syscalls)")
-    for name, seconds in times.items():
-        print(
-            f"  {name:<24} {seconds:>8.3f} s   {seconds / base:>6.2f} x strace   "
-            f"{seconds / times['untraced']:>8.1f} x untraced"
+    if "placement" in only:
+        with tempfile.TemporaryDirectory() as tmp:
+            spin = Path(tmp) / "spin"
+            subprocess.run(["cc", "-O1", "-pthread", "-o", str(spin), str(HERE / "spin.c")], check=True)
+            for label, commands in placement_commands(spin, dd_count // 10).items():
+                print(f"\nplacement: {label}")
+                times = time_commands(commands, runs)
+                for name, seconds in times.items():
+                    print(f"  {name:<38} {seconds:>8.3f} s  {seconds / times['untraced']:>7.2f} x untraced")
+
+    if "parse" in only or "memory" in only:
+        sample = sample_lines()
+    if "parse" in only:
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "generated.log"
+            written = generate_log(log, parse_lines, sample)
+            print(
+                f"\nparse throughput: a generated log of {written:,} lines "
+                f"({log.stat().st_size / 1e6:.0f} MB)"
+            )
+            rates = parse_throughput(log, written, runs)
+            for name, rate in rates.items():
+                print(f"  {name:<38} {rate:>12,.0f} lines/s")
+            targets.add(
+                "parse, envelope >= 1,000,000 lines/s", f"{rates['envelope']:,.0f}", rates["envelope"] >= 1e6
+            )
+            targets.add(
+                "parse, all arguments decoded >= 150,000 lines/s",
+                f"{rates['all arguments decoded']:,.0f}",
+                rates["all arguments decoded"] >= 150_000,
+            )
+
+    if "memory" in only:
+        print("\npeak RSS of `sysprobe check --log LOG --no-fd-leaks --expect execve --cloexec openat`")
+        rss = 0.0
+        for lines in memory_lines:
+            with tempfile.TemporaryDirectory(dir=os.environ.get("SYSPROBE_BENCH_TMP")) as tmp:
+                log = Path(tmp) / "generated.log"
+                written = generate_log(log, lines, sample)
+                argv = [
+                    *SYSPROBE,
+                    *[
+                        "check",
+                        "--log",
+                        str(log),
+                        "--no-fd-leaks",
+                        "--expect",
+                        "execve",
+                        "--cloexec",
+                        "openat",
+                    ],
+                ]
+                rss, seconds, status = peak_rss_mb(argv)
+                size = log.stat().st_size / 1e6
+                print(
+                    f"  {written:>12,} lines ({size:>6,.0f} MB)  peak RSS {rss:>6.1f} MB  "
+                    f"{seconds:>6.1f} s ({written / seconds:,.0f} lines/s)  exit {status}"
+                )
+        targets.add(
+            f"peak RSS of check --log, {memory_lines[-1]:,} lines <= 100 MB", f"{rss:.1f} MB", rss <= 100
         )
+
+    targets.print()
 
 
 if __name__ == "__main__":

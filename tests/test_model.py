@@ -130,3 +130,30 @@ def test_processes_and_threads(compile_c: Callable[..., Path], tmp_path: Path) -
     # made by one thread, leaked through an exec by another, which took the leader's pid
     assert leak3.descriptor.origin.pid not in (proc.pid, None)
     assert leak3.exec.pid == proc.pid
+
+
+# Seen here (strace 6.1, tests/programs/zoo.c before it synchronized): the thread exec'd
+# while the leader was still inside clone3, so the clone's result was never printed.
+LOST_CLONE_RESULT = """\
+16028 execve("/tmp/zoo", ["/tmp/zoo"], 0x7fff /* 35 vars */) = 0
+16028 pipe2([3<pipe:[45976]>, 4<pipe:[45976]>], 0) = 0
+16028 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7fe6) = 16060
+16060 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, \
+child_tid=0x7fe6, parent_tid=0x7fe6, exit_signal=0, stack=0x7fe6, stack_size=0x7fff80, tls=0x7fe6} <unfinished ...>
+16061 execve("/bin/true", ["true"], 0x7ffc /* 35 vars */ <unfinished ...>
+16060 <... clone3 resumed> <unfinished ...>) = ?
+16060 +++ superseded by execve in pid 16061 +++
+16060 <... execve resumed>)             = 0
+16060 +++ exited with 0 +++
+16028 +++ exited with 0 +++
+"""
+
+
+def test_a_thread_whose_clone_result_was_lost_is_still_a_thread(tmp_path: Path) -> None:
+    log = tmp_path / "lost.log"
+    log.write_text(LOST_CLONE_RESULT)
+    t = sysprobe.parse(log)
+    assert [p.pid for p in t.processes] == [16028, 16060]  # no third process of unknown parent
+    child = t.processes[1]
+    assert child.threads == [16060, 16061] and child.program == "/bin/true"
+    assert sorted(leak.fd for leak in t.leaks()) == [3, 4]  # the copied table crossed the exec

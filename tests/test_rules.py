@@ -259,3 +259,44 @@ def test_children_before_their_parents_clone_returns(tmp_path: Path) -> None:
         "fd 3 (pipe:[9]) leaked into pid 11 (/usr/bin/true) at line 3; created by pipe2 at line 1 in pid 10"
         in done.stderr
     )
+
+
+def many_children(n: int) -> list[str]:
+    """A parent that forks n children; each opens a file without O_CLOEXEC and execs."""
+    lines = ['100 execve("/bin/parent", ["parent"], 0x7ffd /* 3 vars */) = 0']
+    for i in range(n):
+        child = 1000 + i
+        lines += [
+            f"100 clone(child_stack=NULL, flags=SIGCHLD) = {child}",
+            f'{child} openat(AT_FDCWD, "/tmp/f{i}", O_RDONLY) = 3',
+            f'{child} openat(AT_FDCWD, "/tmp/g{i}", O_RDONLY|O_CLOEXEC) = 4',
+            f'{child} execve("/bin/child", ["child"], 0x7ffd /* 3 vars */) = 0',
+            f"{child} +++ exited with 0 +++",
+            f"100 wait4(-1, NULL, 0, NULL) = {child}",
+        ]
+    return [*lines, "100 +++ exited with 0 +++"]
+
+
+def test_a_check_forgets_ended_processes_but_not_its_verdicts() -> None:
+    """The check path's memory follows the live processes, not the trace: after 3000
+    children only the first process is left, and every count and verdict is intact."""
+    from sysprobe._analysis import Analysis
+    from sysprobe._rules import RuleSet
+
+    rules = RuleSet(no_fd_leaks=True, cloexec=["openat"], order=["openat -> execve"])
+    analysis = Analysis(rules.build()).feed_all(parse_lines(many_children(3000)))
+    report = analysis.finish("many")
+    assert list(analysis.model.processes) == [100]
+    assert not analysis.model.execs and not analysis.model._tasks  # all ended
+    assert (report.processes, report.execs) == (3001, 3001)
+    leaks, cloexec, order = report.results[2], report.results[1], report.results[0]
+    assert (leaks.passed, leaks.summary) == (False, "3000 descriptors leaked")
+    assert len(leaks.evidence) == 51 and leaks.evidence[-1] == "... and 2950 more"
+    assert str(leaks.evidence[0]).startswith("fd 3 (/tmp/f0) leaked into pid 1000 (/bin/child)")
+    assert (cloexec.passed, cloexec.summary) == (False, "3000 violation(s)")
+    assert len(analysis.rules[1].created) < 4096  # type: ignore[attr-defined]  # pruned on close
+    assert (order.passed, order.summary) == (False, "out of order in 1 process")  # the parent's own exec
+    assert order.evidence[1] == "  ... with no openat before it in pid 100"
+    kept = Analysis(rules.build(), keep_events=True).feed_all(parse_lines(many_children(3000)))
+    assert kept.finish("many").to_json() == report.to_json()
+    assert len(kept.model.processes) == 3001

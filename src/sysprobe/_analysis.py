@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ._model import FdModel, Process
-from ._output import StyledLine
+from ._model import FdModel
+from ._output import StyledLine, plural
 from ._rules import ExpectExit, Rule, RuleResult
 from ._signals import exit_status_for
-from ._summary import Summary, plural
-from .events import Event
+from .events import Event, Syscall
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Report:
     title: str
     results: list[RuleResult]
     exit_status: int | None
-    processes: list[Process]
+    processes: int
     execs: int
     incomplete: str | None = None  # why the trace may be partial (a timeout)
 
@@ -35,7 +35,7 @@ class Report:
     def headline(self) -> str:
         status = "no exit status" if self.exit_status is None else f"exit {self.exit_status}"
         return (
-            f"{self.title} — {status}, {plural(len(self.processes), 'process', 'processes')}, "
+            f"{self.title} — {status}, {plural(self.processes, 'process', 'processes')}, "
             f"{plural(self.execs, 'exec')}"
         )
 
@@ -71,6 +71,8 @@ class Report:
             "title": self.title,
             "passed": self.passed,
             "exit_status": self.exit_status,
+            "processes": self.processes,
+            "execs": self.execs,
             "incomplete": self.incomplete,
             "results": [
                 {
@@ -90,22 +92,24 @@ class Report:
 
 
 class Analysis:
-    """Feed events; ``finish`` gives the report. Keeps the events only if asked."""
+    """Feed events; ``finish`` gives the report. Keeps the events (and the model its
+    history of ended processes) only if asked: otherwise memory stays flat in trace length."""
 
     def __init__(
         self, rules: Sequence[Rule] = (), *, arch: str | None = None, keep_events: bool = False
     ) -> None:
-        self.model = FdModel(arch)
-        self.summary = Summary()
+        self.model = FdModel(arch, retain=keep_events)
+        self.calls: Counter[str] = Counter()
         self.rules = list(rules)
         for rule in self.rules:
-            rule.bind(self.model, self.summary.syscalls)
+            rule.bind(self.model, self.calls)
         self.events: list[Event] | None = [] if keep_events else None
         self._seq = 0
 
     def feed(self, event: Event) -> None:
         self._seq += 1
-        self.summary.add(event)
+        if isinstance(event, Syscall):
+            self.calls[event.name] += 1
         self.model.feed(event)
         for rule in self.rules:
             rule.observe(event, self._seq)
@@ -127,5 +131,5 @@ class Analysis:
             if isinstance(rule, ExpectExit) and rule.status is None:
                 rule.status = exit_status
         results = [rule.result() for rule in self.rules]
-        processes = list(self.model.processes.values())
-        return Report(title, results, exit_status, processes, len(self.model.execs), incomplete)
+        model = self.model
+        return Report(title, results, exit_status, model.process_count, model.exec_count, incomplete)

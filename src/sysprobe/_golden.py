@@ -352,7 +352,9 @@ def _line(ev: Event, normalizer: Normalizer, labels: dict[int | None, str], stdi
     if isinstance(ev, Killed):
         return f"+++ killed by {ev.signal}{' (core dumped)' if ev.core_dumped else ''} +++"
     if isinstance(ev, Superseded):
-        return f"+++ superseded by execve in {labels.get(ev.by, ev.by)} +++"
+        # a thread whose creation strace did not show (its clone's result lost to the exec)
+        by = labels.get(ev.by, "a thread of this process")
+        return f"+++ superseded by execve in {by} +++"
     assert isinstance(ev, Syscall)
     pids = {pid: f"<{label}>" for pid, label in labels.items() if pid is not None}
     args = [_stdio(a, stdio) for a in ev.args]

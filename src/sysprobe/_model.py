@@ -179,18 +179,32 @@ class _Task:
 
 
 STANDARD_FDS = (0, 1, 2)
+# Events of tasks whose creation has not been seen yet, held until the parent's clone
+# returns. strace prints that return within a few lines in practice; a log with many
+# roots (attached, clipped, concatenated) would otherwise hold all its events.
+HOLD_BUDGET = 50_000
 
 
 class FdModel:
     """Feed events with ``feed``; call ``finish`` at the end of the trace."""
 
-    def __init__(self, arch: str | None = None, inherited: tuple[int, ...] = STANDARD_FDS) -> None:
+    def __init__(
+        self, arch: str | None = None, inherited: tuple[int, ...] = STANDARD_FDS, *, retain: bool = True
+    ) -> None:
+        """``retain=False`` forgets processes once they end and keeps no exec records (the
+        ``on_exec`` listeners still see each): memory follows the live processes, not the
+        length of the trace. The first process is always kept."""
         self.consts = constants(arch or host_arch())
         self.inherited = inherited
+        self.retain = retain
         self.processes: dict[int | None, Process] = {}
         self.execs: list[ExecRecord] = []
+        self.process_count = 0
+        self.exec_count = 0
+        self._root: int | None = None
         self._tasks: dict[int | None, _Task] = {}
         self._held: dict[int | None, list[Event]] = {}
+        self._held_count = 0
         # leaders whose pid a thread's exec took over: that exec succeeded, whatever its
         # return says (strace 6.1 with --seccomp-bpf prints it as `= -1 (errno 1844...)`)
         self._superseded_by: dict[int | None, int] = {}
@@ -210,23 +224,36 @@ class FdModel:
             else:
                 # not created yet (the parent's clone has not returned), or a pid reused
                 self._held.setdefault(pid, []).append(event)
+                self._held_count += 1
+                if self._held_count > HOLD_BUDGET:
+                    self._adopt_oldest()  # memory stays bounded on logs with many roots
                 return
         self._apply(task, event)
 
     def finish(self) -> None:
         """Tasks whose creation the trace never showed become processes of unknown parent."""
         while self._held:
-            pid, events = next(iter(self._held.items()))
-            del self._held[pid]
-            task = self._new_task(pid, pid, self._inherited_table(events[0].line), None, None, events[0].line)
-            for event in events:
-                self._apply(task, event)
+            self._adopt_oldest()
+
+    def _adopt_oldest(self) -> None:
+        """The orphan held longest becomes a process of unknown parent (an attached or
+        clipped log: its creation is not in the trace, or too far away to wait for)."""
+        pid, events = next(iter(self._held.items()))
+        del self._held[pid]
+        self._held_count -= len(events)
+        task = self._new_task(pid, pid, self._inherited_table(events[0].line), None, None, events[0].line)
+        for event in events:
+            self._apply(task, event)
 
     # ---- queries ----
 
     def table(self, pid: int | None) -> dict[int, Descriptor]:
         task = self._tasks.get(pid)
         return dict(task.table.fds) if task is not None else {}
+
+    def is_held(self, pid: int | None) -> bool:
+        """Are events of ``pid`` waiting for its creation to show?"""
+        return pid in self._held
 
     def tgid_of(self, pid: int | None) -> int | None:
         """The process a task belongs to (itself, unless it is a thread)."""
@@ -311,6 +338,9 @@ class FdModel:
         self._tasks[pid] = task
         table.holders.add(tgid)
         if tgid == pid:
+            if self.process_count == 0:
+                self._root = pid
+            self.process_count += 1
             self.processes[pid] = Process(pid, parent, origin, line, threads=[pid])
         elif tgid in self.processes:
             self.processes[tgid].threads.append(pid)
@@ -332,6 +362,14 @@ class FdModel:
         if not shared:
             table.holders = set()
         tgid = task.tgid if thread else child
+        adopted = self._tasks.get(child)
+        if adopted is not None and adopted.alive and child not in self._held:
+            # created long before its parent's clone returned (see HOLD_BUDGET): keep what
+            # it did, now with its parent known
+            proc = self.processes.get(child)
+            if proc is not None and proc.parent is None:
+                proc.parent, proc.created_by = task.tgid, self._origin(ev)
+            return
         self._new_task(child, tgid, table, task.tgid, self._origin(ev), ev.line)
         for held in self._held.pop(child, []):
             self.feed(held)
@@ -342,9 +380,19 @@ class FdModel:
         if leader is None:
             return
         self._superseded_by[ev.pid] = ev.by
-        for pid, task in self._tasks.items():
+        thread = self._tasks.get(ev.by)
+        if thread is None or not thread.alive:
+            # the leader was still inside the clone that made this thread when the thread
+            # exec'd: strace never printed the clone's result, but the thread was ours
+            self._new_task(ev.by, leader.tgid, leader.table, leader.tgid, None, ev.line)
+            for held in self._held.pop(ev.by, []):
+                self._held_count -= 1
+                self.feed(held)
+        for pid, task in list(self._tasks.items()):
             if task.tgid == leader.tgid and pid != ev.pid:
                 task.alive = False
+                if not self.retain:
+                    del self._tasks[pid]
         leader.alive = True
 
     def _ended(self, task: _Task, ev: Exit | Killed) -> None:
@@ -356,8 +404,21 @@ class FdModel:
                     proc.exit_code = ev.code
                 else:
                     proc.signal, proc.core_dumped = ev.signal, ev.core_dumped
-        if not any(t.alive and t.table is task.table and t.tgid == task.tgid for t in self._tasks.values()):
+        proc = self.processes.get(task.tgid)
+        threads = [self._tasks.get(pid) for pid in proc.threads] if proc is not None else []
+        if not any(t is not None and t.alive and t.table is task.table for t in threads):
             task.table.holders.discard(task.tgid)
+        if not self.retain:
+            self._forget(task)
+
+    def _forget(self, task: _Task) -> None:
+        """Drop an ended task, and its process once no thread of it lives (not the first)."""
+        if self._tasks.get(task.pid) is task:
+            del self._tasks[task.pid]
+        proc = self.processes.get(task.tgid)
+        if proc is not None and proc.pid != self._root:
+            if not any((t := self._tasks.get(pid)) is not None and t.alive for pid in proc.threads):
+                del self.processes[task.tgid]
 
     def _unshare(self, task: _Task) -> None:
         task.table.holders.discard(task.tgid)
@@ -386,10 +447,12 @@ class FdModel:
             crossed,
             ev.injected,
         )
-        self.execs.append(record)
+        self.exec_count += 1
         proc = self.processes.get(task.tgid)
+        if self.retain:
+            self.execs.append(record)
         if proc is not None:
-            proc.execs.append(record)
+            proc.execs.append(record)  # forgotten with the process when not retained
         for listener in self.on_exec:
             listener(record)
         for fd in [fd for fd, d in table.fds.items() if d.cloexec]:

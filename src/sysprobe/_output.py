@@ -35,3 +35,7 @@ def columns(rows: list[tuple[str, ...]], indent: str = "") -> list[str]:
         indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"

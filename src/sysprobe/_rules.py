@@ -13,11 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ._model import Descriptor, ExecRecord, FdModel
+from ._output import plural
 from ._patterns import Pattern, parse_pattern
 from .errors import RuleSyntaxError
-from .events import Event, Syscall
+from .events import Event, Exit, Killed, Syscall
 
 MAX_EVIDENCE = 5
+MAX_LEAKS_SHOWN = 50
+PRUNE_AT = 4096  # tracked creations before Cloexec forgets the closed ones
 
 
 def call_text(ev: Syscall) -> str:
@@ -188,7 +191,10 @@ class Count(_Matching):
 
 
 class Order(Rule):
-    """``--order "A -> B"``: B happens, and in each process that calls B, an A comes first."""
+    """``--order "A -> B"``: B happens, and in each process that calls B, an A comes first.
+
+    Each process is judged at its first B, so only live processes that have not called B
+    yet are remembered."""
 
     option = "--order"
 
@@ -198,16 +204,34 @@ class Order(Rule):
         if not sep or not first.strip() or not second.strip():
             raise RuleSyntaxError(f"--order {text!r}: expected 'PATTERN -> PATTERN'")
         self.before, self.after = parse_pattern(first), parse_pattern(second)
-        self.first_before: dict[int | None, tuple[int, Evidence]] = {}
-        self.first_after: dict[int | None, tuple[int, Evidence]] = {}
+        self._first_before: dict[int | None, Evidence] = {}  # pids still waiting for their B
+        self._judged: set[int | None] = set()  # live pids whose first B was seen
+        self.in_order = 0
+        self.out_of_order = 0
+        self.shown: list[Evidence | str] = []
+        self.wrong: list[Evidence | str] = []
 
     def observe(self, ev: Event, seq: int) -> None:
-        if not isinstance(ev, Syscall):
+        pid = ev.pid
+        if isinstance(ev, Exit | Killed):  # a reused pid is another process
+            self._first_before.pop(pid, None)
+            self._judged.discard(pid)
             return
-        if ev.pid not in self.first_before and self.before.matches(ev, self.consts):
-            self.first_before[ev.pid] = (seq, Evidence.of(ev))
-        if ev.pid not in self.first_after and self.after.matches(ev, self.consts):
-            self.first_after[ev.pid] = (seq, Evidence.of(ev))
+        if not isinstance(ev, Syscall) or pid in self._judged:
+            return
+        if pid not in self._first_before and self.before.matches(ev, self.consts):
+            self._first_before[pid] = Evidence.of(ev)
+        if self.after.matches(ev, self.consts):
+            self._judged.add(pid)
+            before = self._first_before.pop(pid, None)
+            if before is None:
+                self.out_of_order += 1
+                if len(self.wrong) < 2 * MAX_EVIDENCE:
+                    self.wrong += [Evidence.of(ev), f"  ... with no {self.before} before it in pid {pid}"]
+            else:
+                self.in_order += 1
+                if len(self.shown) < 2 * MAX_EVIDENCE:
+                    self.shown += [before, Evidence.of(ev)]
 
     def syscalls(self) -> set[str] | None:
         if self.before.names is None or self.after.names is None:
@@ -215,24 +239,12 @@ class Order(Rule):
         return set(self.before.names | self.after.names)
 
     def result(self) -> RuleResult:
-        if not self.first_after:
+        if not self.in_order and not self.out_of_order:
             return RuleResult(self.label, False, f"no call matched {self.after}")
-        wrong: list[Evidence | str] = []
-        shown: list[Evidence | str] = []
-        for pid, (seq, ev) in self.first_after.items():
-            before = self.first_before.get(pid)
-            if before is None or before[0] > seq:
-                wrong.append(ev)
-                wrong.append(
-                    f"  ... with no {self.before} before it in pid {pid}"
-                    if before is None
-                    else f"  ... before the first {self.before} ({before[1].render()})"
-                )
-            else:
-                shown += [before[1], ev]
-        if wrong:
-            return RuleResult(self.label, False, "out of order", wrong[: 2 * MAX_EVIDENCE])
-        return RuleResult(self.label, True, "in order", shown[: 2 * MAX_EVIDENCE])
+        if self.out_of_order:
+            where = plural(self.out_of_order, "process", "processes")
+            return RuleResult(self.label, False, f"out of order in {where}", self.wrong)
+        return RuleResult(self.label, True, "in order", self.shown)
 
 
 @dataclass(frozen=True)
@@ -286,23 +298,38 @@ class NoFdLeaks(Rule):
     def __init__(self, allow: set[int]) -> None:
         super().__init__("")
         self.allow = allow
+        self.leaks: list[Leak] = []  # the first MAX_LEAKS_SHOWN
+        self.leak_count = 0
+        self.allowed: list[Descriptor] = []  # the first few allowed crossings
 
     @property
     def label(self) -> str:
         allowed = "".join(f" --allow-fd {fd}" for fd in sorted(self.allow))
         return f"--no-fd-leaks{allowed}"
 
+    def bind(self, model: FdModel, calls: Counter[str]) -> None:
+        super().bind(model, calls)
+        model.on_exec.append(self._exec)
+
+    def _exec(self, record: ExecRecord) -> None:
+        for d in record.crossed:
+            if d.fd in self.allow:
+                if len(self.allowed) < MAX_EVIDENCE:
+                    self.allowed.append(d)
+            else:
+                self.leak_count += 1
+                if len(self.leaks) < MAX_LEAKS_SHOWN:
+                    self.leaks.append(Leak(d, record))
+
     def result(self) -> RuleResult:
-        leaks = leaks_of(self.model, self.allow)
-        execs = len(self.model.execs)
-        if not leaks:
-            allowed = [d for r in self.model.execs for d in r.crossed if d.fd in self.allow]
-            detail: list[Evidence | str] = [f"allowed: {d.describe()}" for d in allowed[:MAX_EVIDENCE]]
-            return RuleResult(
-                self.label, True, f"no leaks across {execs} exec{'s' if execs != 1 else ''}", detail
-            )
-        text: list[Evidence | str] = [leak.describe() for leak in leaks]
-        n = len(leaks)
+        execs = self.model.exec_count
+        if not self.leak_count:
+            detail: list[Evidence | str] = [f"allowed: {d.describe()}" for d in self.allowed]
+            return RuleResult(self.label, True, f"no leaks across {plural(execs, 'exec')}", detail)
+        text: list[Evidence | str] = [leak.describe() for leak in self.leaks]
+        if self.leak_count > len(self.leaks):
+            text.append(f"... and {self.leak_count - len(self.leaks)} more")
+        n = self.leak_count
         return RuleResult(self.label, False, f"{n} descriptor{'s' if n != 1 else ''} leaked", text)
 
 
@@ -315,9 +342,14 @@ class Cloexec(Rule):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.pattern = parse_pattern(text)
-        self.created: dict[tuple[int | None, int], Evidence] = {}  # (pid, line) of matching creations
-        self.violations: list[str] = []
+        # (pid, line) of matching creations that may still be open; pruned as they close
+        self.created: set[tuple[int | None, int]] = set()
+        self.total = 0
+        self.examples: list[Evidence] = []
+        self.violations: list[str] = []  # the first few
+        self.violation_count = 0
         self.checked = 0
+        self._prune_at = PRUNE_AT
 
     def bind(self, model: FdModel, calls: Counter[str]) -> None:
         super().bind(model, calls)
@@ -331,7 +363,19 @@ class Cloexec(Rule):
             and ev.ret is not None
             and ev.ret >= 0
         ):
-            self.created[(ev.pid, ev.line)] = Evidence.of(ev)
+            self.created.add((ev.pid, ev.line))
+            self.total += 1
+            if len(self.examples) < MAX_EVIDENCE:
+                self.examples.append(Evidence.of(ev))
+            if len(self.created) >= self._prune_at:
+                self._prune()
+
+    def _prune(self) -> None:
+        """Forget creations whose descriptors are closed everywhere (a fork's copy shares
+        the origin, so a close in one table does not tell)."""
+        open_now = {(d.origin.pid, d.origin.line) for _, d in self.model.open_descriptors()}
+        self.created = {key for key in self.created if key in open_now or self.model.is_held(key[0])}
+        self._prune_at = max(PRUNE_AT, 2 * len(self.created))
 
     def syscalls(self) -> set[str] | None:
         return None if self.pattern.names is None else set(self.pattern.names)
@@ -339,10 +383,15 @@ class Cloexec(Rule):
     def _ours(self, d: Descriptor) -> bool:
         return d.source is None and (d.origin.pid, d.origin.line) in self.created
 
+    def _violation(self, text: str) -> None:
+        self.violation_count += 1
+        if len(self.violations) < 2 * MAX_EVIDENCE:
+            self.violations.append(text)
+
     def _exec(self, record: ExecRecord) -> None:
         for d in record.crossed:
             if self._ours(d):
-                self.violations.append(
+                self._violation(
                     f"{d.describe()} from {d.origin.describe()} crossed exec of {record.program} "
                     f"at {record.where()} without close-on-exec"
                 )
@@ -352,7 +401,7 @@ class Cloexec(Rule):
             self.checked += 1
             if not d.cloexec and not (ev is not None and ev.name in ("execve", "execveat")):
                 where = f" at {ev.where()}" if ev is not None else ""
-                self.violations.append(
+                self._violation(
                     f"{d.describe()} from {d.origin.describe()} closed{where} "
                     "without ever having close-on-exec"
                 )
@@ -362,25 +411,21 @@ class Cloexec(Rule):
             if self._ours(d):
                 self.checked += 1
                 if not d.cloexec:
-                    self.violations.append(
+                    self._violation(
                         f"{d.describe()} from {d.origin.describe()} is open at the end without close-on-exec"
                     )
-        if not self.created:
+        if not self.total:
             return RuleResult(self.label, False, f"no descriptor was created by {self.pattern}")
-        n = len(self.created)
-        if self.violations:
+        if self.violation_count:
+            more = self.violation_count - len(self.violations)
             return RuleResult(
                 self.label,
                 False,
-                f"{len(self.violations)} violation(s)",
-                [*self.violations[: 2 * MAX_EVIDENCE]],
+                f"{self.violation_count} violation(s)",
+                [*self.violations, *([f"... and {more} more"] if more else [])],
             )
-        return RuleResult(
-            self.label,
-            True,
-            f"{n} descriptor{'s' if n != 1 else ''}, close-on-exec throughout",
-            [*list(self.created.values())[:MAX_EVIDENCE]],
-        )
+        summary = f"{plural(self.total, 'descriptor')}, close-on-exec throughout"
+        return RuleResult(self.label, True, summary, [*self.examples])
 
 
 class ExpectExit(Rule):

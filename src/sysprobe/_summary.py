@@ -1,18 +1,19 @@
 """A short account of a trace — processes, syscalls, failures, signals, exits — built in
-one pass with memory bounded by the number of processes and distinct names, not events."""
+one pass with memory bounded by the live processes and distinct names, not the trace."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from ._fdspec import CREATES_PROCESS, EXECS
-from ._output import StyledLine, columns
+from ._output import StyledLine, columns, plural
 from .argtree import Str
 from .events import Event, Exit, Killed, Signal, Syscall, Unparsed
 
 MAX_ROWS = 12
 MAX_UNPARSED_KEPT = 20
+RECENTLY_ENDED = 1024  # a child can end before its parent's clone returns
 
 
 @dataclass
@@ -25,7 +26,8 @@ class ProcessLine:
 
 @dataclass
 class Summary:
-    processes: dict[int | None, ProcessLine] = field(default_factory=dict)
+    processes: dict[int | None, ProcessLine] = field(default_factory=dict)  # the first MAX_ROWS
+    tasks: int = 0  # processes and threads seen
     syscalls: Counter[str] = field(default_factory=Counter)
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
     signals: Counter[str] = field(default_factory=Counter)
@@ -33,12 +35,23 @@ class Summary:
     unparsed: int = 0
     unparsed_examples: list[Unparsed] = field(default_factory=list)
     injected: int = 0
+    _live: set[int | None] = field(default_factory=set)
+    _ended: deque[int | None] = field(default_factory=lambda: deque(maxlen=RECENTLY_ENDED))
+
+    def _seen(self, pid: int | None) -> ProcessLine | None:
+        if pid not in self._live and pid not in self._ended:
+            self._live.add(pid)
+            self.tasks += 1
+            if len(self.processes) < MAX_ROWS:
+                self.processes[pid] = ProcessLine(pid)
+        return self.processes.get(pid)
 
     def add(self, event: Event) -> None:
         self.events += 1
-        proc = self.processes.get(event.pid)
-        if proc is None:
-            proc = self.processes[event.pid] = ProcessLine(event.pid)
+        proc = self._seen(event.pid)
+        if isinstance(event, Exit | Killed):
+            self._live.discard(event.pid)
+            self._ended.append(event.pid)
         if isinstance(event, Syscall):
             name = event.name
             self.syscalls[name] += 1
@@ -47,18 +60,21 @@ class Summary:
             if event.injected:
                 self.injected += 1
             if event.ret is not None and event.ret > 0 and name in CREATES_PROCESS:
-                child = self.processes.setdefault(event.ret, ProcessLine(event.ret))
-                child.parent = event.pid
-            elif event.ret == 0 and name in EXECS and event.args:
+                child = self._seen(event.ret)
+                if child is not None:
+                    child.parent = event.pid
+            elif proc is not None and event.ret == 0 and name in EXECS and event.args:
                 path = event.args[0] if name == "execve" else event.args[1] if len(event.args) > 1 else None
                 if isinstance(path, Str):
                     proc.program = path.text
         elif isinstance(event, Signal):
             self.signals[event.signal] += 1
         elif isinstance(event, Exit):
-            proc.end = f"exited {event.code}"
+            if proc is not None:
+                proc.end = f"exited {event.code}"
         elif isinstance(event, Killed):
-            proc.end = f"killed by {event.signal}" + (" (core dumped)" if event.core_dumped else "")
+            if proc is not None:
+                proc.end = f"killed by {event.signal}" + (" (core dumped)" if event.core_dumped else "")
         elif isinstance(event, Unparsed):
             self.unparsed += 1
             if len(self.unparsed_examples) < MAX_UNPARSED_KEPT:
@@ -67,7 +83,7 @@ class Summary:
     def headline(self) -> str:
         failed = sum(self.failures.values())
         parts = [
-            plural(len(self.processes), "process", "processes"),
+            plural(self.tasks, "process", "processes"),
             f"{plural(sum(self.syscalls.values()), 'syscall')} ({failed} failed)",
             plural(sum(self.signals.values()), "signal"),
         ]
@@ -88,8 +104,8 @@ class Summary:
             table = columns(rows, indent="  ")
             out.append(("bold", table[0]))
             out += [("", row) for row in table[1:]]
-            if len(self.processes) > MAX_ROWS:
-                out.append(("", f"  ... {len(self.processes) - MAX_ROWS} more processes"))
+            if self.tasks > len(self.processes):
+                out.append(("", f"  ... {self.tasks - len(self.processes)} more processes"))
         if self.syscalls:
             out.append(
                 (
@@ -106,7 +122,3 @@ class Summary:
         for ev in self.unparsed_examples:
             out.append(("yellow", f"  unparsed {ev.where()}: {ev.reason}: {ev.raw[:100]!r}"))
         return out
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"

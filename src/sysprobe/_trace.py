@@ -39,10 +39,12 @@ class Trace:
         self.arch = arch
         self.outcome = outcome
         self.syscalls = syscalls  # the -e trace= set it was made with, if any
-        analysis = Analysis(arch=arch).feed_all(events)
-        analysis.model.finish()
-        self.model: FdModel = analysis.model
-        self.summary: Summary = analysis.summary
+        self.model = FdModel(arch)  # retains every process and exec: the events are kept anyway
+        self.summary = Summary()
+        for event in events:
+            self.summary.add(event)
+            self.model.feed(event)
+        self.model.finish()
 
     # ---- what happened ----
 

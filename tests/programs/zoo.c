@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -27,9 +28,16 @@ static void *writer_thread(void *arg)
     return NULL;
 }
 
+/* Set once the leader's pthread_create has returned: exec'ing before that would end the
+ * leader inside clone3, whose result strace then never shows (a real race, which would
+ * make the trace, and its golden, depend on scheduling). */
+static int leader_ready;
+
 static void *exec_thread(void *arg)
 {
     (void)arg;
+    while (!__atomic_load_n(&leader_ready, __ATOMIC_ACQUIRE))
+        sched_yield();
     execl("/bin/true", "true", (char *)NULL);
     return NULL;
 }
@@ -92,6 +100,7 @@ int main(void)
     if ((pid = fork()) == 0) {
         pthread_t e;
         pthread_create(&e, NULL, exec_thread, NULL);
+        __atomic_store_n(&leader_ready, 1, __ATOMIC_RELEASE);
         for (;;)
             pause();
     }
