@@ -139,7 +139,7 @@ LOST_CLONE_RESULT = """\
 16028 pipe2([3<pipe:[45976]>, 4<pipe:[45976]>], 0) = 0
 16028 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7fe6) = 16060
 16060 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, \
-child_tid=0x7fe6, parent_tid=0x7fe6, exit_signal=0, stack=0x7fe6, stack_size=0x7f, tls=0x7fe6} <unfinished ...>
+child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7f, tls=0x7f} <unfinished ...>
 16061 execve("/bin/true", ["true"], 0x7ffc /* 35 vars */ <unfinished ...>
 16060 <... clone3 resumed> <unfinished ...>) = ?
 16060 +++ superseded by execve in pid 16061 +++
