@@ -22,6 +22,10 @@ demo: deps
 	cc -O1 -o build/demo/pipe_leak examples/pipe_leak.c
 	@echo '$$ sysprobe trace -- build/demo/pipe_leak'
 	@$(VENV)/bin/sysprobe trace -- build/demo/pipe_leak
+	@echo
+	@echo '$$ sysprobe check --no-fd-leaks --cloexec openat -- build/demo/pipe_leak'
+	@$(VENV)/bin/sysprobe check --no-fd-leaks --cloexec openat -- build/demo/pipe_leak \
+		|| echo "(exit $$?: the pipe made without O_CLOEXEC leaked into true)"
 
 # --sysprobe-require: a missing strace or a denied ptrace fails the tests instead of skipping.
 test: deps test-deps

@@ -39,7 +39,8 @@ from sysprobe._sources import lines_of, parse_paths
 from sysprobe.events import Syscall
 
 HERE = Path(__file__).parent
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
+# the console script, as users run it (not `python -m`, which costs runpy's start-up)
+SYSPROBE = [str(Path(sys.executable).with_name("sysprobe"))]
 # A command whose first run takes longer than this is timed fewer times (plain strace on
 # the dd workload takes a minute or more).
 SLOW_SECONDS = 10.0
@@ -92,7 +93,8 @@ class Workload:
 
 
 def workloads(dd_count: int) -> list[Workload]:
-    python = shutil.which("python3") or sys.executable  # the system's, as a user's test would run
+    # the interpreter itself, not a venv's or pyenv's wrapper (a pyenv shim is a bash script)
+    python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
     return [
         Workload(
             "dd",

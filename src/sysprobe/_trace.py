@@ -94,6 +94,7 @@ class Trace:
         return analysis.finish(self.title, status)
 
     def _assert(self, rules: RuleSet) -> Report:
+        __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
         if not report.passed:
             raise AssertionError("\n" + report.text())
@@ -101,6 +102,7 @@ class Trace:
 
     def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
         """At least one call matches (or exactly ``times``; ``">=2"`` works too)."""
+        __tracebackhide__ = True
         if times is None:
             self._assert(RuleSet(expect=[pattern]))
         else:
@@ -109,16 +111,20 @@ class Trace:
         return self.calls(pattern)
 
     def assert_not_called(self, pattern: str) -> None:
+        __tracebackhide__ = True
         self._assert(RuleSet(forbid=[pattern]))
 
     def assert_no_fd_leaks(self, allow: Iterable[int] = ()) -> None:
+        __tracebackhide__ = True
         self._assert(RuleSet(no_fd_leaks=True, allow_fds=list(allow)))
 
     def assert_cloexec(self, pattern: str) -> None:
         """Descriptors created by matching calls have close-on-exec at every exec and at the end."""
+        __tracebackhide__ = True
         self._assert(RuleSet(cloexec=[pattern]))
 
     def assert_order(self, first: str, then: str) -> None:
+        __tracebackhide__ = True
         self._assert(RuleSet(order=[f"{first} -> {then}"]))
 
     # ---- golden traces ----
@@ -148,6 +154,7 @@ class Trace:
     ) -> GoldenResult:
         """Compare with the golden file at ``path`` (or write it, with ``update``). The
         AssertionError of a difference carries a unified diff."""
+        __tracebackhide__ = True
         from ._golden import compare_or_update
 
         result = compare_or_update(path, self.golden(replacements), update=update)

@@ -73,6 +73,7 @@ class PluginTrace(Trace):
         self, name: str | None = None, *, replacements: Sequence[tuple[str, str]] = ()
     ) -> GoldenResult:
         """Compare with ``traces/<module>/<test>[.name].trace`` (written with --sysprobe-update)."""
+        __tracebackhide__ = True
         path = golden_path(self.node, name)
         self.node.config.stash[_USED].add(str(path))
         update = bool(self.node.config.getoption("--sysprobe-update"))
