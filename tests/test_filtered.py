@@ -236,3 +236,47 @@ def test_placement_rejects_unknown_modes() -> None:
     )
     assert done.returncode == 2
     assert "--placement 'sideways': expected one of auto, pin, off" in done.stderr
+
+
+def fake_strace(tmp_path: Path, version: str, refuse_seccomp: bool) -> tuple[Path, Path]:
+    """A wrapper around the real strace that reports another version, or refuses
+    --seccomp-bpf as strace does where the kernel cannot filter (it warns, then traces
+    without the filter); it records the arguments it was given."""
+    real, calls = locate().path, tmp_path / "calls"
+    wrapper = tmp_path / f"strace-{version}{'-noseccomp' if refuse_seccomp else ''}"
+    refuse = (
+        'for a in "$@"; do [ "$a" = --seccomp-bpf ] && seccomp=1; done\n'
+        'if [ -n "$seccomp" ]; then\n'
+        '  echo "strace: seccomp filter is requested but unavailable" >&2\n'
+        '  for a; do shift; [ "$a" = --seccomp-bpf ] || set -- "$@" "$a"; done\n'
+        "fi\n"
+        if refuse_seccomp
+        else ""
+    )
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = -V ]; then echo "strace -- version {version}"; exit 0; fi\n'
+        f'echo "$*" >> {calls}\n'
+        f"{refuse}"
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper, calls
+
+
+@pytest.mark.parametrize(("version", "refuse"), [("5.0", False), ("6.1", True)])
+def test_without_seccomp_the_filter_falls_back_to_strace(version: str, refuse: bool, tmp_path: Path) -> None:
+    """strace before 5.3 has no --seccomp-bpf, and a kernel may refuse the filter: check
+    still traces only the calls it needs (strace filters them) and reaches its verdict."""
+    wrapper, calls = fake_strace(tmp_path, version, refuse)
+    done = subprocess.run(
+        [*SYSPROBE, "check", "--strace", str(wrapper), "--no-fd-leaks", "--expect", "execve", "--", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    traced = calls.read_text().splitlines()[-1]  # the run itself, after the probes
+    assert "-e trace=?" in traced and "--seccomp-bpf" not in traced
+    assert "PASS  --no-fd-leaks" in done.stderr

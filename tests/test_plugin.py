@@ -88,6 +88,20 @@ def test_unused_goldens_are_reported_and_pruned(pytester: pytest.Pytester) -> No
     )
     partial = pytester.runpytest_subprocess("-k", "test_true")  # a partial run reports nothing
     assert "no test used" not in partial.stdout.str()
+    assert "no test used" not in pytester.runpytest_subprocess("--collect-only").stdout.str()
+    # a test that fails before its assert_golden: its module's goldens are left alone
+    kept = pytester.path / "traces" / "test_failing" / "test_golden.trace"
+    kept.parent.mkdir()
+    kept.write_text("# reviewed\n")
+    pytester.makepyfile(
+        test_failing="""
+        def test_golden(sysprobe):
+            raise RuntimeError("broken before the golden")
+        """
+    )
+    failing = pytester.runpytest_subprocess("--sysprobe-prune", "test_failing.py")
+    failing.assert_outcomes(failed=1)
+    assert kept.exists() and "deleted" not in failing.stdout.str()
     pruned = pytester.runpytest_subprocess("--sysprobe-prune")
     pruned.stdout.fnmatch_lines(
         ["*sysprobe: deleted 1 unused golden trace(s): traces/test_user/test_renamed.trace"]

@@ -27,7 +27,13 @@ from ._trace import Trace, parse, trace
 _USED = pytest.StashKey[set[str]]()
 _DESELECTED = pytest.StashKey[set[str]]()
 _COLLECTED = pytest.StashKey[set[str]]()
-_SHARED = {"sysprobe_used": _USED, "sysprobe_collected": _COLLECTED, "sysprobe_deselected": _DESELECTED}
+_INCOMPLETE = pytest.StashKey[set[str]]()  # modules with a test that did not pass
+_SHARED = {
+    "sysprobe_used": _USED,
+    "sysprobe_collected": _COLLECTED,
+    "sysprobe_deselected": _DESELECTED,
+    "sysprobe_incomplete": _INCOMPLETE,
+}
 _UNSAFE = re.compile(r"[^\w.\[\]=,+@-]")
 
 
@@ -47,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_USED] = set()
     config.stash[_DESELECTED] = set()
     config.stash[_COLLECTED] = set()
+    config.stash[_INCOMPLETE] = set()
     config.addinivalue_line("markers", "sysprobe: the test traces programs with strace (through the fixture)")
 
 
@@ -146,6 +153,14 @@ def pytest_collection_modifyitems(
     config.stash[_COLLECTED].update(Path(str(item.path)).stem for item in items)
 
 
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> None:
+    # (this hook, not pytest_runtest_logreport, because it is given the config) A test
+    # that failed or was skipped may not have reached its assert_golden: its module's
+    # goldens are neither reported nor pruned.
+    if report.failed or report.skipped:
+        config.stash[_INCOMPLETE].add(Path(report.nodeid.split("::", 1)[0]).stem)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     worker_output = getattr(config, "workeroutput", None)
@@ -167,13 +182,14 @@ def unused_goldens(config: pytest.Config) -> list[Path]:
     collected: set[str] = config.stash[_COLLECTED]
     deselected: set[str] = config.stash[_DESELECTED]
     used: set[str] = config.stash[_USED]
-    complete = collected - deselected
+    incomplete: set[str] = config.stash[_INCOMPLETE]
+    complete = collected - deselected - incomplete
     found = traces_dir(config).glob("*/*.trace")
     return sorted(p for p in found if p.parent.name in complete and str(p) not in used)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if getattr(config, "workerinput", None) is not None:
+    if getattr(config, "workerinput", None) is not None or config.option.collectonly:
         return
     unused = unused_goldens(config)
     if not unused:
