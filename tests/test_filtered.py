@@ -175,7 +175,8 @@ def test_seccomp_is_used_where_it_works() -> None:
 def test_no_tracee_outlives_a_killed_strace(tmp_path: Path) -> None:
     """strace 6.1 has no --kill-on-exit: when strace dies first, its tracees would run on
     untraced (with --seccomp-bpf, every filtered call failing with ENOSYS). sysprobe kills them."""
-    script = "import os, time; os.fork(); time.sleep(60)"  # two processes that outlive strace
+    # two processes that outlive strace, one of them a daemon in a session of its own
+    script = "import os, time\nif os.fork() == 0:\n    os.setsid()\ntime.sleep(60)"
     run = TracedRun(
         [sys.executable, "-c", script], RunOptions(syscalls={"openat", "clone", "fork", "vfork", "clone3"})
     )

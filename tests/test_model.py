@@ -157,3 +157,25 @@ def test_a_thread_whose_clone_result_was_lost_is_still_a_thread(tmp_path: Path) 
     child = t.processes[1]
     assert child.threads == [16060, 16061] and child.program == "/bin/true"
     assert sorted(leak.fd for leak in t.leaks()) == [3, 4]  # the copied table crossed the exec
+
+
+def test_a_long_orphan_is_adopted_and_later_given_its_parent() -> None:
+    """Events of a task whose creation has not shown are held, but only up to a budget: a
+    log with many roots must not hold all of itself. An orphan adopted early still gets
+    its parent when the parent's clone finally returns."""
+    from sysprobe._lineparse import parse_lines
+    from sysprobe._model import HOLD_BUDGET, FdModel
+
+    lines = ['100 execve("/bin/parent", ["parent"], 0x7ffd /* 3 vars */) = 0']
+    lines += ["200 getpid() = 200"] * (HOLD_BUDGET + 10)
+    lines += ["100 clone(child_stack=NULL, flags=SIGCHLD) = 200", "200 +++ exited with 0 +++"]
+    model, most_held = FdModel(), 0
+    for event in parse_lines(lines):
+        model.feed(event)
+        most_held = max(most_held, model._held_count)
+    model.finish()
+    assert most_held == HOLD_BUDGET  # adopted at the budget, not held to the end
+    assert list(model.processes) == [100, 200]  # the orphan did not become a third
+    child = model.processes[200]
+    assert (child.pid, child.parent, child.exit_code) == (200, 100, 0)
+    assert child.created_by is not None and child.created_by.syscall == "clone"

@@ -706,7 +706,7 @@ def _exit_line(
         theirs = pending.pop(by, None)
         if theirs is not None:
             theirs.pid = pid  # the new program runs under the leader's pid
-            pending[pid] = theirs
+            pending[pid if pid is None else -pid] = theirs  # where `<pid changed to N ...>` puts it
         yield Superseded(pid, n, raw, time, by)
         return
     for key in (pid, None if pid is None else -pid):

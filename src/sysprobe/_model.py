@@ -205,9 +205,6 @@ class FdModel:
         self._tasks: dict[int | None, _Task] = {}
         self._held: dict[int | None, list[Event]] = {}
         self._held_count = 0
-        # leaders whose pid a thread's exec took over: that exec succeeded, whatever its
-        # return says (strace 6.1 with --seccomp-bpf prints it as `= -1 (errno 1844...)`)
-        self._superseded_by: dict[int | None, int] = {}
         self._started = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
         self.on_close: list[Callable[[Descriptor, Syscall | None], None]] = []
@@ -363,7 +360,7 @@ class FdModel:
             table.holders = set()
         tgid = task.tgid if thread else child
         adopted = self._tasks.get(child)
-        if adopted is not None and adopted.alive and child not in self._held:
+        if adopted is not None and adopted.alive:
             # created long before its parent's clone returned (see HOLD_BUDGET): keep what
             # it did, now with its parent known
             proc = self.processes.get(child)
@@ -379,7 +376,6 @@ class FdModel:
         leader = self._tasks.get(ev.pid)
         if leader is None:
             return
-        self._superseded_by[ev.pid] = ev.by
         thread = self._tasks.get(ev.by)
         if thread is None or not thread.alive:
             # the leader was still inside the clone that made this thread when the thread
@@ -426,8 +422,7 @@ class FdModel:
         task.table.holders = {task.tgid}
 
     def _exec(self, task: _Task, ev: Syscall, effect: Execs) -> None:
-        proven = self._superseded_by.pop(ev.pid, None) is not None
-        if ev.ret != 0 and not proven:
+        if ev.ret != 0:
             return  # a failed exec (PATH search: ENOENT) changes nothing
         if task.table.holders - {task.tgid}:
             self._unshare(task)  # exec gives a process sharing its table (CLONE_FILES) its own

@@ -58,6 +58,16 @@ class RuleResult:
     evidence: list[Evidence | str] = field(default_factory=list)
 
 
+def names_of(*patterns: Pattern) -> set[str] | None:
+    """The calls these patterns can match (None: any call)."""
+    names: set[str] = set()
+    for pattern in patterns:
+        if pattern.names is None:
+            return None
+        names |= pattern.names
+    return names
+
+
 class Rule:
     option = ""
 
@@ -108,7 +118,7 @@ class _Matching(Rule):
             self.near.append(Evidence.of(ev, self.pattern.mismatch(ev, self.consts)))
 
     def syscalls(self) -> set[str] | None:
-        return None if self.pattern.names is None else set(self.pattern.names)
+        return names_of(self.pattern)
 
     def _more(self, shown: int) -> list[Evidence | str]:
         return [f"... and {self.count - shown} more"] if self.count > shown else []
@@ -234,9 +244,7 @@ class Order(Rule):
                     self.shown += [before, Evidence.of(ev)]
 
     def syscalls(self) -> set[str] | None:
-        if self.before.names is None or self.after.names is None:
-            return None
-        return set(self.before.names | self.after.names)
+        return names_of(self.before, self.after)
 
     def result(self) -> RuleResult:
         if not self.in_order and not self.out_of_order:
@@ -378,7 +386,7 @@ class Cloexec(Rule):
         self._prune_at = max(PRUNE_AT, 2 * len(self.created))
 
     def syscalls(self) -> set[str] | None:
-        return None if self.pattern.names is None else set(self.pattern.names)
+        return names_of(self.pattern)
 
     def _ours(self, d: Descriptor) -> bool:
         return d.source is None and (d.origin.pid, d.origin.line) in self.created

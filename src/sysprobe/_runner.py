@@ -123,7 +123,6 @@ class TracedRun:
         self._grace_until: float | None = None
         self._strace: Strace | None = None
         self._alive: set[int] = set()  # traced pids not yet seen to end
-        self._ended: set[int] = set()
         self._started_ticks = 0  # when strace started, in clock ticks since boot
 
     def strace_options(self) -> list[str]:
@@ -171,7 +170,7 @@ class TracedRun:
         seen_any = False
         try:
             self._proc = self._spawn(strace_argv)
-            self._started_ticks = (_stat(self._proc.pid) or (0, 0))[0]
+            self._started_ticks = _start_ticks(self._proc.pid) or 0
             chunks = self._chunks(read_fd, hold_fd, raw_copy, started)
             hold_owned = False  # _chunks closes it
             for event in parse_lines(split_chunks(chunks)):
@@ -288,13 +287,12 @@ class TracedRun:
         if event.pid is not None:
             if isinstance(event, Exit | Killed):
                 self._alive.discard(event.pid)
-                self._ended.add(event.pid)
             else:
                 self._alive.add(event.pid)
-            # a child that makes no traced call shows only in its parent's result
+            # a child that makes no traced call shows only in its parent's result (if it
+            # ended first, it is gone: _kill_survivors finds no such process)
             if isinstance(event, Syscall) and event.name in CREATES_PROCESS and event.ret and event.ret > 0:
-                if event.ret not in self._ended:
-                    self._alive.add(event.ret)
+                self._alive.add(event.ret)
         if outcome.leader_pid is None and event.pid is not None:
             outcome.leader_pid = event.pid
         if event.pid is not None and event.pid == outcome.leader_pid:
@@ -393,12 +391,11 @@ class TracedRun:
     def _kill_survivors(self) -> None:
         """strace 6.1 has no --kill-on-exit: when strace dies before its tracees (killed,
         crashed), they run on untraced — under --seccomp-bpf with every filtered call failing.
-        Kill the pids the trace showed alive, if they are still the same processes: started
-        during this run, in this session (a pid reused by a stranger fails one or the other)."""
-        session = os.getsid(0)
+        Kill the pids the trace showed alive if they are still processes that started during
+        this run (not in the session alone: a daemon under test leaves it with setsid)."""
         for pid in self._alive:
-            found = _stat(pid)
-            if found is not None and found[0] >= self._started_ticks and found[1] == session:
+            started = _start_ticks(pid)
+            if started is not None and started >= self._started_ticks:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
 
@@ -426,15 +423,15 @@ def tracees_of(tracer: int) -> list[int]:
     return found
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
-    """When ``pid`` started (clock ticks since boot) and its session; None: no such process."""
+def _start_ticks(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot; None: no such process."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
     except OSError:
         return None
     fields = stat[stat.rfind(b")") + 2 :].split()  # fields from the 3rd (state) on
-    return (int(fields[19]), int(fields[3])) if len(fields) > 19 else None
+    return int(fields[19]) if len(fields) > 19 else None
 
 
 def _pidfd(pid: int) -> int | None:

@@ -3,7 +3,7 @@ one pass with memory bounded by the live processes and distinct names, not the t
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ._fdspec import CREATES_PROCESS, EXECS
@@ -13,7 +13,6 @@ from .events import Event, Exit, Killed, Signal, Syscall, Unparsed
 
 MAX_ROWS = 12
 MAX_UNPARSED_KEPT = 20
-RECENTLY_ENDED = 1024  # a child can end before its parent's clone returns
 
 
 @dataclass
@@ -35,15 +34,18 @@ class Summary:
     unparsed: int = 0
     unparsed_examples: list[Unparsed] = field(default_factory=list)
     injected: int = 0
+    # Every task shows in its own lines (at least its `+++ exited`), so tasks are counted
+    # there; a fork's result only names the parent of a row of the table.
     _live: set[int | None] = field(default_factory=set)
-    _ended: deque[int | None] = field(default_factory=lambda: deque(maxlen=RECENTLY_ENDED))
+    _parents: dict[int, int | None] = field(default_factory=dict)  # rows not shown yet
 
     def _seen(self, pid: int | None) -> ProcessLine | None:
-        if pid not in self._live and pid not in self._ended:
+        if pid not in self._live:  # new, or a pid reused after its task ended
             self._live.add(pid)
             self.tasks += 1
             if len(self.processes) < MAX_ROWS:
-                self.processes[pid] = ProcessLine(pid)
+                parent = self._parents.pop(pid, None) if pid is not None else None
+                self.processes[pid] = ProcessLine(pid, parent)
         return self.processes.get(pid)
 
     def add(self, event: Event) -> None:
@@ -51,7 +53,6 @@ class Summary:
         proc = self._seen(event.pid)
         if isinstance(event, Exit | Killed):
             self._live.discard(event.pid)
-            self._ended.append(event.pid)
         if isinstance(event, Syscall):
             name = event.name
             self.syscalls[name] += 1
@@ -60,9 +61,11 @@ class Summary:
             if event.injected:
                 self.injected += 1
             if event.ret is not None and event.ret > 0 and name in CREATES_PROCESS:
-                child = self._seen(event.ret)
+                child = self.processes.get(event.ret)
                 if child is not None:
                     child.parent = event.pid
+                elif len(self.processes) < MAX_ROWS:
+                    self._parents[event.ret] = event.pid
             elif proc is not None and event.ret == 0 and name in EXECS and event.args:
                 path = event.args[0] if name == "execve" else event.args[1] if len(event.args) > 1 else None
                 if isinstance(path, Str):
