@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe.pytest_plugin import require_strace
+from sysprobe.pytest_plugin import require_backend, require_strace
 
 pytest_plugins = ["pytester"]
 
@@ -66,6 +66,22 @@ def compile_c(build_dir: Path) -> Callable[..., Path]:
 def strace_ok(request: pytest.FixtureRequest) -> None:
     """Skip where strace cannot trace; `make test` passes --sysprobe-require to fail instead."""
     require_strace(request.config)
+
+
+@pytest.fixture
+def ptrace_ok(request: pytest.FixtureRequest) -> None:
+    """Skip where the ptrace backend cannot run (no python-ptrace, not x86_64)."""
+    require_backend(request.config, "ptrace")
+
+
+@pytest.fixture(params=["strace", "ptrace"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once per backend: $SYSPROBE_BACKEND reaches the CLI, the API and the
+    fixture alike, so one test body proves both give the same verdicts."""
+    name = str(request.param)
+    require_backend(request.config, name)
+    monkeypatch.setenv("SYSPROBE_BACKEND", name)
+    return name
 
 
 @pytest.fixture

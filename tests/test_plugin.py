@@ -130,9 +130,26 @@ def test_skip_or_require_where_strace_cannot_run(
 ) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     monkeypatch.setenv("SYSPROBE_STRACE", "/nonexistent/strace")
-    skipped = pytester.runpytest_subprocess("-rs")
+    skipped = pytester.runpytest_subprocess("-rs", "--sysprobe-backend", "strace")
     skipped.assert_outcomes(skipped=3)
     skipped.stdout.fnmatch_lines(["*SKIPPED*sysprobe: strace not found (/nonexistent/strace)*"])
-    required = pytester.runpytest_subprocess("--sysprobe-require")
+    required = pytester.runpytest_subprocess("--sysprobe-require", "--sysprobe-backend", "strace")
     required.assert_outcomes(errors=3)
-    required.stdout.fnmatch_lines(["*strace is required (--sysprobe-require): strace not found*"])
+    required.stdout.fnmatch_lines(["*the strace backend is required (--sysprobe-require): strace not found*"])
+
+
+def test_auto_falls_back_to_the_ptrace_backend_without_strace(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No strace: the fixture traces with python-ptrace, and the goldens written with strace
+    still compare equal (the header names the tracer; only bodies are compared)."""
+    pytester.makepyfile(test_user=USER_TESTS)
+    pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
+    golden = pytester.path / "traces" / "test_user" / "test_true.trace"
+    assert ", strace " in golden.read_text().splitlines()[1]
+    monkeypatch.setenv("SYSPROBE_STRACE", "/nonexistent/strace")
+    pytester.runpytest_subprocess("--sysprobe-require").assert_outcomes(passed=3)
+    pytester.runpytest_subprocess("--sysprobe-update", "--sysprobe-backend", "ptrace").assert_outcomes(
+        passed=3
+    )
+    assert "python-ptrace" in golden.read_text().splitlines()[1]

@@ -19,7 +19,7 @@ import pytest
 
 import sysprobe
 
-pytestmark = pytest.mark.usefixtures("strace_ok")
+pytestmark = pytest.mark.usefixtures("strace_ok", "backend")  # every case on both backends
 SYSPROBE = [sys.executable, "-m", "sysprobe"]
 
 

@@ -23,6 +23,7 @@ class Report:
     processes: int
     execs: int
     incomplete: str | None = None  # why the trace may be partial (a timeout)
+    tracer: str | None = None  # which tracer ran the command ("strace 6.1", "python-ptrace 0.9.9")
 
     @property
     def passed(self) -> bool:
@@ -36,7 +37,7 @@ class Report:
         status = "no exit status" if self.exit_status is None else f"exit {self.exit_status}"
         return (
             f"{self.title} — {status}, {plural(self.processes, 'process', 'processes')}, "
-            f"{plural(self.execs, 'exec')}"
+            f"{plural(self.execs, 'exec')}" + (f", traced by {self.tracer}" if self.tracer else "")
         )
 
     def lines(self) -> list[StyledLine]:
@@ -74,6 +75,7 @@ class Report:
             "processes": self.processes,
             "execs": self.execs,
             "incomplete": self.incomplete,
+            "tracer": self.tracer,
             "results": [
                 {
                     "rule": r.rule,

@@ -55,6 +55,8 @@ class RunOptions:
     syscalls: str | Collection[str] | None = None
     seccomp: bool = True  # filter `syscalls` in the kernel (--seccomp-bpf) where strace can
     placement: str = "auto"  # see _placement: strace and its tracees on one CPU, sysprobe on others
+    inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
+    string_limit: int | None = None  # strace's -s: how much of a string to print
 
 
 @dataclass
@@ -62,7 +64,7 @@ class RunOutcome:
     """What happened to the run, beyond the events."""
 
     argv: list[str]
-    strace: Strace
+    strace: Strace | None  # None under the ptrace backend
     strace_argv: list[str]
     leader_pid: int | None = None
     exit_status: int | None = None  # the command's status as a shell reports it (128+N: signal)
@@ -73,6 +75,12 @@ class RunOutcome:
     wall_seconds: float = 0.0
     exec_succeeded: bool = False  # did the command's own execve succeed?
     exec_error: tuple[str, str] | None = None  # (errno, text) of its failed execve
+    backend: str = "strace"  # which tracer ran: "strace" or "ptrace"
+    tracer: str = ""  # the tracer and its version, for reports and golden headers
+
+    def __post_init__(self) -> None:
+        if not self.tracer and self.strace is not None:
+            self.tracer = f"strace {self.strace.version_text}"
 
     @property
     def interrupted(self) -> bool:
@@ -142,11 +150,15 @@ class TracedRun:
             and seccomp_works(self._strace)
         ):
             out.append("--seccomp-bpf")  # the kernel stops the tracee only for these calls
+        for spec in opts.inject:
+            out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
+        if opts.string_limit:
+            out += ["-s", str(opts.string_limit)]
         return out + list(opts.strace_args)
 
     def strace_command(self, fifo: str) -> tuple[Strace, list[str]]:
         strace = locate(self.options.strace)
-        for feature in self.options.features:
+        for feature in [*self.options.features, *(["-e inject="] if self.options.inject else [])]:
             strace.require(feature)
         ensure_usable(strace)
         self._strace = strace
@@ -175,7 +187,7 @@ class TracedRun:
             hold_owned = False  # _chunks closes it
             for event in parse_lines(split_chunks(chunks)):
                 seen_any = True
-                self._note(event, outcome)
+                note_event(event, outcome, self._alive)
                 yield event
         finally:
             self._shutdown(read_fd)
@@ -283,30 +295,6 @@ class TracedRun:
     def outcome_timed_out(self) -> bool:
         return self.outcome is not None and self.outcome.timed_out
 
-    def _note(self, event: Event, outcome: RunOutcome) -> None:
-        if event.pid is not None:
-            if isinstance(event, Exit | Killed):
-                self._alive.discard(event.pid)
-            else:
-                self._alive.add(event.pid)
-            # a child that makes no traced call shows only in its parent's result (if it
-            # ended first, it is gone: _kill_survivors finds no such process)
-            if isinstance(event, Syscall) and event.name in CREATES_PROCESS and event.ret and event.ret > 0:
-                self._alive.add(event.ret)
-        if outcome.leader_pid is None and event.pid is not None:
-            outcome.leader_pid = event.pid
-        if event.pid is not None and event.pid == outcome.leader_pid:
-            if isinstance(event, Syscall) and event.name in EXECS and not outcome.exec_succeeded:
-                if event.ret == 0:
-                    outcome.exec_succeeded = True
-                elif event.errno is not None:
-                    outcome.exec_error = (event.errno, event.errno_text or event.errno)
-            elif isinstance(event, Exit):
-                outcome.exit_status = event.code
-            elif isinstance(event, Killed):
-                outcome.leader_signal = event.signal
-                outcome.exit_status = exit_status_for(event.signal)
-
     # ---- signals, kills, shutdown ----
 
     def _install_signal_handlers(self) -> Callable[[], None]:
@@ -398,6 +386,32 @@ class TracedRun:
             if started is not None and started >= self._started_ticks:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def note_event(event: Event, outcome: RunOutcome, alive: set[int]) -> None:
+    """What an event says about the run: the command's exec, exit status, live tasks."""
+    if event.pid is not None:
+        if isinstance(event, Exit | Killed):
+            alive.discard(event.pid)
+        else:
+            alive.add(event.pid)
+        # a child that makes no traced call shows only in its parent's result (if it
+        # ended first, it is gone: _kill_survivors finds no such process)
+        if isinstance(event, Syscall) and event.name in CREATES_PROCESS and event.ret and event.ret > 0:
+            alive.add(event.ret)
+    if outcome.leader_pid is None and event.pid is not None:
+        outcome.leader_pid = event.pid
+    if event.pid is not None and event.pid == outcome.leader_pid:
+        if isinstance(event, Syscall) and event.name in EXECS and not outcome.exec_succeeded:
+            if event.ret == 0:
+                outcome.exec_succeeded = True
+            elif event.errno is not None:
+                outcome.exec_error = (event.errno, event.errno_text or event.errno)
+        elif isinstance(event, Exit):
+            outcome.exit_status = event.code
+        elif isinstance(event, Killed):
+            outcome.leader_signal = event.signal
+            outcome.exit_status = exit_status_for(event.signal)
 
 
 def tracees_of(tracer: int) -> list[int]:

@@ -8,10 +8,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ._analysis import Analysis, Report
+from ._backends import start
 from ._model import Descriptor, FdModel, Process
 from ._patterns import parse_pattern
 from ._rules import Leak, RuleSet, leaks_of
-from ._runner import RunOptions, RunOutcome, TracedRun
+from ._runner import RunOptions, RunOutcome
 from ._sources import parse_paths
 from ._summary import Summary
 from ._version import __version__
@@ -135,7 +136,7 @@ class Trace:
 
         header = f"sysprobe {__version__}"
         if self.outcome is not None:
-            header += f", strace {self.outcome.strace.version_text}"
+            header += f", {self.outcome.tracer}"
         return render(
             self.events,
             command=self.title,
@@ -181,23 +182,24 @@ def trace(
     decode_fds: bool = True,
     string_limit: int | None = None,
     placement: str = "auto",
+    backend: str | None = None,
 ) -> Trace:
-    """Run ``argv`` under ``strace -f`` and return its Trace.
+    """Run ``argv`` under ``strace -f`` (or the ptrace backend) and return its Trace.
 
     ``syscalls`` is strace's ``-e trace=`` expression (filtered with seccomp-bpf where
     possible); ``inject`` specs go to ``-e inject=`` (``"epoll_create1:error=ENOSYS"``);
     ``decode_fds=False`` leaves out ``-y``; ``string_limit`` is strace's ``-s`` (goldens
-    want whole paths in argv); ``placement`` is "auto", "pin" or "off" (README). Raises
+    want whole paths in argv); ``placement`` is "auto", "pin" or "off" (README);
+    ``backend`` is "strace", "ptrace" (python-ptrace, in-process) or "auto" (strace where it
+    can trace, else ptrace; ``trace.outcome.backend`` says which ran); None reads
+    $SYSPROBE_BACKEND, then takes "auto". Raises
     sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
     impossible.
     """
     options = RunOptions(
-        strace_args=[
-            *inject_options(inject),
-            *(["-s", str(string_limit)] if string_limit else []),
-            *strace_args,
-        ],
-        features=["-e inject="] if inject else [],
+        strace_args=list(strace_args),
+        inject=list(inject),
+        string_limit=string_limit,
         syscalls=syscalls,
         timeout=timeout,
         strace=strace,
@@ -207,7 +209,7 @@ def trace(
         decode_fds=decode_fds,
         placement=placement,
     )
-    run = TracedRun(list(argv), options)
+    run = start(list(argv), options, backend)
     events = list(run.events())
     return Trace(events, title=shlex.join(argv), arch=arch, outcome=run.outcome, syscalls=syscalls)
 
@@ -219,11 +221,3 @@ def parse(
     architecture the log came from, for ``-X raw`` numbers (default: this machine's)."""
     names = [os.fspath(paths)] if isinstance(paths, str | os.PathLike) else [os.fspath(p) for p in paths]
     return Trace(list(parse_paths(names)), title=" ".join(names), arch=arch)
-
-
-def inject_options(inject: Sequence[str]) -> list[str]:
-    """strace options for fault injections (``epoll_create1:error=ENOSYS``)."""
-    out: list[str] = []
-    for spec in inject:
-        out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
-    return out

@@ -46,6 +46,14 @@ TimeoutOpt = Annotated[
     float | None, typer.Option(help="Kill the whole traced tree after S seconds.", min=0.0)
 ]
 StraceOpt = Annotated[str | None, typer.Option(help="The strace binary to use.")]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="strace | ptrace (in-process, python-ptrace: pip install 'sysprobe[ptrace]') | "
+        "auto (strace where it can trace, else ptrace). Default: $SYSPROBE_BACKEND, else auto.",
+        show_default=False,
+    ),
+]
 OutputOpt = Annotated[
     Path | None, typer.Option("-o", "--output", help="Also save the raw strace text to FILE.")
 ]
@@ -99,10 +107,12 @@ def trace(
         list[str] | None, typer.Option(help="With --golden: OLD=NEW, a text to normalize (repeatable).")
     ] = None,
     placement: PlacementOpt = "auto",
+    backend: BackendOpt = None,
 ) -> None:
     """Run CMD under strace -f, parse its trace as it runs, exit with CMD's status."""
+    from ._backends import start
     from ._golden import GOLDEN_SYSCALLS, STRING_LIMIT
-    from ._runner import RunOptions, TracedRun
+    from ._runner import RunOptions
     from ._summary import Summary
 
     check_placement(placement)
@@ -115,17 +125,18 @@ def trace(
     syscalls = trace_set if trace_set or golden is None else GOLDEN_SYSCALLS
     options = RunOptions(
         syscalls=syscalls,
-        strace_args=[*(["-s", str(STRING_LIMIT)] if golden is not None else []), *(strace_arg or [])],
+        strace_args=strace_arg or [],
+        string_limit=STRING_LIMIT if golden is not None else None,
         timeout=timeout,
         raw_output=str(output) if output else None,
         strace=strace,
         placement=placement,
     )
     sink = JsonLines(sys.stdout) if json_out else None
-    run = TracedRun(command, options, on_idle=sink.flush if sink else None)
     tally = Summary()
     kept: list[Event] = []
     try:
+        run = start(command, options, backend, on_idle=sink.flush if sink else None)
         for event in run.events():
             tally.add(event)
             if golden is not None:
@@ -141,7 +152,7 @@ def trace(
     assert outcome is not None
     if summary:
         end = "killed by " + outcome.leader_signal if outcome.leader_signal else f"exit {outcome.exit_status}"
-        emit(tally.lines(f"{shlex.join(command)} — {end}, {outcome.wall_seconds:.2f} s"))
+        emit(tally.lines(f"{shlex.join(command)} — {end}, {outcome.wall_seconds:.2f} s, {outcome.tracer}"))
     if outcome.timed_out:
         print(f"sysprobe: timed out after {timeout:g} s; the traced processes were killed", file=sys.stderr)
         raise typer.Exit(EXIT_TIMEOUT)
@@ -211,6 +222,7 @@ def check(
     timeout: TimeoutOpt = None,
     strace: StraceOpt = None,
     output: OutputOpt = None,
+    backend: BackendOpt = None,
 ) -> None:
     """Check rules on what CMD did (or on a --log): exit 0 if all hold, 1 if one fails.
 
@@ -265,6 +277,7 @@ def check(
                 timeout,
                 strace,
                 output,
+                backend,
             )
     except SysprobeError as error:
         fail(error)
@@ -286,28 +299,30 @@ def run_check(
     timeout: float | None,
     strace: str | None,
     output: Path | None,
+    backend: str | None,
 ) -> Report:
-    from ._runner import RunOptions, TracedRun
-    from ._trace import inject_options
+    from ._backends import start
+    from ._runner import RunOptions
 
     options = RunOptions(
         syscalls=syscalls,
         seccomp=seccomp,
-        strace_args=inject_options(inject),
-        features=["-e inject="] if inject else [],
+        inject=inject,
         timeout=timeout,
         raw_output=str(output) if output else None,
         strace=strace,
         placement=placement,
     )
-    run = TracedRun(command, options)
+    run = start(command, options, backend)
     analysis.feed_all(run.events())
     outcome = run.outcome
     assert outcome is not None
     incomplete = (
         f"timed out after {timeout:g} s; the verdict is on a partial trace" if outcome.timed_out else None
     )
-    return analysis.finish(shlex.join(command), outcome.exit_status, incomplete)
+    report = analysis.finish(shlex.join(command), outcome.exit_status, incomplete)
+    report.tracer = outcome.tracer
+    return report
 
 
 @app.command()

@@ -9,9 +9,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
 EXIT_USAGE = 2
-EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE
+EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE: no strace (or no python-ptrace for --backend ptrace)
 EXIT_PTRACE_DENIED = 77  # EX_NOPERM
-EXIT_STRACE_TOO_OLD = 78  # EX_CONFIG
+EXIT_STRACE_TOO_OLD = 78  # EX_CONFIG: the tracer cannot do what was asked
 EXIT_TIMEOUT = 124  # as GNU timeout
 EXIT_TRACE_FAILED = 125  # strace failed for another reason
 EXIT_NOT_EXECUTABLE = 126  # as the shell
@@ -46,6 +46,18 @@ class PtraceDenied(SysprobeError):
     """The kernel refused ptrace (container without CAP_SYS_PTRACE, seccomp, yama)."""
 
     exit_code = EXIT_PTRACE_DENIED
+
+
+class BackendMissing(SysprobeError):
+    """The chosen tracer is not installed (python-ptrace for --backend ptrace) or cannot run here."""
+
+    exit_code = EXIT_STRACE_MISSING
+
+
+class UnsupportedTracee(SysprobeError):
+    """The ptrace backend met a program it would misdecode (32-bit or x32)."""
+
+    exit_code = EXIT_STRACE_TOO_OLD
 
 
 class CommandNotFound(SysprobeError):

@@ -80,6 +80,7 @@ class Syscall(Event):
         "split",
         "torn_line",
         "torn_raw",
+        "undecoded",
     )
     type: ClassVar[str] = "syscall"
 
@@ -116,6 +117,9 @@ class Syscall(Event):
         self.torn_raw: str | None = None
         self.file = None
         self._args: tuple[Node, ...] | None = None
+        # arguments the tracer printed as plain numbers where strace decodes them (the
+        # ptrace backend's honest limit; always empty for strace's own output)
+        self.undecoded: tuple[int, ...] = ()
 
     @property
     def lines(self) -> tuple[int, ...]:
@@ -219,6 +223,8 @@ class Syscall(Event):
             out["lines"] = list(self.lines)
         if self.duration is not None:
             out["duration"] = self.duration_seconds
+        if self.undecoded:
+            out["undecoded"] = list(self.undecoded)
         return out
 
 

@@ -11,6 +11,7 @@ where goldens live, skipping where strace cannot run, updating and pruning golde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -46,7 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="fail, instead of skip, tests that need strace where it is missing or ptrace is denied",
     )
+    group.addoption(
+        "--sysprobe-backend",
+        choices=("auto", "strace", "ptrace"),
+        default=None,
+        help="the tracer the fixture runs (default: the sysprobe_backend ini value, $SYSPROBE_BACKEND, auto)",
+    )
     parser.addini("sysprobe_traces", "folder of golden traces, relative to the rootdir", default="traces")
+    parser.addini("sysprobe_backend", "the fixture's tracer: auto, strace or ptrace", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,10 +71,26 @@ def traces_dir(config: pytest.Config) -> Path:
 
 def require_strace(config: pytest.Config) -> None:
     """Skip the test (or fail it, with --sysprobe-require) where strace cannot trace."""
-    reason = check_usable()
+    _require(config, check_usable(), "strace")
+
+
+def fixture_backend(config: pytest.Config) -> str | None:
+    """The backend the fixture uses: the option, the ini value, else None ($SYSPROBE_BACKEND, auto)."""
+    chosen = config.getoption("--sysprobe-backend") or str(config.getini("sysprobe_backend") or "")
+    return chosen or None
+
+
+def require_backend(config: pytest.Config, backend: str | None = None) -> None:
+    """Skip the test (or fail it, with --sysprobe-require) where ``backend`` cannot trace."""
+    from ._backends import requested, unavailable
+
+    _require(config, unavailable(backend), f"the {requested(backend)} backend")
+
+
+def _require(config: pytest.Config, reason: str | None, what: str) -> None:
     if reason is not None:
         if config.getoption("--sysprobe-require"):
-            pytest.fail(f"strace is required (--sysprobe-require): {reason}", pytrace=False)
+            pytest.fail(f"{what} is required (--sysprobe-require): {reason}", pytrace=False)
         pytest.skip(f"sysprobe: {reason}")
 
 
@@ -103,21 +127,37 @@ class PluginTrace(Trace):
 
 def golden_path(node: pytest.Item, name: str | None = None) -> Path:
     module = Path(str(node.path)).stem
-    test = _UNSAFE.sub("_", node.name) + (f".{_UNSAFE.sub('_', name)}" if name else "")
+    test = _UNSAFE.sub("_", _shared_name(node)) + (f".{_UNSAFE.sub('_', name)}" if name else "")
     return traces_dir(node.config) / module / f"{test}.trace"
+
+
+def _shared_name(node: pytest.Item) -> str:
+    """The test's name without the value of a ``backend`` parameter: a test run once per
+    backend keeps one golden, which each backend's trace must match."""
+    callspec = getattr(node, "callspec", None)
+    if callspec is None or "backend" not in callspec.params:
+        return node.name
+    parts = callspec.id.split("-")
+    with contextlib.suppress(ValueError):
+        parts.remove(str(callspec.params["backend"]))
+    base = getattr(node, "originalname", node.name)
+    return f"{base}[{'-'.join(parts)}]" if parts else base
 
 
 class Sysprobe:
     """The ``sysprobe`` fixture: ``run`` a program under strace, ``parse`` a log."""
 
-    def __init__(self, node: pytest.Item, tmp_path: Path) -> None:
+    def __init__(self, node: pytest.Item, tmp_path: Path, backend: str | None = None) -> None:
         self.node = node
         self.tmp_path = tmp_path
+        self.backend = backend
 
     def run(self, argv: Sequence[str | os.PathLike[str]], **options: Any) -> PluginTrace:
         """``sysprobe.trace`` with the test's conveniences; options as ``sysprobe.trace``
-        (strings up to STRING_LIMIT bytes, so that paths in goldens normalize)."""
+        (strings up to STRING_LIMIT bytes, so that paths in goldens normalize; the backend
+        of --sysprobe-backend unless ``backend=`` is given)."""
         options.setdefault("string_limit", STRING_LIMIT)
+        options.setdefault("backend", self.backend)
         return self._adopt(trace([os.fspath(a) for a in argv], **options))
 
     def parse(self, *paths: str | os.PathLike[str], arch: str | None = None) -> PluginTrace:
@@ -133,10 +173,11 @@ class Sysprobe:
 
 @pytest.fixture
 def sysprobe(request: pytest.FixtureRequest, tmp_path: Path) -> Sysprobe:
-    """Trace programs with strace and assert on what they did (skipped where strace cannot run)."""
-    require_strace(request.config)
+    """Trace programs and assert on what they did (skipped where the backend cannot run)."""
+    backend = fixture_backend(request.config)
+    require_backend(request.config, backend)
     assert isinstance(request.node, pytest.Item)
-    return Sysprobe(request.node, tmp_path)
+    return Sysprobe(request.node, tmp_path, backend)
 
 
 # ---- goldens no test used (as syrupy reports unused snapshots) ----

@@ -1,0 +1,693 @@
+"""The ptrace backend: trace a command in-process where no strace binary exists.
+
+The command starts as our child (fork, PTRACE_TRACEME, SIGSTOP, exec — never attach).
+python-ptrace supplies the ptrace binding and its syscall tables; the wait loop is our
+own: one blocking ``waitpid(-1, __WALL)`` for every tracee (python-ptrace's own loop polls
+each process and sleeps, 50× slower on fork-heavy programs). Each finished call becomes
+one strace-style line (``_ptrace_decode``), parsed by the same line parser as strace's
+output, so the events, the descriptor model, rules and goldens are the same code.
+
+What strace does and this backend mirrors: a new task's lines may come before its
+parent's clone result; a thread's exec prints ``+++ superseded by execve in pid N +++``
+and the execve result under the leader's pid; a task killed inside a call leaves it
+``<unfinished ...>``; ``exit``/``exit_group`` end with ``= ?``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import signal
+import struct
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from types import FrameType
+from typing import Any
+
+from ._lineparse import parse_lines
+from ._ptrace_decode import _SAVERS as SAVERS
+from ._ptrace_decode import (
+    PARTIAL,
+    SPECS,
+    Arg,
+    Call,
+    Ctx,
+    errno_result,
+    generic_args,
+    open_flags,
+    s32,
+    s64,
+    signal_name,
+)
+from ._runner import RunOptions, RunOutcome, note_event, resolve_command
+from ._signals import exit_status_for
+from .errors import BackendMissing, PtraceDenied, UnsupportedTracee, UsageError
+from .events import Event, Syscall
+
+_WALL = 0x40000000
+_SYSCALL_STOP = signal.SIGTRAP | 0x80
+PTRACE_O_TRACESYSGOOD = 0x1
+PTRACE_O_TRACEFORK = 0x2
+PTRACE_O_TRACEVFORK = 0x4
+PTRACE_O_TRACECLONE = 0x8
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_EXITKILL = 0x100000  # tracees die with sysprobe: none outlives its tracer
+PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC = 1, 2, 3, 4
+PTRACE_GETSIGINFO = 0x4202
+_OPTIONS = (
+    PTRACE_O_TRACESYSGOOD
+    | PTRACE_O_TRACEFORK
+    | PTRACE_O_TRACEVFORK
+    | PTRACE_O_TRACECLONE
+    | PTRACE_O_TRACEEXEC
+    | PTRACE_O_EXITKILL
+)
+_CS_64BIT = 0x33  # x86_64 user code segment; 0x23 is a 32-bit (i386) process
+_X32_BIT = 0x40000000
+_NEW_SYSCALLS = {  # after python-ptrace's table (Linux 5.8), and its one misnamed call
+    283: "timerfd_create",
+    441: "epoll_pwait2", 442: "mount_setattr", 443: "quotactl_fd", 444: "landlock_create_ruleset",
+    445: "landlock_add_rule", 446: "landlock_restrict_self", 447: "memfd_secret",
+    448: "process_mrelease", 449: "futex_waitv", 450: "set_mempolicy_home_node", 451: "cachestat",
+    452: "fchmodat2", 453: "map_shadow_stack", 454: "futex_wake", 455: "futex_wait",
+    456: "futex_requeue", 457: "statmount", 458: "listmount", 459: "lsm_get_self_attr",
+    460: "lsm_set_self_attr", 461: "lsm_list_modules", 462: "mseal",
+}  # fmt: skip
+GRACE_SECONDS = 3.0
+DEFAULT_STRSIZE = 32  # strace's -s default
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def binding() -> tuple[Any, dict[int, str], dict[str, Any], str]:
+    """python-ptrace's binding, syscall names, prototypes and version — or a clear error."""
+    try:
+        from ptrace.binding import func
+        from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES
+        from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
+        from ptrace.version import VERSION
+    except ImportError as exc:
+        raise BackendMissing(
+            "the ptrace backend needs python-ptrace: pip install 'sysprobe[ptrace]' "
+            f"(or install strace and use --backend strace) [{exc}]"
+        ) from None
+    if os.uname().machine != "x86_64":
+        raise BackendMissing(
+            f"the ptrace backend decodes x86_64 only; this machine is {os.uname().machine}: "
+            "use --backend strace"
+        )
+    names = {**SYSCALL_NAMES, **_NEW_SYSCALLS}
+    return func, names, SYSCALL_PROTOTYPES, ".".join(map(str, VERSION))
+
+
+def available() -> str | None:
+    """Why the ptrace backend cannot run here, or None."""
+    try:
+        binding()
+    except BackendMissing as exc:
+        return str(exc)
+    return None
+
+
+class _Memory:
+    """A task's memory and descriptors, read through /proc while it is stopped."""
+
+    __slots__ = ("_fd", "pid")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._fd: int | None = None
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _handle(self) -> int | None:
+        if self._fd is None:
+            try:
+                self._fd = os.open(f"/proc/{self.pid}/mem", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+        return self._fd
+
+    def read(self, addr: int, size: int) -> bytes | None:
+        fd = self._handle()
+        if fd is None or addr <= 0 or addr >= 1 << 63 or size < 0:
+            return None
+        try:
+            return os.pread(fd, size, addr)
+        except OSError:
+            return None
+
+    def cstring(self, addr: int, limit: int) -> tuple[bytes, bool] | None:
+        out = b""
+        while len(out) <= limit:
+            # never read across a page: the next one may be unmapped
+            chunk = 4096 - ((addr + len(out)) & 4095)
+            data = self.read(addr + len(out), chunk)
+            if not data:
+                return (out, False) if out else None
+            nul = data.find(b"\0")
+            if nul >= 0:
+                return out + data[:nul], False
+            out += data
+        return out[:limit], True
+
+    def fd_info(self, fd: int) -> str | None:
+        try:
+            return os.readlink(f"/proc/{self.pid}/fd/{fd}")
+        except OSError:
+            return None
+
+    def cwd(self) -> str | None:
+        try:
+            return os.readlink(f"/proc/{self.pid}/cwd")
+        except OSError:
+            return None
+
+
+class _Task:
+    __slots__ = ("call", "ctx", "in_syscall", "mem", "pid", "seen")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.mem = _Memory(pid)
+        self.in_syscall = False
+        self.call: Call | None = None
+        self.ctx: Ctx | None = None
+        self.seen = False  # its first (attach) stop arrived
+
+
+def parse_injections(specs: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """``NAME[,NAME]:error=ERRNO`` or ``:retval=N`` (strace's -e inject= subset this backend does)."""
+    out: dict[str, tuple[str, int]] = {}
+    for spec in specs:
+        spec = spec.removeprefix("inject=")
+        names, _, action = spec.partition(":")
+        key, _, value = action.partition("=")
+        if key == "error":
+            code = getattr(errno, value, None) if not value.isdigit() else int(value)
+            if not isinstance(code, int):
+                raise UsageError(f"inject {spec!r}: unknown errno {value!r}")
+            what = ("error", code)
+        elif key == "retval" and value.lstrip("-").isdigit():
+            what = ("retval", int(value))
+        else:
+            raise UsageError(
+                f"inject {spec!r}: the ptrace backend injects NAME:error=ERRNO or NAME:retval=N only"
+            )
+        for name in names.split(","):
+            out[name.strip()] = what
+    return out
+
+
+class PtraceRun:
+    """One run under the ptrace backend; the same interface as ``_runner.TracedRun``."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        options: RunOptions | None = None,
+        *,
+        on_idle: Callable[[], None] | None = None,
+    ) -> None:
+        self.argv = list(argv)
+        self.options = options or RunOptions()
+        self.on_idle = on_idle
+        self.outcome: RunOutcome | None = None
+        self.injections = parse_injections(self.options.inject)
+        self.strsize = self.options.string_limit or DEFAULT_STRSIZE
+        self._func, self._names, self._prototypes, self._version = binding()
+        if self.options.strace_args:
+            raise UsageError(
+                "the ptrace backend takes no strace options "
+                f"({' '.join(self.options.strace_args)}): use --backend strace for them"
+            )
+        self._only = _selection(self.options.syscalls)
+        self._tasks: dict[int, _Task] = {}
+        self._line = 0
+        self._undecoded: dict[int, tuple[int, ...]] = {}
+        self._leader: int | None = None
+        self._started = False  # the command's own execve has begun
+        self._signals: list[int] = []
+        self._kill = threading.Event()
+        self._timers: list[threading.Timer] = []
+        self._generic: dict[str, tuple[tuple[Arg, ...], tuple[int, ...]]] = {}
+        self._refused: str | None = None
+
+    @property
+    def tracer(self) -> str:
+        return f"python-ptrace {self._version}"
+
+    # ---- the public loop ----
+
+    def events(self) -> Iterator[Event]:
+        path = resolve_command(self.argv, self.options.env, self.options.cwd)
+        outcome = RunOutcome(list(self.argv), None, [], backend="ptrace", tracer=self.tracer)
+        self.outcome = outcome
+        started = time.monotonic()
+        raw_copy = open(self.options.raw_output, "w") if self.options.raw_output else None  # noqa: SIM115
+        restore = self._install_signal_handlers()
+        alive: set[int] = set()
+        try:
+            self._start(path)
+            if self.options.timeout:
+                self._timer(self.options.timeout, self._time_out)
+            lines = self._lines()
+            if raw_copy is not None:
+                lines = _tee(lines, raw_copy)
+            for event in parse_lines(lines):
+                if isinstance(event, Syscall):
+                    marked = self._undecoded.pop(event.line, None)
+                    if marked:
+                        event.undecoded = marked
+                note_event(event, outcome, alive)
+                yield event
+        finally:
+            for timer in self._timers:
+                timer.cancel()
+            self._kill_all()
+            self._reap()
+            for task in self._tasks.values():
+                task.mem.close()
+            if raw_copy is not None:
+                raw_copy.close()
+            restore()
+            outcome.wall_seconds = time.monotonic() - started
+            outcome.signals_received = list(self._signals)
+        if self._refused is not None:
+            raise UnsupportedTracee(self._refused)
+        if not outcome.exec_succeeded and outcome.exec_error is not None:
+            from .errors import CommandNotExecutable, CommandNotFound
+
+            code, text = outcome.exec_error
+            error = CommandNotFound if code == "ENOENT" else CommandNotExecutable
+            raise error(f"{self.argv[0]}: cannot execute: {text}")
+
+    # ---- start ----
+
+    def _start(self, path: str) -> None:
+        env = dict(self.options.env) if self.options.env is not None else dict(os.environ)
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # the child: only async-signal-safe-ish calls until the exec
+            try:
+                os.close(report_r)
+                if self.options.cwd is not None:
+                    os.chdir(self.options.cwd)
+                try:
+                    self._func.ptrace_traceme()
+                except Exception as exc:
+                    os.write(report_w, f"traceme {getattr(exc, 'errno', 0) or 0}".encode())
+                    os._exit(127)
+                # the command starts with 0, 1 and 2 only, as under strace (Popen close_fds)
+                os.closerange(3, report_w)
+                os.closerange(report_w + 1, _max_fd())
+                os.kill(os.getpid(), signal.SIGSTOP)
+                os.execve(path, self.argv, env)
+            except BaseException:
+                pass
+            os._exit(127)
+        os.close(report_w)
+        self._leader = pid
+        _, status = os.waitpid(pid, _WALL)
+        # read only from a child that is gone: a stopped one still holds the write end
+        report = "" if os.WIFSTOPPED(status) else os.read(report_r, 256).decode(errors="replace")
+        os.close(report_r)
+        if not os.WIFSTOPPED(status):
+            code = int(report.split()[-1]) if report.startswith("traceme") else 0
+            from ._strace import ptrace_hint
+
+            why = os.strerror(code) if code else "the child did not stop"
+            raise PtraceDenied(
+                f"ptrace is not permitted here ({ptrace_hint()}); PTRACE_TRACEME failed: {why}"
+            )
+        self._func.ptrace_setoptions(pid, _OPTIONS)
+        task = _Task(pid)
+        task.seen = True
+        self._tasks[pid] = task
+        self._resume(pid, 0)
+
+    # ---- the wait loop: strace-style lines ----
+
+    def _lines(self) -> Iterator[str]:
+        func = self._func
+        while self._tasks:
+            if self.on_idle is not None:
+                self.on_idle()
+            try:
+                pid, status = os.waitpid(-1, _WALL)
+            except ChildProcessError:
+                break
+            if self._kill.is_set():
+                self._kill_all()
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                yield from self._ended(pid, status)
+                continue
+            if not os.WIFSTOPPED(status):
+                continue
+            task = self._tasks.get(pid)
+            if task is None:
+                task = self._tasks[pid] = _Task(pid)  # a new child, before its parent's event
+            sig = os.WSTOPSIG(status)
+            event = status >> 16
+            if sig == _SYSCALL_STOP:
+                yield from self._syscall_stop(task)
+                self._resume(pid, 0)
+            elif event:
+                yield from self._event_stop(task, event)
+                self._resume(pid, 0)
+            elif not task.seen and sig == signal.SIGSTOP:
+                task.seen = True  # the stop every new tracee starts with: not the program's
+                self._resume(pid, 0)
+            else:
+                yield from self._signal_stop(task, sig)
+        _ = func
+
+    def _syscall_stop(self, task: _Task) -> Iterator[str]:
+        task.seen = True
+        try:
+            regs = self._func.ptrace_getregs(task.pid)
+        except Exception:
+            return
+        if not task.in_syscall:
+            task.in_syscall = True
+            if regs.cs != _CS_64BIT or regs.orig_rax & _X32_BIT:
+                self._refuse(task.pid, regs)
+                return
+            self._enter(task, regs)
+            return
+        task.in_syscall = False
+        call, ctx = task.call, task.ctx
+        task.call = task.ctx = None
+        if call is None or ctx is None:
+            return
+        ret = s64(regs.rax)
+        injected = self.injections.get(call.name) if self._started else None
+        if injected is not None:
+            ret = -injected[1] if injected[0] == "error" else injected[1]
+            regs.rax = ret & 0xFFFFFFFFFFFFFFFF
+            with contextlib.suppress(Exception):
+                self._func.ptrace_setregs(task.pid, regs)
+        yield self._finish(task.pid, call, ctx, ret, injected is not None)
+
+    def _enter(self, task: _Task, regs: Any) -> None:
+        nr = regs.orig_rax
+        name = self._names.get(nr, f"syscall_{nr:#x}")
+        if not self._started:
+            if task.pid != self._leader or name != "execve":
+                return  # sysprobe's own child code before the command's exec
+            self._started = True
+        if self._only is not None and name not in self._only:
+            return
+        call = Call(task.pid, nr, name, (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9))
+        ctx = Ctx(task.mem, call, self.strsize, self.options.decode_fds)
+        spec = SPECS.get(name)
+        if spec is not None:
+            args = spec.args
+            call.undecoded = PARTIAL.get(name, ())
+        else:
+            args, call.undecoded = self._generic_for(name)
+        for i, arg in enumerate(args):
+            if arg.at_entry:
+                call.entry[i] = arg.fmt(ctx, call.args[i])
+        for i, saver in SAVERS.get(name, {}).items():
+            saver.fmt(ctx, call.args[i])
+        task.call, task.ctx = call, ctx
+        if name in self.injections:
+            regs.orig_rax = 0xFFFFFFFFFFFFFFFF  # the kernel skips the call (-ENOSYS, replaced at exit)
+            with contextlib.suppress(Exception):
+                self._func.ptrace_setregs(task.pid, regs)
+
+    def _generic_for(self, name: str) -> tuple[tuple[Arg, ...], tuple[int, ...]]:
+        found = self._generic.get(name)
+        if found is None:
+            proto = self._prototypes.get(name)
+            found = self._generic[name] = generic_args(proto[1] if proto else None)
+        return found
+
+    def _finish(self, pid: int, call: Call, ctx: Ctx, ret: int | None, injected: bool = False) -> str:
+        """The line of a finished call (``ret`` None: the task did not come back)."""
+        ctx.ret = ret
+        spec = SPECS.get(call.name)
+        text = self._arguments(call, ctx, spec)
+        if ret is None:
+            if spec is not None and spec.ret == "none":
+                return self._emit(call, f"{pid:<5} {call.name}({text}) = ?")
+            return self._emit(call, f"{pid:<5} {call.name}({text} <unfinished ...>")
+        result = self._result(call, ctx, spec.ret if spec else "int", ret)
+        if injected:
+            result += " (INJECTED)"
+        return self._emit(call, f"{pid:<5} {call.name}({text}) = {result}")
+
+    def _emit(self, call: Call, line: str) -> str:
+        self._line += 1
+        if call.undecoded:
+            self._undecoded[self._line] = call.undecoded
+        return line
+
+    def _arguments(self, call: Call, ctx: Ctx, spec: Any) -> str:
+        if spec is not None and spec.special is not None:
+            return str(spec.special(ctx))
+        args = spec.args if spec is not None else self._generic_for(call.name)[0]
+        count = _arity(call, len(args))
+        out: list[str] = []
+        for i in range(count):
+            text = call.entry.get(i)
+            if text is None:
+                text = args[i].fmt(ctx, call.args[i]) if ctx.ret is not None else hex(call.args[i])
+            out.append(text)
+        return ", ".join(out)
+
+    def _result(self, call: Call, ctx: Ctx, kind: str, ret: int) -> str:
+        if -4096 < ret < 0:
+            return errno_result(-ret)
+        if kind == "fd" or (kind == "fcntl" and s32(call.args[1]) in (0, 1030)):
+            return ctx.fd(ret)
+        if kind == "fcntl":
+            cmd = s32(call.args[1])
+            if cmd == 1:  # F_GETFD
+                return "0x1 (flags FD_CLOEXEC)" if ret & 1 else str(ret)
+            if cmd == 3:  # F_GETFL
+                return f"{ret:#x} (flags {open_flags(ret)})"
+        if kind == "hex":
+            return hex(ret & 0xFFFFFFFFFFFFFFFF)
+        return str(ret)
+
+    def _event_stop(self, task: _Task, event: int) -> Iterator[str]:
+        if event in (PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE):
+            with contextlib.suppress(Exception):
+                child = int(self._func.ptrace_geteventmsg(task.pid))
+                self._tasks.setdefault(child, _Task(child))
+            return
+        if event == PTRACE_EVENT_EXEC:
+            former = task.pid
+            with contextlib.suppress(Exception):
+                former = int(self._func.ptrace_geteventmsg(task.pid))
+            task.mem.close()  # the old address space is gone: reopen for the new one
+            if former != task.pid:
+                # a thread exec'd: it takes over the leader's pid, with its call in progress
+                thread = self._tasks.pop(former, None)
+                if task.call is not None and task.ctx is not None:
+                    yield self._finish(task.pid, task.call, task.ctx, None)
+                yield self._plain(f"{task.pid:<5} +++ superseded by execve in pid {former} +++")
+                if thread is not None:
+                    thread.mem.close()
+                    task.call, task.ctx = thread.call, thread.ctx
+                    if task.call is not None:
+                        task.call.pid = task.pid
+                    task.in_syscall = thread.in_syscall
+                    if task.ctx is not None:
+                        task.ctx.tracee = task.mem
+
+    def _signal_stop(self, task: _Task, sig: int) -> Iterator[str]:
+        info = _siginfo(self._func, task.pid)
+        if info is None:  # no siginfo: a group-stop (SIGSTOP, SIGTSTP...), not a delivery
+            if self._started:
+                yield self._plain(f"{task.pid:<5} --- stopped by {signal_name(sig)} ---")
+            self._resume(task.pid, 0)
+            return
+        if self._started:
+            yield self._plain(f"{task.pid:<5} --- {signal_name(sig)} {_siginfo_text(info)} ---")
+        self._resume(task.pid, sig)
+
+    def _ended(self, pid: int, status: int) -> Iterator[str]:
+        task = self._tasks.pop(pid, None)
+        if task is None:
+            return
+        if task.call is not None and task.ctx is not None:
+            yield self._finish(pid, task.call, task.ctx, None)
+        task.mem.close()
+        if not self._started:
+            return
+        if os.WIFEXITED(status):
+            yield self._plain(f"{pid:<5} +++ exited with {os.WEXITSTATUS(status)} +++")
+        else:
+            sig = os.WTERMSIG(status)
+            core = " (core dumped)" if os.WCOREDUMP(status) else ""
+            yield self._plain(f"{pid:<5} +++ killed by {signal_name(sig)}{core} +++")
+
+    def _plain(self, line: str) -> str:
+        self._line += 1
+        return line
+
+    # ---- control ----
+
+    def _resume(self, pid: int, sig: int) -> None:
+        with contextlib.suppress(Exception):  # ESRCH: it died meanwhile; its exit comes next
+            self._func.ptrace_syscall(pid, sig)
+
+    def _refuse(self, pid: int, regs: Any) -> None:
+        kind = "an x32" if regs.cs == _CS_64BIT else "a 32-bit (i386)"
+        program = ""
+        with contextlib.suppress(OSError):
+            program = f" ({os.readlink(f'/proc/{pid}/exe')})"
+        self._refused = (
+            f"pid {pid} runs {kind} program{program}: the ptrace backend decodes x86_64 calls only "
+            "and will not misdecode it; use --backend strace"
+        )
+        self._kill.set()
+        self._kill_all()
+
+    def _kill_all(self) -> None:
+        for pid in list(self._tasks):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _reap(self) -> None:
+        """Wait for every tracee to be gone, so none is left stopped or a zombie."""
+        deadline = time.monotonic() + 10.0
+        while self._tasks and time.monotonic() < deadline:
+            try:
+                pid, status = os.waitpid(-1, _WALL)
+            except ChildProcessError:
+                break
+            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+                task = self._tasks.pop(pid, None)
+                if task is not None:
+                    task.mem.close()
+            else:
+                self._kill_all()
+                self._resume(pid, 0)
+
+    def _timer(self, seconds: float, action: Callable[[], None]) -> None:
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _time_out(self) -> None:
+        if self.outcome is not None:
+            self.outcome.timed_out = True
+        self._kill.set()
+        self._kill_all()  # SIGKILL wakes the wait loop: the deaths are reported
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {sig: signal.getsignal(sig) for sig in _FORWARDED}
+
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            self._signals.append(signum)
+            if len(self._signals) == 1:
+                if self._leader is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self._leader, signum)
+                self._timer(GRACE_SECONDS, self._kill_all)
+            else:
+                self._kill.set()
+                self._kill_all()
+
+        for sig in _FORWARDED:
+            signal.signal(sig, handler)
+
+        def restore() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        return restore
+
+
+def _arity(call: Call, count: int) -> int:
+    """How many arguments strace prints, where it depends on the values."""
+    name, args = call.name, call.args
+    if name in ("open", "openat"):
+        flags = args[1 if name == "open" else 2]
+        return count if flags & (0o100 | 0o20000000) else count - 1  # mode only with O_CREAT/O_TMPFILE
+    if name == "fcntl":
+        return 2 if s32(args[1]) in (1, 3, 9, 11, 1025, 1032, 1034) else 3
+    if name == "ioctl":
+        return 2 if args[1] & 0xFFFFFFFF in (0x5451, 0x5450) else 3
+    return count
+
+
+def _selection(syscalls: str | Collection[str] | None) -> frozenset[str] | None:
+    """The calls to print, from RunOptions.syscalls (names, or strace's expression with
+    ``?name`` entries); None: every call. Classes (``%process``) are not supported."""
+    if syscalls is None:
+        return None
+    items = syscalls.removeprefix("trace=").split(",") if isinstance(syscalls, str) else list(syscalls)
+    names: set[str] = set()
+    for item in items:
+        item = str(item).strip().lstrip("?")
+        if item in ("all", ""):
+            return None
+        if item.startswith(("%", "/", "!")):
+            raise UsageError(
+                f"the ptrace backend selects calls by name only, not {item!r}: use --backend strace"
+            )
+        names.add(item)
+    return frozenset(names)
+
+
+def _max_fd() -> int:
+    try:
+        return os.sysconf("SC_OPEN_MAX")
+    except (ValueError, OSError):
+        return 1 << 16
+
+
+def _siginfo(func: Any, pid: int) -> bytes | None:
+    buf = ctypes.create_string_buffer(128)
+    try:
+        func.ptrace(PTRACE_GETSIGINFO, pid, 0, ctypes.addressof(buf))
+    except Exception:
+        return None
+    return buf.raw
+
+
+_SI_CODES = {0: "SI_USER", -1: "SI_QUEUE", -6: "SI_TKILL", 128: "SI_KERNEL", -2: "SI_TIMER"}
+_CLD_CODES = {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED",
+              6: "CLD_CONTINUED"}  # fmt: skip
+_SEGV_CODES = {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"}
+
+
+def _siginfo_text(info: bytes) -> str:
+    signo, _errno, code = struct.unpack_from("<iii", info)
+    name = signal_name(signo)
+    if signo == signal.SIGCHLD and code > 0:
+        pid, uid, status = struct.unpack_from("<iIi", info, 16)
+        utime, stime = struct.unpack_from("<qq", info, 32)
+        status_text = signal_name(status) if code != 1 else str(status)
+        return (
+            f"{{si_signo={name}, si_code={_CLD_CODES.get(code, code)}, si_pid={pid}, si_uid={uid}, "
+            f"si_status={status_text}, si_utime={utime}, si_stime={stime}}}"
+        )
+    if signo in (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE) and code > 0:
+        addr = struct.unpack_from("<Q", info, 16)[0]
+        code_text = _SEGV_CODES.get(code, str(code)) if signo == signal.SIGSEGV else str(code)
+        return f"{{si_signo={name}, si_code={code_text}, si_addr={hex(addr) if addr else 'NULL'}}}"
+    pid, uid = struct.unpack_from("<iI", info, 16)
+    return f"{{si_signo={name}, si_code={_SI_CODES.get(code, code)}, si_pid={pid}, si_uid={uid}}}"
+
+
+def _tee(lines: Iterator[str], out: Any) -> Iterator[str]:
+    for line in lines:
+        out.write(line + "\n")
+        yield line
+
+
+__all__ = ["PtraceRun", "available", "binding", "exit_status_for", "parse_injections"]
