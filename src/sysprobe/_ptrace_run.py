@@ -28,6 +28,7 @@ from types import FrameType
 from typing import Any
 
 from ._lineparse import parse_lines
+from ._placement import choose as choose_cpus
 from ._ptrace_decode import _SAVERS as SAVERS
 from ._ptrace_decode import (
     PARTIAL,
@@ -54,7 +55,9 @@ PTRACE_O_TRACEFORK = 0x2
 PTRACE_O_TRACEVFORK = 0x4
 PTRACE_O_TRACECLONE = 0x8
 PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACESECCOMP = 0x80
 PTRACE_O_EXITKILL = 0x100000  # tracees die with sysprobe: none outlives its tracer
+PTRACE_EVENT_SECCOMP = 7
 PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC = 1, 2, 3, 4
 PTRACE_GETSIGINFO = 0x4202
 _OPTIONS = (
@@ -237,6 +240,7 @@ class PtraceRun:
         self._timers: list[threading.Timer] = []
         self._generic: dict[str, tuple[tuple[Arg, ...], tuple[int, ...]]] = {}
         self._refused: str | None = None
+        self._seccomp = False  # the kernel stops the tracees only at the selected calls
 
     @property
     def tracer(self) -> str:
@@ -252,6 +256,12 @@ class PtraceRun:
         raw_copy = open(self.options.raw_output, "w") if self.options.raw_output else None  # noqa: SIM115
         restore = self._install_signal_handlers()
         alive: set[int] = set()
+        # tracer and tracee take turns at every stop: on one CPU a turn costs a few µs,
+        # across CPUs ~25 µs (BENCHMARKS.md), so the whole run shares the first CPU
+        cpus = choose_cpus(self.options.placement)
+        previous = os.sched_getaffinity(0) if cpus is not None else None
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus[0])
         try:
             self._start(path)
             if self.options.timeout:
@@ -275,6 +285,8 @@ class PtraceRun:
                 task.mem.close()
             if raw_copy is not None:
                 raw_copy.close()
+            if previous is not None:
+                os.sched_setaffinity(0, previous)
             restore()
             outcome.wall_seconds = time.monotonic() - started
             outcome.signals_received = list(self._signals)
@@ -292,6 +304,7 @@ class PtraceRun:
     def _start(self, path: str) -> None:
         env = dict(self.options.env) if self.options.env is not None else dict(os.environ)
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        filter_program = self._filter_program()
         pid = os.fork()
         if pid == 0:  # the child: only async-signal-safe-ish calls until the exec
             try:
@@ -306,6 +319,8 @@ class PtraceRun:
                 # the command starts with 0, 1 and 2 only, as under strace (Popen close_fds)
                 os.closerange(3, report_w)
                 os.closerange(report_w + 1, _max_fd())
+                if filter_program is not None:  # after the closes: until the tracer asks for
+                    install_filter(filter_program)  # its stops, selected calls fail with ENOSYS
                 os.kill(os.getpid(), signal.SIGSTOP)
                 os.execve(path, self.argv, env)
             except BaseException:
@@ -325,7 +340,8 @@ class PtraceRun:
             raise PtraceDenied(
                 f"ptrace is not permitted here ({ptrace_hint()}); PTRACE_TRACEME failed: {why}"
             )
-        self._func.ptrace_setoptions(pid, _OPTIONS)
+        self._seccomp = filter_program is not None and _has_filter(pid)
+        self._func.ptrace_setoptions(pid, _OPTIONS | (PTRACE_O_TRACESECCOMP if self._seccomp else 0))
         task = _Task(pid)
         task.seen = True
         self._tasks[pid] = task
@@ -355,6 +371,11 @@ class PtraceRun:
             sig = os.WSTOPSIG(status)
             event = status >> 16
             if sig == _SYSCALL_STOP:
+                yield from self._syscall_stop(task)
+                self._resume(pid, 0)
+            elif event == PTRACE_EVENT_SECCOMP:
+                # the filter's stop is the call's entry (Linux >= 4.8: no syscall-entry stop
+                # follows); resuming with PTRACE_SYSCALL brings its exit stop
                 yield from self._syscall_stop(task)
                 self._resume(pid, 0)
             elif event:
@@ -421,6 +442,15 @@ class PtraceRun:
             regs.orig_rax = 0xFFFFFFFFFFFFFFFF  # the kernel skips the call (-ENOSYS, replaced at exit)
             with contextlib.suppress(Exception):
                 self._func.ptrace_setregs(task.pid, regs)
+
+    def _filter_program(self) -> bytes | None:
+        """The seccomp filter for the selected calls, or None (everything is traced)."""
+        if self._only is None or not self.options.seccomp:
+            return None
+        # execve always stops: the trace starts at the command's own exec
+        wanted = self._only | {"execve"}
+        numbers = sorted(nr for nr, name in self._names.items() if name in wanted and nr < 512)
+        return seccomp_filter(numbers)
 
     def _generic_for(self, name: str) -> tuple[tuple[Arg, ...], tuple[int, ...]]:
         found = self._generic.get(name)
@@ -537,8 +567,13 @@ class PtraceRun:
     # ---- control ----
 
     def _resume(self, pid: int, sig: int) -> None:
+        task = self._tasks.get(pid)
+        to_next_call = not self._seccomp or task is None or task.in_syscall
         with contextlib.suppress(Exception):  # ESRCH: it died meanwhile; its exit comes next
-            self._func.ptrace_syscall(pid, sig)
+            if to_next_call:
+                self._func.ptrace_syscall(pid, sig)
+            else:
+                self._func.ptrace_cont(pid, sig)  # the filter stops it at the next selected call
 
     def _refuse(self, pid: int, regs: Any) -> None:
         kind = "an x32" if regs.cs == _CS_64BIT else "a 32-bit (i386)"
@@ -609,6 +644,56 @@ class PtraceRun:
                 signal.signal(sig, old)
 
         return restore
+
+
+# ---- the seccomp filter (what strace --seccomp-bpf installs): trace the selected calls ----
+
+_AUDIT_ARCH_X86_64 = 0xC000003E
+_RET_TRACE, _RET_ALLOW = 0x7FF00000, 0x7FFF0000
+_LD_ABS, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
+
+
+def seccomp_filter(numbers: Sequence[int]) -> bytes | None:
+    """A classic-BPF program: stop (SECCOMP_RET_TRACE) at ``numbers``, at any call of
+    another ABI (so a 32-bit or x32 program is still seen, and refused), allow the rest."""
+    if len(numbers) > 250:  # jump offsets are one byte
+        return None
+    n = len(numbers)
+    trace_at = 6 + n  # index of the RET TRACE instruction, after n JEQs and RET ALLOW
+    prog = [
+        (_LD_ABS, 0, 0, 4),  # seccomp_data.arch
+        (_JEQ, 1, 0, _AUDIT_ARCH_X86_64),
+        (_RET, 0, 0, _RET_TRACE),
+        (_LD_ABS, 0, 0, 0),  # seccomp_data.nr
+        (_JSET, trace_at - 5, 0, _X32_BIT),  # jumps count from the next instruction
+    ]
+    for i, nr in enumerate(numbers):
+        prog.append((_JEQ, trace_at - (5 + i) - 1, 0, nr))
+    prog += [(_RET, 0, 0, _RET_ALLOW), (_RET, 0, 0, _RET_TRACE)]
+    return b"".join(struct.pack("<HBBI", *ins) for ins in prog)
+
+
+def install_filter(program: bytes) -> bool:
+    """Install a seccomp filter on this process (the child, before its exec)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    buf = ctypes.create_string_buffer(program, len(program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+    fprog = SockFprog(len(program) // 8, ctypes.addressof(buf))
+    if os.geteuid() != 0:
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: required without CAP_SYS_ADMIN
+    return int(libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0)) == 0  # PR_SET_SECCOMP, FILTER
+
+
+def _has_filter(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return any(line.split() == ["Seccomp:", "2"] for line in fh)
+    except OSError:
+        return False
 
 
 def _arity(call: Call, count: int) -> int:
