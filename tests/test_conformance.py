@@ -10,7 +10,6 @@ the run (timeouts, signals, no tracee left behind)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -30,6 +29,10 @@ from . import test_filtered, test_model
 
 pytestmark = pytest.mark.usefixtures("strace_ok", "ptrace_ok")
 SYSPROBE = [sys.executable, "-m", "sysprobe"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SYSPROBE, *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 def normalized(text: str) -> str:
@@ -82,33 +85,11 @@ def test_rule_verdicts_equal_across_backends(
 
 def test_the_report_and_summary_say_which_tracer_ran(tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    done = subprocess.run(
-        [
-            *SYSPROBE,
-            "check",
-            "--backend",
-            "ptrace",
-            "--no-fd-leaks",
-            "--json-report",
-            str(report),
-            "--",
-            "true",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("check", "--backend", "ptrace", "--no-fd-leaks", "--json-report", str(report), "--", "true")
     assert done.returncode == 0, done.stderr
     assert "traced by python-ptrace 0.9.9" in done.stderr
     assert json.loads(report.read_text())["tracer"] == "python-ptrace 0.9.9"
-    traced = subprocess.run(
-        [*SYSPROBE, "trace", "--backend", "ptrace", "--", "sh", "-c", "exit 3"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    traced = cli("trace", "--backend", "ptrace", "--", "sh", "-c", "exit 3")
     assert traced.returncode == 3
     assert "python-ptrace 0.9.9" in traced.stderr.splitlines()[0]
 
@@ -165,22 +146,11 @@ def test_a_32_bit_program_is_refused(tmp_path: Path) -> None:
         pytest.skip(f"no 32-bit toolchain: {built.stderr.decode()[:200]}")
     if subprocess.run([str(binary)], check=False).returncode != 7:
         pytest.skip("this kernel runs no 32-bit programs")
-    done = subprocess.run(
-        [*SYSPROBE, "trace", "--backend", "ptrace", "--", str(binary)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("trace", "--backend", "ptrace", "--", str(binary))
     assert done.returncode == 78
     assert "runs a 32-bit (i386) program" in done.stderr and "--backend strace" in done.stderr
     assert "Traceback" not in done.stderr
-    with_strace = subprocess.run(
-        [*SYSPROBE, "trace", "--backend", "strace", "--", str(binary)],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    with_strace = cli("trace", "--backend", "strace", "--", str(binary))
     assert with_strace.returncode == 7
 
 
@@ -204,30 +174,10 @@ def test_the_ptrace_backend_refuses_what_it_cannot_do() -> None:
         (["--strace-arg", "-X", "--strace-arg", "raw"], "takes no strace options"),
         (["-e", "%process"], "selects calls by name only"),
     ):
-        done = subprocess.run(
-            [*SYSPROBE, "trace", "--backend", "ptrace", *args, "--", "true"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = cli("trace", "--backend", "ptrace", *args, "--", "true")
         assert done.returncode == 2 and said in done.stderr, done.stderr
-    bad = subprocess.run(
-        [
-            *SYSPROBE,
-            "check",
-            "--backend",
-            "ptrace",
-            "--inject",
-            "openat:delay_enter=10",
-            "--no-fd-leaks",
-            "--",
-            "true",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    bad = cli(
+        "check", "--backend", "ptrace", "--inject", "openat:delay_enter=10", "--no-fd-leaks", "--", "true"
     )
     assert bad.returncode == 2 and "error=ERRNO or NAME:retval=N only" in bad.stderr
 
@@ -236,17 +186,11 @@ def test_timeout_kills_the_whole_tree(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = f"sleep 60 & echo $! > {pids}; sleep 60"
     started = time.monotonic()
-    done = subprocess.run(
-        [*SYSPROBE, "trace", "--backend", "ptrace", "--timeout", "1", "--", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("trace", "--backend", "ptrace", "--timeout", "1", "--", "sh", "-c", script)
     assert done.returncode == 124, done.stderr
     assert time.monotonic() - started < 20
     assert "timed out after 1 s" in done.stderr
-    assert not _alive(int(pids.read_text()))
+    assert not test_filtered.alive(int(pids.read_text()))
 
 
 def test_sigterm_is_forwarded_to_the_command(tmp_path: Path) -> None:
@@ -278,9 +222,9 @@ def test_a_killed_sysprobe_leaves_no_tracee(tmp_path: Path) -> None:
     proc.kill()
     proc.wait(timeout=30)
     deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
+    while test_filtered.alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child)
+    assert not test_filtered.alive(child)
 
 
 def test_signals_and_exits_are_reported_like_strace(tmp_path: Path) -> None:
@@ -288,27 +232,3 @@ def test_signals_and_exits_are_reported_like_strace(tmp_path: Path) -> None:
     kinds = [(type(e).__name__, getattr(e, "signal", None)) for e in t.events[-2:]]
     assert kinds == [("Signal", "SIGUSR1"), ("Killed", "SIGUSR1")]
     assert t.exit_status == 128 + signal.SIGUSR1
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[1][0] != "Z"
-    except OSError:
-        return False
-
-
-def test_a_denied_ptrace_is_diagnosed(compile_c: Callable[..., Path]) -> None:
-    env = {**os.environ, "SYSPROBE_BACKEND": "ptrace"}
-    done = subprocess.run(
-        [str(compile_c("noptrace")), *SYSPROBE, "trace", "--", "true"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 77
-    assert done.stderr.startswith("sysprobe: ptrace is not permitted here (this process runs under a seccomp")
-    assert "PTRACE_TRACEME failed: Operation not permitted" in done.stderr
-    assert done.stderr.count("\n") == 1

@@ -196,6 +196,7 @@ def test_missing_strace() -> None:
     assert done.stderr.count("\n") == 1 and "strace not found" in done.stderr
 
 
+@pytest.mark.usefixtures("backend")  # strace's denial and PTRACE_TRACEME's: one diagnosis
 def test_ptrace_denied(compile_c: Callable[..., Path], tmp_path: Path) -> None:
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     done = subprocess.run(

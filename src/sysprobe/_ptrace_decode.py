@@ -629,10 +629,20 @@ def _fcntl_arg(c: Ctx, v: int) -> str:
 
 
 _FCNTL_NO_ARG: Final = frozenset({1, 3, 9, 11, 1025, 1032, 1034})  # F_GETFD, F_GETFL, ...
+_IOCTL_NO_ARG: Final = frozenset({0x5451, 0x5450})  # FIOCLEX, FIONCLEX
 
 
-def _ioctl_arg(c: Ctx, v: int) -> str:
-    return ptr(v)
+def arity(call: Call, count: int) -> int:
+    """How many arguments strace prints, where it depends on the values."""
+    name, args = call.name, call.args
+    if name in ("open", "openat"):
+        flags = args[1 if name == "open" else 2]
+        return count if flags & (0o100 | 0o20000000) else count - 1  # mode only with O_CREAT/O_TMPFILE
+    if name == "fcntl":
+        return 2 if s32(args[1]) in _FCNTL_NO_ARG else 3
+    if name == "ioctl":
+        return 2 if args[1] & 0xFFFFFFFF in _IOCTL_NO_ARG else 3
+    return count
 
 
 def _sendfile_offset(c: Ctx, v: int) -> str:
@@ -826,6 +836,7 @@ __all__ = [
     "Ctx",
     "Spec",
     "Tracee",
+    "arity",
     "errno_result",
     "generic_args",
     "signal_name",

@@ -32,10 +32,12 @@ from ._placement import choose as choose_cpus
 from ._ptrace_decode import _SAVERS as SAVERS
 from ._ptrace_decode import (
     PARTIAL,
+    RET_NONE,
     SPECS,
     Arg,
     Call,
     Ctx,
+    arity,
     errno_result,
     generic_args,
     open_flags,
@@ -44,7 +46,6 @@ from ._ptrace_decode import (
     signal_name,
 )
 from ._runner import RunOptions, RunOutcome, note_event, resolve_command
-from ._signals import exit_status_for
 from .errors import BackendMissing, PtraceDenied, UnsupportedTracee, UsageError
 from .events import Event, Syscall
 
@@ -292,12 +293,7 @@ class PtraceRun:
             outcome.signals_received = list(self._signals)
         if self._refused is not None:
             raise UnsupportedTracee(self._refused)
-        if not outcome.exec_succeeded and outcome.exec_error is not None:
-            from .errors import CommandNotExecutable, CommandNotFound
-
-            code, text = outcome.exec_error
-            error = CommandNotFound if code == "ENOENT" else CommandNotExecutable
-            raise error(f"{self.argv[0]}: cannot execute: {text}")
+        outcome.raise_exec_error()
 
     # ---- start ----
 
@@ -350,7 +346,6 @@ class PtraceRun:
     # ---- the wait loop: strace-style lines ----
 
     def _lines(self) -> Iterator[str]:
-        func = self._func
         while self._tasks:
             if self.on_idle is not None:
                 self.on_idle()
@@ -386,7 +381,6 @@ class PtraceRun:
                 self._resume(pid, 0)
             else:
                 yield from self._signal_stop(task, sig)
-        _ = func
 
     def _syscall_stop(self, task: _Task) -> Iterator[str]:
         task.seen = True
@@ -465,7 +459,7 @@ class PtraceRun:
         spec = SPECS.get(call.name)
         text = self._arguments(call, ctx, spec)
         if ret is None:
-            if spec is not None and spec.ret == "none":
+            if spec is not None and spec.ret == RET_NONE:
                 return self._emit(call, f"{pid:<5} {call.name}({text}) = ?")
             return self._emit(call, f"{pid:<5} {call.name}({text} <unfinished ...>")
         result = self._result(call, ctx, spec.ret if spec else "int", ret)
@@ -483,7 +477,7 @@ class PtraceRun:
         if spec is not None and spec.special is not None:
             return str(spec.special(ctx))
         args = spec.args if spec is not None else self._generic_for(call.name)[0]
-        count = _arity(call, len(args))
+        count = arity(call, len(args))
         out: list[str] = []
         for i in range(count):
             text = call.entry.get(i)
@@ -696,19 +690,6 @@ def _has_filter(pid: int) -> bool:
         return False
 
 
-def _arity(call: Call, count: int) -> int:
-    """How many arguments strace prints, where it depends on the values."""
-    name, args = call.name, call.args
-    if name in ("open", "openat"):
-        flags = args[1 if name == "open" else 2]
-        return count if flags & (0o100 | 0o20000000) else count - 1  # mode only with O_CREAT/O_TMPFILE
-    if name == "fcntl":
-        return 2 if s32(args[1]) in (1, 3, 9, 11, 1025, 1032, 1034) else 3
-    if name == "ioctl":
-        return 2 if args[1] & 0xFFFFFFFF in (0x5451, 0x5450) else 3
-    return count
-
-
 def _selection(syscalls: str | Collection[str] | None) -> frozenset[str] | None:
     """The calls to print, from RunOptions.syscalls (names, or strace's expression with
     ``?name`` entries); None: every call. Classes (``%process``) are not supported."""
@@ -775,4 +756,4 @@ def _tee(lines: Iterator[str], out: Any) -> Iterator[str]:
         yield line
 
 
-__all__ = ["PtraceRun", "available", "binding", "exit_status_for", "parse_injections"]
+__all__ = ["PtraceRun", "available", "binding", "parse_injections"]

@@ -78,6 +78,13 @@ class RunOutcome:
     backend: str = "strace"  # which tracer ran: "strace" or "ptrace"
     tracer: str = ""  # the tracer and its version, for reports and golden headers
 
+    def raise_exec_error(self) -> None:
+        """The command's own execve failed: say so as a shell does (127 or 126)."""
+        if not self.exec_succeeded and self.exec_error is not None:
+            errno, text = self.exec_error
+            error = CommandNotFound if errno == "ENOENT" else CommandNotExecutable
+            raise error(f"{self.argv[0]}: cannot execute: {text}")
+
     def __post_init__(self) -> None:
         if not self.tracer and self.strace is not None:
             self.tracer = f"strace {self.strace.version_text}"
@@ -207,10 +214,7 @@ class TracedRun:
             outcome.exit_status = 128 - rc if rc < 0 else rc
         if not seen_any and outcome.strace_returncode not in (0, None) and not outcome.timed_out:
             raise diagnose(strace, self.strace_options())
-        if not outcome.exec_succeeded and outcome.exec_error is not None:
-            errno, text = outcome.exec_error  # strace's exec of the command failed: as a shell says
-            error = CommandNotFound if errno == "ENOENT" else CommandNotExecutable
-            raise error(f"{self.argv[0]}: cannot execute: {text}")
+        outcome.raise_exec_error()
 
     def _spawn(self, strace_argv: list[str]) -> subprocess.Popen[bytes]:
         """Start strace; with a placement, it and its tracees inherit the first CPU set."""
