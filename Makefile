@@ -70,4 +70,5 @@ $(STAMP): $(PY) pyproject.toml setup.py $(COMPILED)
 	@touch $(STAMP)
 
 clean:
-	rm -rf build $(VENV) src/*.so src/sysprobe/*.so .pytest_cache .mypy_cache
+	rm -rf build $(VENV) .pytest_cache .mypy_cache
+	find src -name "*.so" -delete

@@ -11,8 +11,11 @@ import os
 from setuptools import setup
 
 COMPILED = [
-    "events", "argtree", "_argdecode", "_lineparse",  # the parser: every line goes through them
-    "_query", "_flags", "_fdspec", "_model", "_patterns", "_rules", "_syscalls",  # the model and rules
+    # the parser: every line goes through them
+    "events", "argtree", "_parsing/argdecode", "_parsing/lineparse",
+    # the kernel facts, the model and the rules
+    "_kernel/constants", "_kernel/effects", "_kernel/syscalls",
+    "_model/query", "_model/fdmodel", "_rules/patterns", "_rules/rules",
 ]
 
 

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sysprobe
-import sysprobe._lineparse
-from sysprobe._rules import RuleSet, needed_syscalls
-from sysprobe._sources import lines_of, parse_paths
+import sysprobe._parsing.lineparse
+from sysprobe._parsing.sources import lines_of, parse_paths
+from sysprobe._rules.rules import RuleSet, needed_syscalls
 from sysprobe.events import Syscall
 
 HERE = Path(__file__).parent
@@ -292,7 +292,7 @@ def machine() -> str:
     strace = subprocess.run(["strace", "-V"], capture_output=True, text=True, check=False).stdout.split("\n")[
         0
     ]
-    parser = "mypyc-compiled" if sysprobe._lineparse.__file__.endswith(".so") else "interpreted"
+    parser = "mypyc-compiled" if sysprobe._parsing.lineparse.__file__.endswith(".so") else "interpreted"
     return (
         f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, Python {platform.python_version()}, "
         f"{strace}, sysprobe {sysprobe.__version__} ({parser})"

@@ -24,9 +24,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     tests would run the old code (`make test` rebuilds; so does `pip install -e .`)."""
     package = TESTS.parent / "src" / "sysprobe"
     stale = [
-        py.name
-        for so in package.glob("*.so")
-        if (py := package / (so.name.split(".")[0] + ".py")).exists()
+        str(py.relative_to(package))
+        for so in package.rglob("*.so")
+        if (py := so.parent / (so.name.split(".")[0] + ".py")).exists()
         and py.stat().st_mtime > so.stat().st_mtime
     ]
     if stale:

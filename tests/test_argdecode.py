@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sysprobe._argdecode import decode_args, decode_value
+from sysprobe._parsing.argdecode import decode_args, decode_value
 from sysprobe.argtree import (
     MORE,
     Call,

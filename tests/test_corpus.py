@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._sources import parse_paths
+from sysprobe._parsing.sources import parse_paths
 from sysprobe.argtree import Call, Comment, Commented, Const, Flags, Raw, Str, Struct
 from sysprobe.events import Event, Exit, Syscall, Unparsed
 

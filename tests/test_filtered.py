@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._fdspec import TRACKED
-from sysprobe._lineparse import parse_lines
-from sysprobe._runner import RunOptions, TracedRun
-from sysprobe._strace import locate, seccomp_works
+from sysprobe._kernel.effects import TRACKED
+from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._tracing.runner import RunOptions, TracedRun
+from sysprobe._tracing.strace import locate, seccomp_works
 from sysprobe.events import Syscall
 
 pytestmark = pytest.mark.usefixtures("strace_ok")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import sysprobe
-from sysprobe._lineparse import parse_lines
-from sysprobe._sources import parse_paths
+from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._parsing.sources import parse_paths
 from sysprobe.events import Event, Exit, Killed, Signal, StackFrame, Stopped, Superseded, Syscall, Unparsed
 
 from .conftest import lines_of
@@ -159,8 +159,8 @@ def test_interpreted_and_compiled_parsers_agree(
     log = run_strace([str(compile_c("zoo"))], "-f", "-yy", "-T")
     script = (
         "import json, sys\n"
-        "from sysprobe._sources import parse_paths\n"
-        "import sysprobe._lineparse as lp\n"
+        "from sysprobe._parsing.sources import parse_paths\n"
+        "import sysprobe._parsing.lineparse as lp\n"
         "print(lp.__file__, file=sys.stderr)\n"
         "for e in parse_paths([sys.argv[1]]): print(json.dumps(e.to_json()))\n"
     )
@@ -175,6 +175,6 @@ def test_interpreted_and_compiled_parsers_agree(
         )
         out[label] = [json.loads(line) for line in done.stdout.splitlines()]
         if label == "pure":
-            assert done.stderr.strip().endswith("_lineparse.py")
+            assert done.stderr.strip().endswith("lineparse.py")
     assert out["pure"] == out["compiled"]
     assert len(out["pure"]) > 100

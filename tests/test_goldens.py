@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._golden import write_atomically
+from sysprobe._golden.golden import write_atomically
 from sysprobe.pytest_plugin import Sysprobe
 
 SYSPROBE = [sys.executable, "-m", "sysprobe"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sysprobe._lineparse import parse_lines
+from sysprobe._parsing.lineparse import parse_lines
 from sysprobe.argtree import Const, Flags, Str
 from sysprobe.events import (
     Attached,

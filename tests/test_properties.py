@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sysprobe._argdecode import decode_args
-from sysprobe._lineparse import parse_lines
+from sysprobe._parsing.argdecode import decode_args
+from sysprobe._parsing.lineparse import parse_lines
 from sysprobe.argtree import (
     MORE,
     Call,

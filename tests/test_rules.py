@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._flags import constants
-from sysprobe._lineparse import parse_lines
-from sysprobe._patterns import parse_pattern
+from sysprobe._kernel.constants import constants
+from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._rules.patterns import parse_pattern
 from sysprobe.errors import RuleSyntaxError
 from sysprobe.events import Syscall
 
@@ -281,7 +281,7 @@ def test_a_check_forgets_ended_processes_but_not_its_verdicts() -> None:
     """The check path's memory follows the live processes, not the trace: after 3000
     children only the first process is left, and every count and verdict is intact."""
     from sysprobe._analysis import Analysis
-    from sysprobe._rules import RuleSet
+    from sysprobe._rules.rules import RuleSet
 
     rules = RuleSet(no_fd_leaks=True, cloexec=["openat"], order=["openat -> execve"])
     analysis = Analysis(rules.build()).feed_all(parse_lines(many_children(3000)))

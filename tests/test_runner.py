@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._runner import RunOptions, TracedRun
-from sysprobe._sources import parse_paths
+from sysprobe._parsing.sources import parse_paths
+from sysprobe._tracing.runner import RunOptions, TracedRun
 from sysprobe.errors import CommandNotExecutable, CommandNotFound, StraceTooOld
 from sysprobe.events import Exit, Syscall
 

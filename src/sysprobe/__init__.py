@@ -19,13 +19,13 @@ _EXPORTS = {
     "trace": "._trace",
     "parse": "._trace",
     "Trace": "._trace",
-    "RuleSet": "._rules",
+    "RuleSet": "._rules.rules",
     "Report": "._analysis",
-    "Leak": "._rules",
-    "Descriptor": "._model",
-    "ExecRecord": "._model",
-    "Origin": "._model",
-    "Process": "._model",
+    "Leak": "._rules.rules",
+    "Descriptor": "._model.fdmodel",
+    "ExecRecord": "._model.fdmodel",
+    "Origin": "._model.fdmodel",
+    "Process": "._model.fdmodel",
     "SysprobeError": ".errors",
     "UsageError": ".errors",
     "RuleSyntaxError": ".errors",
@@ -72,8 +72,8 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from ._analysis import Report
-    from ._model import Descriptor, ExecRecord, Origin, Process
-    from ._rules import Leak, RuleSet
+    from ._model.fdmodel import Descriptor, ExecRecord, Origin, Process
+    from ._rules.rules import Leak, RuleSet
     from ._trace import Trace, parse, trace
     from .errors import (
         CommandNotExecutable,

@@ -6,10 +6,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ._model import FdModel
-from ._output import StyledLine, plural
-from ._rules import ExpectExit, Rule, RuleResult
-from ._signals import exit_status_for
+from ._kernel.signals import exit_status_for
+from ._model.fdmodel import FdModel
+from ._report.output import StyledLine, plural
+from ._rules.rules import ExpectExit, Rule, RuleResult
 from .events import Event, Syscall
 
 

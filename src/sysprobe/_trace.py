@@ -8,18 +8,18 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ._analysis import Analysis, Report
-from ._backends import start
-from ._model import Descriptor, FdModel, Process
-from ._patterns import parse_pattern
-from ._rules import Leak, RuleSet, leaks_of
-from ._runner import RunOptions, RunOutcome
-from ._sources import parse_paths
-from ._summary import Summary
+from ._model.fdmodel import Descriptor, FdModel, Process
+from ._parsing.sources import parse_paths
+from ._report.summary import Summary
+from ._rules.patterns import parse_pattern
+from ._rules.rules import Leak, RuleSet, leaks_of
+from ._tracing.backends import start
+from ._tracing.runner import RunOptions, RunOutcome
 from ._version import __version__
 from .events import Event, Syscall
 
 if TYPE_CHECKING:
-    from ._golden import GoldenResult
+    from ._golden.golden import GoldenResult
 
 
 class Trace:
@@ -132,7 +132,7 @@ class Trace:
 
     def golden(self, replacements: Iterable[tuple[str, str]] = ()) -> str:
         """This trace as golden text (see README: "Golden traces")."""
-        from ._golden import render, standard_replacements
+        from ._golden.golden import render, standard_replacements
 
         header = f"sysprobe {__version__}"
         if self.outcome is not None:
@@ -156,7 +156,7 @@ class Trace:
         """Compare with the golden file at ``path`` (or write it, with ``update``). The
         AssertionError of a difference carries a unified diff."""
         __tracebackhide__ = True
-        from ._golden import compare_or_update
+        from ._golden.golden import compare_or_update
 
         result = compare_or_update(path, self.golden(replacements), update=update)
         if not result.ok:

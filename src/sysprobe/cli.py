@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
-from ._output import emit
+from ._report.output import emit
 from ._version import __version__
 from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
 
@@ -65,7 +65,7 @@ def fail(error: SysprobeError) -> NoReturn:
 
 
 def check_placement(placement: str) -> None:
-    from ._placement import MODES
+    from ._tracing.placement import MODES
 
     if placement not in MODES:
         fail(UsageError(f"--placement {placement!r}: expected one of {', '.join(MODES)}"))
@@ -110,10 +110,10 @@ def trace(
     backend: BackendOpt = None,
 ) -> None:
     """Run CMD under strace -f, parse its trace as it runs, exit with CMD's status."""
-    from ._backends import start
-    from ._golden import GOLDEN_SYSCALLS, STRING_LIMIT
-    from ._runner import RunOptions
-    from ._summary import Summary
+    from ._golden.golden import GOLDEN_SYSCALLS, STRING_LIMIT
+    from ._report.summary import Summary
+    from ._tracing.backends import start
+    from ._tracing.runner import RunOptions
 
     check_placement(placement)
     if update and golden is None:
@@ -157,7 +157,7 @@ def trace(
         print(f"sysprobe: timed out after {timeout:g} s; the traced processes were killed", file=sys.stderr)
         raise typer.Exit(EXIT_TIMEOUT)
     if golden is not None:
-        from ._golden import compare_or_update
+        from ._golden.golden import compare_or_update
         from ._trace import Trace
 
         recorded = Trace(kept, title=shlex.join(command), outcome=outcome, syscalls=trace_set)
@@ -230,8 +230,8 @@ def check(
     fcntl(*, F_SETFD, FD_CLOEXEC) = 0, sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *).
     """
     from ._analysis import Analysis
-    from ._flags import ARCHES
-    from ._rules import RuleSet, needed_syscalls
+    from ._kernel.constants import ARCHES
+    from ._rules.rules import RuleSet, needed_syscalls
 
     check_placement(placement)
     rules = RuleSet(
@@ -258,7 +258,7 @@ def check(
             raise UsageError(f"unknown architecture {arch!r} (known: {', '.join(ARCHES)})")
         analysis = Analysis(built, arch=arch)
         if log:
-            from ._sources import parse_paths
+            from ._parsing.sources import parse_paths
 
             for name in log:
                 if not Path(name).is_file():
@@ -301,8 +301,8 @@ def run_check(
     output: Path | None,
     backend: str | None,
 ) -> Report:
-    from ._backends import start
-    from ._runner import RunOptions
+    from ._tracing.backends import start
+    from ._tracing.runner import RunOptions
 
     options = RunOptions(
         syscalls=syscalls,
@@ -336,8 +336,8 @@ def parse(
     Per-pid files of one `strace -ff -o NAME` run (NAME.123, NAME.124) are merged in time
     order when they carry timestamps.
     """
-    from ._sources import parse_paths
-    from ._summary import Summary
+    from ._parsing.sources import parse_paths
+    from ._report.summary import Summary
 
     for name in files:
         if name != "-" and not Path(name).is_file():

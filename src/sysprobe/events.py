@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from ._argdecode import decode_args, decode_value, split_decoration
+from ._parsing.argdecode import decode_args, decode_value, split_decoration
 from .argtree import Fd, Node, to_json
 
 Split = Literal["merged", "unfinished", "resumed"]

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from ._golden import STRING_LIMIT, GoldenResult
-from ._strace import check_usable
+from ._golden.golden import STRING_LIMIT, GoldenResult
 from ._trace import Trace, parse, trace
+from ._tracing.strace import check_usable
 
 _USED = pytest.StashKey[set[str]]()
 _DESELECTED = pytest.StashKey[set[str]]()
@@ -82,7 +82,7 @@ def fixture_backend(config: pytest.Config) -> str | None:
 
 def require_backend(config: pytest.Config, backend: str | None = None) -> None:
     """Skip the test (or fail it, with --sysprobe-require) where ``backend`` cannot trace."""
-    from ._backends import requested, unavailable
+    from ._tracing.backends import requested, unavailable
 
     _require(config, unavailable(backend), f"the {requested(backend)} backend")
 

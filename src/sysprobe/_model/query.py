@@ -3,7 +3,7 @@ numbers (``-X raw``), numbers with names in comments (``-X verbose``), ``-y`` de
 
 from __future__ import annotations
 
-from .argtree import Changed, Commented, Const, Expr, Fd, Field, Flags, Node, Str, Struct
+from ..argtree import Changed, Commented, Const, Expr, Fd, Field, Flags, Node, Str, Struct
 
 
 def int_of(node: Node | None, consts: dict[str, int] | None = None) -> int | None:

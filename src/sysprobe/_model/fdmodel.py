@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
-from ._argdecode import decoration_end, split_decoration
-from ._fdspec import (
+from .._kernel.constants import constants, host_arch
+from .._kernel.effects import (
     ALWAYS,
     EFFECTS,
     NEVER,
@@ -38,8 +38,10 @@ from ._fdspec import (
     Unshares,
     kind_of,
 )
-from ._flags import constants, host_arch
-from ._query import (
+from .._parsing.argdecode import decoration_end, split_decoration
+from ..argtree import Const, Fd, Node, Str
+from ..events import Event, Exit, Killed, Superseded, Syscall
+from .query import (
     arg,
     fds_in,
     has_flag,
@@ -49,11 +51,9 @@ from ._query import (
     scm_rights,
     text_of,
 )
-from ._query import (
+from .query import (
     field as struct_field,
 )
-from .argtree import Const, Fd, Node, Str
-from .events import Event, Exit, Killed, Superseded, Syscall
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ._fdspec import CREATES_PROCESS, EXECS
-from ._output import StyledLine, columns, plural
-from .argtree import Str
-from .events import Event, Exit, Killed, Signal, Syscall, Unparsed
+from .._kernel.effects import CREATES_PROCESS, EXECS
+from ..argtree import Str
+from ..events import Event, Exit, Killed, Signal, Syscall, Unparsed
+from .output import StyledLine, columns, plural
 
 MAX_ROWS = 12
 MAX_UNPARSED_KEPT = 20

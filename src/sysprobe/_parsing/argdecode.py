@@ -17,7 +17,7 @@ from __future__ import annotations
 import codecs
 from typing import Final
 
-from .argtree import (
+from ..argtree import (
     MORE,
     Call,
     Changed,

@@ -17,8 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from ._argdecode import decoration_end
-from .events import (
+from ..events import (
     Attached,
     Detached,
     Event,
@@ -32,6 +31,7 @@ from .events import (
     Syscall,
     Unparsed,
 )
+from .argdecode import decoration_end
 
 _UNFINISHED: Final = " <unfinished ...>"
 _DETACHED: Final = " <detached ...>"

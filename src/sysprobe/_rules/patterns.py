@@ -20,10 +20,10 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from ._argdecode import decode_args_strict
-from ._query import has_flag, int_of, is_value
-from ._syscalls import variants
-from .argtree import (
+from .._kernel.syscalls import variants
+from .._model.query import has_flag, int_of, is_value
+from .._parsing.argdecode import decode_args_strict
+from ..argtree import (
     Call,
     Changed,
     Commented,
@@ -40,8 +40,8 @@ from .argtree import (
     Struct,
     format_node,
 )
-from .errors import RuleSyntaxError
-from .events import Syscall
+from ..errors import RuleSyntaxError
+from ..events import Syscall
 
 _NAME = re.compile(r"\s*(\*|[A-Za-z_?][\w?]*(?:\s*\|\s*[A-Za-z_?][\w?]*)*)\s*")
 _RESULT = re.compile(r"\s*(=|!=|>=|<=|>|<)\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ._lineparse import parse_lines
-from .events import Event
+from ..events import Event
+from .lineparse import parse_lines
 
 CHUNK = 1 << 20
 _PER_PID_NAME = re.compile(r"^(?P<prefix>.+)\.(?P<pid>\d+)$")

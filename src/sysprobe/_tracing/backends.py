@@ -8,9 +8,9 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
-from ._runner import RunOptions, RunOutcome, TracedRun
-from .errors import StraceMissing, UsageError
-from .events import Event
+from ..errors import StraceMissing, UsageError
+from ..events import Event
+from .runner import RunOptions, RunOutcome, TracedRun
 
 BACKENDS = ("auto", "strace", "ptrace")
 
@@ -33,8 +33,8 @@ def choose(backend: str | None, strace: str | None = None) -> str:
         raise UsageError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend != "auto" or strace:
         return "strace" if backend == "auto" else backend  # naming a strace binary asks for strace
-    from ._strace import ensure_usable, locate
-    from .errors import PtraceDenied, SysprobeError
+    from ..errors import PtraceDenied, SysprobeError
+    from .strace import ensure_usable, locate
 
     try:
         ensure_usable(locate(strace))
@@ -43,7 +43,7 @@ def choose(backend: str | None, strace: str | None = None) -> str:
         raise  # the ptrace backend would be denied just the same
     except SysprobeError as exc:
         why_not_strace = str(exc)
-    from ._ptrace_run import available
+    from .ptrace_run import available
 
     why_not_ptrace = available()
     if why_not_ptrace is None:
@@ -53,15 +53,15 @@ def choose(backend: str | None, strace: str | None = None) -> str:
 
 def unavailable(backend: str | None = None, strace: str | None = None) -> str | None:
     """Why ``backend`` cannot trace here, or None (for skipping tests)."""
-    from .errors import SysprobeError
+    from ..errors import SysprobeError
 
     try:
         chosen = choose(backend, strace)
         if chosen == "strace":
-            from ._strace import check_usable
+            from .strace import check_usable
 
             return check_usable(strace)
-        from ._ptrace_run import available
+        from .ptrace_run import available
 
         return available()
     except SysprobeError as exc:
@@ -79,6 +79,6 @@ def start(
     chosen = choose(backend, options.strace)
     if chosen == "strace":
         return TracedRun(argv, options, on_idle=on_idle)
-    from ._ptrace_run import PtraceRun
+    from .ptrace_run import PtraceRun
 
     return PtraceRun(argv, options, on_idle=on_idle)

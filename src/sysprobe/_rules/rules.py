@@ -12,11 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ._model import Descriptor, ExecRecord, FdModel
-from ._output import plural
-from ._patterns import Pattern, parse_pattern
-from .errors import RuleSyntaxError
-from .events import Event, Exit, Killed, Syscall
+from .._model.fdmodel import Descriptor, ExecRecord, FdModel
+from .._report.output import plural
+from ..errors import RuleSyntaxError
+from ..events import Event, Exit, Killed, Syscall
+from .patterns import Pattern, parse_pattern
 
 MAX_EVIDENCE = 5
 MAX_LEAKS_SHOWN = 50
@@ -287,7 +287,7 @@ def leaks_of(model: FdModel, allow: set[int]) -> list[Leak]:
 def needed_syscalls(rules: Sequence[Rule]) -> set[str] | None:
     """The smallest set of calls to trace for these rules to reach the verdicts a full trace
     would: the descriptor model's calls and the ones the rules name (None: every call)."""
-    from ._fdspec import TRACKED
+    from .._kernel.effects import TRACKED
 
     needed = set(TRACKED)
     for rule in rules:

@@ -27,12 +27,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._fdspec import EFFECTS, TRACKED, Closes, Creates, Execs, Fcntl, Forks, Ioctl, Receives, Sends
-from ._flags import constants, host_arch
-from ._model import Descriptor, FdModel
-from ._query import arg, int_of, is_value, scm_rights
-from ._query import field as struct_field
-from .argtree import (
+from .._kernel.constants import constants, host_arch
+from .._kernel.effects import EFFECTS, TRACKED, Closes, Creates, Execs, Fcntl, Forks, Ioctl, Receives, Sends
+from .._model.fdmodel import Descriptor, FdModel
+from .._model.query import arg, int_of, is_value, scm_rights
+from .._model.query import field as struct_field
+from ..argtree import (
     Call,
     Changed,
     Comment,
@@ -53,7 +53,7 @@ from .argtree import (
     Struct,
     format_node,
 )
-from .events import Event, Exit, Killed, Superseded, Syscall
+from ..events import Event, Exit, Killed, Superseded, Syscall
 
 FORMAT = "sysprobe golden trace, format 1"
 # strace -e trace= for goldens; "?name": skip calls this architecture does not have
