@@ -14,7 +14,7 @@ from ._report.summary import Summary
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, leaks_of
 from ._tracing.backends import start
-from ._tracing.runner import RunOptions, RunOutcome
+from ._tracing.strace.tracer import RunOptions, RunOutcome
 from ._version import __version__
 from .events import Event, Syscall
 

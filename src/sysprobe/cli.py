@@ -113,7 +113,7 @@ def trace(
     from ._golden.golden import GOLDEN_SYSCALLS, STRING_LIMIT
     from ._report.summary import Summary
     from ._tracing.backends import start
-    from ._tracing.runner import RunOptions
+    from ._tracing.strace.tracer import RunOptions
 
     check_placement(placement)
     if update and golden is None:
@@ -302,7 +302,7 @@ def run_check(
     backend: str | None,
 ) -> Report:
     from ._tracing.backends import start
-    from ._tracing.runner import RunOptions
+    from ._tracing.strace.tracer import RunOptions
 
     options = RunOptions(
         syscalls=syscalls,

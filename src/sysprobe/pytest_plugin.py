@@ -23,7 +23,7 @@ import pytest
 
 from ._golden.golden import STRING_LIMIT, GoldenResult
 from ._trace import Trace, parse, trace
-from ._tracing.strace import check_usable
+from ._tracing.strace.binary import check_usable
 
 _USED = pytest.StashKey[set[str]]()
 _DESELECTED = pytest.StashKey[set[str]]()

@@ -1,0 +1,1 @@
+"""Tracing: run a command under a tracer and stream strace-style lines from it."""

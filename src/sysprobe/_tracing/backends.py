@@ -10,7 +10,7 @@ from typing import Protocol
 
 from ..errors import StraceMissing, UsageError
 from ..events import Event
-from .runner import RunOptions, RunOutcome, TracedRun
+from .strace.tracer import RunOptions, RunOutcome, TracedRun
 
 BACKENDS = ("auto", "strace", "ptrace")
 
@@ -34,7 +34,7 @@ def choose(backend: str | None, strace: str | None = None) -> str:
     if backend != "auto" or strace:
         return "strace" if backend == "auto" else backend  # naming a strace binary asks for strace
     from ..errors import PtraceDenied, SysprobeError
-    from .strace import ensure_usable, locate
+    from .strace.binary import ensure_usable, locate
 
     try:
         ensure_usable(locate(strace))
@@ -43,7 +43,7 @@ def choose(backend: str | None, strace: str | None = None) -> str:
         raise  # the ptrace backend would be denied just the same
     except SysprobeError as exc:
         why_not_strace = str(exc)
-    from .ptrace_run import available
+    from .ptrace.tracer import available
 
     why_not_ptrace = available()
     if why_not_ptrace is None:
@@ -58,10 +58,10 @@ def unavailable(backend: str | None = None, strace: str | None = None) -> str | 
     try:
         chosen = choose(backend, strace)
         if chosen == "strace":
-            from .strace import check_usable
+            from .strace.binary import check_usable
 
             return check_usable(strace)
-        from .ptrace_run import available
+        from .ptrace.tracer import available
 
         return available()
     except SysprobeError as exc:
@@ -79,6 +79,6 @@ def start(
     chosen = choose(backend, options.strace)
     if chosen == "strace":
         return TracedRun(argv, options, on_idle=on_idle)
-    from .ptrace_run import PtraceRun
+    from .ptrace.tracer import PtraceRun
 
     return PtraceRun(argv, options, on_idle=on_idle)

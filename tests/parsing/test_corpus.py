@@ -11,7 +11,7 @@ from sysprobe._parsing.sources import parse_paths
 from sysprobe.argtree import Call, Comment, Commented, Const, Flags, Raw, Str, Struct
 from sysprobe.events import Event, Exit, Syscall, Unparsed
 
-from .conftest import CORPUS
+from ..conftest import CORPUS
 
 LOGS = sorted(
     p

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import BinaryIO
 
-from .._kernel.effects import CREATES_PROCESS, EXECS
-from .._kernel.signals import exit_status_for
-from .._parsing.lineparse import parse_lines
-from .._parsing.sources import CHUNK, split_chunks
-from ..errors import CommandNotExecutable, CommandNotFound
-from ..events import Event, Exit, Killed, Syscall
-from .placement import choose
-from .strace import Strace, diagnose, ensure_usable, locate, seccomp_works
+from ..._kernel.effects import CREATES_PROCESS, EXECS
+from ..._kernel.signals import exit_status_for
+from ..._parsing.lineparse import parse_lines
+from ..._parsing.sources import CHUNK, split_chunks
+from ...errors import CommandNotExecutable, CommandNotFound
+from ...events import Event, Exit, Killed, Syscall
+from ..placement import choose
+from .binary import Strace, diagnose, ensure_usable, locate, seccomp_works
 
 GRACE_SECONDS = 3.0  # after forwarding a signal, how long the command gets to exit
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)

@@ -27,12 +27,13 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
-from .._parsing.lineparse import parse_lines
-from ..errors import BackendMissing, PtraceDenied, UnsupportedTracee, UsageError
-from ..events import Event, Syscall
-from .placement import choose as choose_cpus
-from .ptrace_decode import _SAVERS as SAVERS
-from .ptrace_decode import (
+from ..._parsing.lineparse import parse_lines
+from ...errors import BackendMissing, PtraceDenied, UnsupportedTracee, UsageError
+from ...events import Event, Syscall
+from ..placement import choose as choose_cpus
+from ..strace.tracer import RunOptions, RunOutcome, note_event, resolve_command
+from .decode import _SAVERS as SAVERS
+from .decode import (
     PARTIAL,
     RET_NONE,
     SPECS,
@@ -47,7 +48,6 @@ from .ptrace_decode import (
     s64,
     signal_name,
 )
-from .runner import RunOptions, RunOutcome, note_event, resolve_command
 
 _WALL = 0x40000000
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
@@ -330,7 +330,7 @@ class PtraceRun:
         os.close(report_r)
         if not os.WIFSTOPPED(status):
             code = int(report.split()[-1]) if report.startswith("traceme") else 0
-            from .strace import ptrace_hint
+            from ..strace.binary import ptrace_hint
 
             why = os.strerror(code) if code else "the child did not stop"
             raise PtraceDenied(

@@ -25,7 +25,8 @@ import sysprobe
 from sysprobe import Trace
 from sysprobe.argtree import to_json
 
-from . import test_filtered, test_model
+from ..model import test_model
+from ..rules import test_filtered
 
 pytestmark = pytest.mark.usefixtures("strace_ok", "ptrace_ok")
 SYSPROBE = [sys.executable, "-m", "sysprobe"]

@@ -17,7 +17,7 @@ from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._parsing.sources import parse_paths
 from sysprobe.events import Event, Exit, Killed, Signal, StackFrame, Stopped, Superseded, Syscall, Unparsed
 
-from .conftest import lines_of
+from ..conftest import lines_of
 from .test_corpus import raw_nodes
 
 OPTION_SETS = [

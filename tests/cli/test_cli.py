@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import CORPUS
+from ..conftest import CORPUS
 
 SYSPROBE = [sys.executable, "-m", "sysprobe"]
 SMALL = CORPUS / "tree-sitter-strace" / "example-file-small.strace"

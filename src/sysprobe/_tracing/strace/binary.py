@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import PtraceDenied, StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
+from ...errors import PtraceDenied, StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
 
 # The first strace release with each option sysprobe may pass (strace's NEWS).
 FEATURE_SINCE: dict[str, tuple[int, int]] = {
