@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING, ClassVar
 from ..errors import PtraceDenied, SysprobeError
 
 if TYPE_CHECKING:
+    import subprocess
+
     from ..events import Event
 
 
@@ -65,13 +66,13 @@ class Tracer(ABC):
     1. ``prepare()`` — before anything starts: raise the sysprobe error (StraceMissing,
        StraceTooOld, BackendMissing, PtraceDenied, UsageError...) that makes the run
        impossible. Cheap checks only, or cached ones.
-    2. ``start(argv, path, output)`` — start the tracing process and return it. It must
+    2. ``start(argv, path, output, cpus)`` — start the tracing process and return it. It must
        run ``path`` (argv[0], resolved) with ``argv`` as its tracee, in the current working
        directory and environment given to ``subprocess.Popen`` (``RunOptions.cwd``/``env``),
        with descriptors 0, 1 and 2 only; follow every process and thread it creates; write
        strace ``-o`` text into the FIFO ``output``; exit once every tracee has ended, with
-       the command's status (128+N when killed by signal N). It is started on the CPUs of
-       the placement and must not outlive sysprobe's tracing of it unattended.
+       the command's status (128+N when killed by signal N). With ``cpus`` (the placement),
+       the tracees and the tracer, while it traces, run on those CPUs.
     3. ``annotator()`` — an optional function applied to each parsed event, for what the
        text cannot carry.
     4. ``kill_tree(pid)`` — SIGKILL every tracee of the tracing process ``pid`` (called
@@ -93,7 +94,9 @@ class Tracer(ABC):
     def prepare(self) -> None: ...
 
     @abstractmethod
-    def start(self, argv: Sequence[str], path: str, output: str) -> subprocess.Popen[bytes]: ...
+    def start(
+        self, argv: Sequence[str], path: str, output: str, cpus: set[int] | None
+    ) -> subprocess.Popen[bytes]: ...
 
     def annotator(self) -> Callable[[Event], None] | None:
         return None

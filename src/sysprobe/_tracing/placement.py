@@ -9,7 +9,9 @@ one. The price: a tracee with several CPU-bound threads gets one CPU. ``off`` fo
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from typing import Final, NamedTuple
 
 MODES: Final = ("auto", "pin", "off")
@@ -35,3 +37,18 @@ def cpu_split(mode: str) -> CpuSplit | None:
     if mode == "off" or len(allowed) < 2:
         return None
     return CpuSplit({allowed[0]}, set(allowed[1:]))
+
+
+@contextlib.contextmanager
+def forking_on(cpus: set[int] | None) -> Iterator[None]:
+    """Processes started inside run on ``cpus`` (affinity is inherited at fork). Affinity
+    is per thread: the calling thread's is set for the spawn and restored after it."""
+    if cpus is None:
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)

@@ -171,18 +171,16 @@ class Supervisor:
         outcome.raise_exec_error()
 
     def _spawn(self, cleanup: contextlib.ExitStack, path: str, fifo: str) -> subprocess.Popen[bytes]:
-        """Start the tracer; with a placement, it and its tracees inherit the first CPU set
-        (affinity is per thread: the calling thread's is restored when the run ends)."""
+        """Start the tracer; with a placement, it traces on the first CPUs and sysprobe
+        parses on the others (the calling thread's affinity is restored when the run ends)."""
         cpus = cpu_split(self.options.placement)
         if cpus is None:
-            return self.tracer.start(self.argv, path, fifo)
-        previous = os.sched_getaffinity(0)
-        cleanup.callback(os.sched_setaffinity, 0, previous)
-        os.sched_setaffinity(0, cpus.tracer)  # inherited by the child at fork
-        try:
-            return self.tracer.start(self.argv, path, fifo)
-        finally:
-            os.sched_setaffinity(0, cpus.sysprobe or previous)
+            return self.tracer.start(self.argv, path, fifo, None)
+        proc = self.tracer.start(self.argv, path, fifo, cpus.tracer)
+        if cpus.sysprobe:
+            cleanup.callback(os.sched_setaffinity, 0, os.sched_getaffinity(0))
+            os.sched_setaffinity(0, cpus.sysprobe)
+        return proc
 
     def _conclude(self, outcome: RunOutcome, started: float) -> None:
         outcome.wall_seconds = time.monotonic() - started

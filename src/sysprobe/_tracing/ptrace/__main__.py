@@ -52,10 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _trace(args: argparse.Namespace, command: list[str], report: Report) -> int:
-    from ..base import RunOptions
+    from .support import LoopOptions
     from .tracer import PtraceLoop
 
-    options = RunOptions(
+    options = LoopOptions(
         syscalls=args.trace,
         seccomp=args.seccomp,
         inject=args.inject,
@@ -73,6 +73,8 @@ def _trace(args: argparse.Namespace, command: list[str], report: Report) -> int:
             on_new_call=lambda name, undecoded: report.send(call=name, undecoded=list(undecoded)),
         )
         report.send(version=loop.version)
+        if args.cpus:  # the tracees inherit it
+            os.sched_setaffinity(0, {int(n) for n in args.cpus.split(",")})
         for line in loop.lines():
             out.add(line)
         return loop.exit_code
@@ -141,6 +143,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("-s", dest="string_limit", type=int, default=None)
     parser.add_argument("--no-decode-fds", dest="decode_fds", action="store_false")
     parser.add_argument("--unblock", default="", help="signal numbers the command gets unblocked")
+    parser.add_argument("--cpus", default="", help="CPUs to trace on (the tracees inherit them)")
     return parser.parse_args(argv[:cut]), argv[cut + 1 :]
 
 

@@ -72,14 +72,16 @@ class PtraceTracer(Tracer):
         if error is not None:
             raise error
 
-    def start(self, argv: Sequence[str], path: str, output: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, argv: Sequence[str], path: str, output: str, cpus: set[int] | None
+    ) -> subprocess.Popen[bytes]:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self._report_fd = read_fd
         os.set_blocking(write_fd, True)
         # started with the fatal signals blocked: a ^C during its start-up is the command's too
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _FATAL)
         try:
-            self._argv = self.command(argv, path, output, write_fd, _FATAL - blocked)
+            self._argv = self.command(argv, path, output, write_fd, _FATAL - blocked, cpus)
             return subprocess.Popen(
                 self._argv,
                 close_fds=True,
@@ -92,7 +94,13 @@ class PtraceTracer(Tracer):
             os.close(write_fd)
 
     def command(
-        self, argv: Sequence[str], path: str, output: str, report_fd: int, unblock: frozenset[int]
+        self,
+        argv: Sequence[str],
+        path: str,
+        output: str,
+        report_fd: int,
+        unblock: frozenset[int],
+        cpus: set[int] | None,
     ) -> list[str]:
         """The tracing process's command line. ``-I -S``: the command's PYTHON* variables are
         not the tracer's; it imports from this interpreter's own sys.path instead."""
@@ -115,6 +123,8 @@ class PtraceTracer(Tracer):
             out.append("--no-decode-fds")
         if unblock:
             out += ["--unblock", ",".join(str(int(sig)) for sig in sorted(unblock))]
+        if cpus:  # taken once its start-up is done: Python's start-up is not pinned to one CPU
+            out += ["--cpus", ",".join(map(str, sorted(cpus)))]
         return [*out, "--", *argv]
 
     def annotator(self) -> Callable[[Event], None]:

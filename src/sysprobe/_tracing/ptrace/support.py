@@ -8,8 +8,20 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 from ...errors import BackendMissing, UsageError
+
+
+class LoopOptions(NamedTuple):
+    """The part of ``RunOptions`` the tracing loop reads (the same names; a NamedTuple keeps
+    the tracing process's start-up free of dataclasses)."""
+
+    syscalls: str | None = None  # trace=NAME,... as the backend passes it; None: every call
+    seccomp: bool = True
+    inject: Sequence[str] = ()
+    string_limit: int | None = None
+    decode_fds: bool = True
 
 
 def python_ptrace_missing(why: str) -> BackendMissing:

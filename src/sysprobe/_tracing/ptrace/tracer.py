@@ -27,7 +27,6 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from ...errors import PtraceDenied, UnsupportedTracee
-from ..base import RunOptions
 from .decode import _SAVERS as SAVERS
 from .decode import (
     PARTIAL,
@@ -46,7 +45,7 @@ from .decode import (
 )
 from .memory import TraceeMemory
 from .seccomp import X32_BIT, has_filter, install_filter, seccomp_filter
-from .support import parse_injections, python_ptrace_missing, selection, wrong_machine
+from .support import LoopOptions, parse_injections, python_ptrace_missing, selection, wrong_machine
 
 _WALL = 0x40000000
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
@@ -124,7 +123,7 @@ class PtraceLoop:
         self,
         argv: Sequence[str],
         path: str,
-        options: RunOptions,
+        options: LoopOptions,
         *,
         unblock: Collection[int] = (),
         on_idle: Callable[[], None] | None = None,

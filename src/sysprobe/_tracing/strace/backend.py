@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ...errors import SysprobeError
 from ..base import RunOptions, Tracer, TracerInfo
+from ..placement import forking_on
 from ..supervisor import Supervisor
 from .binary import Strace, diagnose, ensure_usable, locate, seccomp_works
 
@@ -68,15 +69,18 @@ class StraceTracer(Tracer):
             out += ["-s", str(opts.string_limit)]
         return out + self.extra_args
 
-    def start(self, argv: Sequence[str], path: str, output: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, argv: Sequence[str], path: str, output: str, cpus: set[int] | None
+    ) -> subprocess.Popen[bytes]:
         # strace finds the program on the PATH itself, as ``path`` was found
         self._argv = [self.binary.path, "-f", "-o", output, *self.strace_options(), "--", *argv]
-        return subprocess.Popen(
-            self._argv,
-            close_fds=True,
-            cwd=self.options.cwd,
-            env=dict(self.options.env) if self.options.env is not None else None,
-        )
+        with forking_on(cpus):  # strace starts in a moment: it and its tracees inherit them
+            return subprocess.Popen(
+                self._argv,
+                close_fds=True,
+                cwd=self.options.cwd,
+                env=dict(self.options.env) if self.options.env is not None else None,
+            )
 
     def describe(self) -> TracerInfo:
         version = self._strace.version_text if self._strace is not None else ""
