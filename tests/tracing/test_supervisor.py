@@ -22,16 +22,9 @@ from sysprobe._tracing.base import RunOptions
 from sysprobe.errors import PtraceDenied, StraceMissing
 from sysprobe.events import Syscall
 
+from ..rules.test_filtered import alive
+
 SYSPROBE = [sys.executable, "-m", "sysprobe"]
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie waiting for its parent to reap it counts as dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] not in "ZX"
 
 
 def test_the_callers_own_children_keep_their_status(backend: str) -> None:
@@ -111,6 +104,20 @@ def test_a_killed_tracer_leaves_no_tracee(backend: str) -> None:
     while time.monotonic() < deadline and any(alive(pid) for pid in pids):
         time.sleep(0.05)
     assert not [pid for pid in pids if alive(pid)]
+
+
+def test_stopping_early_leaves_nothing_behind(backend: str) -> None:
+    """The consumer walks away mid-run: the tracer and the whole traced tree are gone."""
+    run = start(["sh", "-c", "sleep 60 & sleep 60"], RunOptions(), backend)
+    pids: set[int] = set()
+    for event in run.events():
+        if event.pid is not None:
+            pids.add(event.pid)
+        if len(pids) == 2:
+            break  # the generator is closed here: CPython frees it at once
+    assert run._proc is not None and run._proc.returncode is not None  # the tracer was waited for
+    time.sleep(0.1)
+    assert len(pids) == 2 and not [pid for pid in pids if alive(pid)]
 
 
 def test_events_stream_while_the_command_runs(tmp_path: Path, backend: str) -> None:
