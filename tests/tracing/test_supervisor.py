@@ -178,3 +178,16 @@ def test_the_ptrace_tracer_is_a_process_of_its_own(tmp_path: Path) -> None:
     assert "sysprobe._tracing.ptrace" in cmdline and " -I " in cmdline
     assert int(parent) != os.getpid()
     assert t.outcome is not None and t.outcome.tracer_info.argv[0] == sys.executable
+
+
+@pytest.mark.usefixtures("ptrace_ok")
+def test_undecoded_marks_reach_every_call_however_many_names() -> None:
+    """The tracing process says once per call name which arguments it leaves undecoded, on
+    a pipe of its own: thousands of names (more than that pipe holds) neither hang the run
+    nor lose a mark."""
+    script = "import ctypes; libc = ctypes.CDLL(None); [libc.syscall(1000 + i) for i in range(3000)]"
+    t = sysprobe.trace([sys.executable, "-c", script], backend="ptrace", timeout=120)
+    assert t.outcome is not None and not t.outcome.timed_out and t.exit_status == 0
+    unknown = [call for call in t.calls() if call.name.startswith("syscall_0x")]
+    assert len({call.name for call in unknown}) == 3000
+    assert all(call.undecoded == (0, 1, 2, 3, 4, 5) for call in unknown)

@@ -63,6 +63,14 @@ def _trace(args: argparse.Namespace, command: list[str], report: Report) -> int:
         decode_fds=args.decode_fds,
     )
     out = FifoWriter(args.output)
+
+    def announce(name: str, undecoded: tuple[int, ...]) -> None:
+        # the finished lines first: sysprobe reads this pipe when a line names a call it
+        # has not heard of, so a full pipe (more names than calls in progress) always has
+        # a written line that makes sysprobe empty it
+        out.flush()
+        report.send(call=name, undecoded=list(undecoded))
+
     try:
         loop = PtraceLoop(
             command,
@@ -70,7 +78,7 @@ def _trace(args: argparse.Namespace, command: list[str], report: Report) -> int:
             options,
             unblock=[int(n) for n in args.unblock.split(",") if n],
             on_idle=out.flush,
-            on_new_call=lambda name, undecoded: report.send(call=name, undecoded=list(undecoded)),
+            on_new_call=announce,
         )
         report.send(version=loop.version)
         if args.cpus:  # the tracees inherit it

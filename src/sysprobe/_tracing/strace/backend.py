@@ -95,7 +95,8 @@ class StraceTracer(Tracer):
 
 
 class StraceRun(Supervisor):
-    """A supervised run under strace (what ``backends.start`` gives for ``backend="strace"``)."""
+    """A supervised run under strace, its argv at hand: ``Supervisor(argv, options,
+    StraceTracer(options))`` for callers that want strace whatever $SYSPROBE_BACKEND says."""
 
     def __init__(
         self,
