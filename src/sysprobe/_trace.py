@@ -14,7 +14,8 @@ from ._report.summary import Summary
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, leaks_of
 from ._tracing.backends import start
-from ._tracing.strace.tracer import RunOptions, RunOutcome
+from ._tracing.strace.backend import StraceOptions
+from ._tracing.supervisor import RunOutcome
 from ._version import __version__
 from .events import Event, Syscall
 
@@ -196,7 +197,7 @@ def trace(
     sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
     impossible.
     """
-    options = RunOptions(
+    options = StraceOptions(
         strace_args=list(strace_args),
         inject=list(inject),
         string_limit=string_limit,

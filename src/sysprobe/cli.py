@@ -113,7 +113,7 @@ def trace(
     from ._golden.golden import GOLDEN_SYSCALLS, STRING_LIMIT
     from ._report.summary import Summary
     from ._tracing.backends import start
-    from ._tracing.strace.tracer import RunOptions
+    from ._tracing.strace.backend import StraceOptions
 
     check_placement(placement)
     if update and golden is None:
@@ -123,7 +123,7 @@ def trace(
         fail(UsageError("--replace takes OLD=NEW"))
     # a golden needs only the descriptor and process calls: tell strace to skip the rest
     syscalls = trace_set if trace_set or golden is None else GOLDEN_SYSCALLS
-    options = RunOptions(
+    options = StraceOptions(
         syscalls=syscalls,
         strace_args=strace_arg or [],
         string_limit=STRING_LIMIT if golden is not None else None,
@@ -302,9 +302,9 @@ def run_check(
     backend: str | None,
 ) -> Report:
     from ._tracing.backends import start
-    from ._tracing.strace.tracer import RunOptions
+    from ._tracing.strace.backend import StraceOptions
 
-    options = RunOptions(
+    options = StraceOptions(
         syscalls=syscalls,
         seccomp=seccomp,
         inject=inject,

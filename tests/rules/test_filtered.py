@@ -20,8 +20,9 @@ import pytest
 
 from sysprobe._kernel.effects import TRACKED
 from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._tracing.strace.backend import StraceOptions as RunOptions
+from sysprobe._tracing.strace.backend import StraceRun as TracedRun
 from sysprobe._tracing.strace.binary import locate, seccomp_works
-from sysprobe._tracing.strace.tracer import RunOptions, TracedRun
 from sysprobe.events import Syscall
 
 pytestmark = pytest.mark.usefixtures("strace_ok")

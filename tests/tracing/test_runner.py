@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from sysprobe._parsing.sources import parse_paths
-from sysprobe._tracing.strace.tracer import RunOptions, TracedRun
+from sysprobe._tracing.strace.backend import StraceOptions as RunOptions
+from sysprobe._tracing.strace.backend import StraceRun as TracedRun
 from sysprobe.errors import CommandNotExecutable, CommandNotFound, StraceTooOld
 from sysprobe.events import Exit, Syscall
 

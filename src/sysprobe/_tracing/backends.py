@@ -1,24 +1,19 @@
-"""Which tracer runs the command: strace (the default where it exists) or the in-process
-ptrace backend (python-ptrace, the optional extra ``sysprobe[ptrace]``). Both yield the
-same events; ``auto`` takes strace when it can trace here and ptrace otherwise."""
+"""Which tracer runs the command: strace (the default where it exists) or the ptrace
+backend (python-ptrace, the optional extra ``sysprobe[ptrace]``). Both yield the same
+events under the same supervision; ``auto`` takes strace when it can trace here and ptrace
+otherwise."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
 
-from ..errors import StraceMissing, UsageError
-from ..events import Event
-from .strace.tracer import RunOptions, RunOutcome, TracedRun
+from ..errors import PtraceDenied, StraceMissing, SysprobeError, UsageError
+from .base import RunOptions, Tracer
+from .strace.backend import StraceOptions, StraceTracer
+from .supervisor import Supervisor
 
 BACKENDS = ("auto", "strace", "ptrace")
-
-
-class Run(Protocol):
-    outcome: RunOutcome | None
-
-    def events(self) -> Iterator[Event]: ...
 
 
 def requested(backend: str | None) -> str:
@@ -26,14 +21,13 @@ def requested(backend: str | None) -> str:
     return backend or os.environ.get("SYSPROBE_BACKEND") or "auto"
 
 
-def choose(backend: str | None, strace: str | None = None) -> str:
+def choose_backend(backend: str | None, strace: str | None = None) -> str:
     """``strace`` or ``ptrace`` for a requested backend; raises when none can run."""
     backend = requested(backend)
     if backend not in BACKENDS:
         raise UsageError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend != "auto" or strace:
         return "strace" if backend == "auto" else backend  # naming a strace binary asks for strace
-    from ..errors import PtraceDenied, SysprobeError
     from .strace.binary import ensure_usable, locate
 
     try:
@@ -43,7 +37,7 @@ def choose(backend: str | None, strace: str | None = None) -> str:
         raise  # the ptrace backend would be denied just the same
     except SysprobeError as exc:
         why_not_strace = str(exc)
-    from .ptrace.tracer import available
+    from .ptrace.backend import available
 
     why_not_ptrace = available()
     if why_not_ptrace is None:
@@ -53,19 +47,31 @@ def choose(backend: str | None, strace: str | None = None) -> str:
 
 def unavailable(backend: str | None = None, strace: str | None = None) -> str | None:
     """Why ``backend`` cannot trace here, or None (for skipping tests)."""
-    from ..errors import SysprobeError
-
     try:
-        chosen = choose(backend, strace)
-        if chosen == "strace":
+        if choose_backend(backend, strace) == "strace":
             from .strace.binary import check_usable
 
             return check_usable(strace)
-        from .ptrace.tracer import available
+        from .ptrace.backend import available
 
         return available()
     except SysprobeError as exc:
         return str(exc)
+
+
+def tracer_for(backend: str | None, options: RunOptions) -> Tracer:
+    """The tracer that runs with ``options`` on the requested backend."""
+    own = options if isinstance(options, StraceOptions) else StraceOptions()
+    if choose_backend(backend, own.strace) == "strace":
+        return StraceTracer(options)
+    if own.strace_args:
+        raise UsageError(
+            "the ptrace backend takes no strace options "
+            f"({' '.join(own.strace_args)}): use --backend strace for them"
+        )
+    from .ptrace.backend import PtraceTracer
+
+    return PtraceTracer(options)
 
 
 def start(
@@ -74,11 +80,6 @@ def start(
     backend: str | None = None,
     *,
     on_idle: Callable[[], None] | None = None,
-) -> Run:
+) -> Supervisor:
     """A run of ``argv`` on the chosen backend; iterate its ``events()``."""
-    chosen = choose(backend, options.strace)
-    if chosen == "strace":
-        return TracedRun(argv, options, on_idle=on_idle)
-    from .ptrace.tracer import PtraceRun
-
-    return PtraceRun(argv, options, on_idle=on_idle)
+    return Supervisor(argv, options, tracer_for(backend, options), on_idle=on_idle)

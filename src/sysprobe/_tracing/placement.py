@@ -1,22 +1,29 @@
-"""Where strace, its tracees and sysprobe run.
+"""Where the tracer (strace, or the ptrace tracing process), its tracees and sysprobe run.
 
-Every ptrace stop wakes strace and then the tracee; on the virtual machines measured in
+Every ptrace stop wakes the tracer and then the tracee; on the virtual machines measured in
 BENCHMARKS.md a wake-up across CPUs costs ~24 µs against ~2 µs on one CPU, so keeping
-strace and its tracees on one CPU (and sysprobe's parser on the others) cuts a full trace
+the tracer and its tracees on one CPU (and sysprobe's parser on the others) cuts a full trace
 of a syscall-heavy program by an order of magnitude, and halves even a seccomp-filtered
 one. The price: a tracee with several CPU-bound threads gets one CPU. ``off`` for those.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Final
+from collections.abc import Iterator
+from typing import Final, NamedTuple
 
 MODES: Final = ("auto", "pin", "off")
 
 
-def choose(mode: str) -> tuple[set[int], set[int]] | None:
-    """(CPUs for strace and its tracees, CPUs for sysprobe), or None to leave them alone.
+class CpuSplit(NamedTuple):
+    tracer: set[int]  # the tracing process and its tracees
+    sysprobe: set[int]  # sysprobe's parser (empty: stay where it was)
+
+
+def cpu_split(mode: str) -> CpuSplit | None:
+    """Where the tracer and sysprobe run, or None to leave them alone.
 
     ``auto`` pins when there are at least two CPUs to split; ``pin`` does so as well (and
     with one CPU, leaves everything there); ``off`` never does.
@@ -29,4 +36,19 @@ def choose(mode: str) -> tuple[set[int], set[int]] | None:
         return None
     if mode == "off" or len(allowed) < 2:
         return None
-    return {allowed[0]}, set(allowed[1:])
+    return CpuSplit({allowed[0]}, set(allowed[1:]))
+
+
+@contextlib.contextmanager
+def forking_on(cpus: set[int] | None) -> Iterator[None]:
+    """Processes started inside run on ``cpus`` (affinity is inherited at fork). Affinity
+    is per thread: the calling thread's is set for the spawn and restored after it."""
+    if cpus is None:
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import PtraceDenied, StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
+from ..base import proc_status, ptrace_denied
 
 # The first strace release with each option sysprobe may pass (strace's NEWS).
 FEATURE_SINCE: dict[str, tuple[int, int]] = {
@@ -115,45 +116,12 @@ def classify(stderr: str, returncode: int) -> SysprobeError:
     if "unrecognized option" in lowered or "invalid option" in lowered or "unknown option" in lowered:
         return StraceTooOld(f"strace rejected an option: {message}")
     if "ptrace" in lowered and ("not permitted" in lowered or "permission denied" in lowered):
-        return PtraceDenied(f"ptrace is not permitted here ({ptrace_hint()}); strace says: {message}")
+        return ptrace_denied(f"strace says: {message}")
     if message.startswith(("invalid system call", "invalid ", "bad ")):
         return UsageError(f"strace rejected the syscall set or an expression: {message}")
     if returncode == 0 and not stderr.strip():
         return TraceFailed("strace exited without writing a trace")
     return TraceFailed(message or f"strace exited with status {returncode}")
-
-
-def ptrace_hint() -> str:
-    """What in this kernel's settings denies ptrace, as far as /proc tells."""
-    reasons: list[str] = []
-    try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as fh:
-            scope = fh.read().strip()
-        if scope == "3":
-            reasons.append("yama ptrace_scope=3 forbids all ptrace")
-        elif scope in ("1", "2"):
-            reasons.append(f"yama ptrace_scope={scope}")
-    except OSError:
-        pass
-    status = _proc_status()
-    if status.get("Seccomp", "0") != "0":
-        reasons.append("this process runs under a seccomp filter")
-    cap_eff = int(status.get("CapEff", "0"), 16)
-    if os.geteuid() == 0 and not cap_eff & (1 << 19):  # CAP_SYS_PTRACE
-        reasons.append("CAP_SYS_PTRACE is missing (a container? try --cap-add=SYS_PTRACE)")
-    return "; ".join(reasons) or "the kernel refused PTRACE_SEIZE/TRACEME"
-
-
-def _proc_status() -> dict[str, str]:
-    out: dict[str, str] = {}
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                out[key] = value.strip()
-    except OSError:
-        pass
-    return out
 
 
 def check_usable(path: str | None = None) -> str | None:
@@ -236,7 +204,7 @@ def _probe(strace: Strace) -> Capabilities:
 
 
 def _environment_key(strace: Strace) -> str:
-    status = _proc_status()
+    status = proc_status()
     parts = [
         strace.path,
         str(os.stat(strace.path).st_mtime_ns),

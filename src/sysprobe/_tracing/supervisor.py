@@ -1,13 +1,16 @@
-"""Run a command as strace's child and stream the trace while it runs.
+"""One traced run, supervised the same way whichever tracer runs it.
 
-strace writes into a FIFO (``-o FIFO``): strace opens it close-on-exec, so the traced
-command starts with descriptors 0, 1 and 2 only, and its own stdout/stderr stay its own.
-sysprobe holds a write end of the FIFO as well until strace has exited, so "no writer
-yet" never reads as end of file; a pidfd (or a short poll) says when strace is gone.
+The tracer (strace, or the ptrace backend's tracing process) is sysprobe's child and the
+command's only tracer; it writes its trace into a FIFO (``-o FIFO``). The FIFO is opened
+close-on-exec, so the command starts with descriptors 0, 1 and 2 only. sysprobe holds a
+write end of the FIFO as well until the tracer has exited, so "no writer yet" never reads
+as end of file; a pidfd (or a short poll) says when the tracer is gone.
 
-Killing is done tracee-first: strace 6.1 has no --kill-on-exit, and a strace killed
-before its tracees would leave them running untraced. The tracees are found by their
-``TracerPid`` in /proc, which also catches daemonized grandchildren.
+Written once here, for every tracer: the raw copy (``-o FILE``), signal forwarding and the
+grace period, the timeout, CPU placement, killing the traced tree (tracees first: a tracer
+killed before them would leave them running untraced), killing survivors of a tracer that
+died first, and what the events say about the run (``note_event``: the command's pid, its
+own exec, its exit status).
 """
 
 from __future__ import annotations
@@ -21,42 +24,23 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import BinaryIO
 
-from ..._kernel.effects import CREATES_PROCESS, EXECS
-from ..._kernel.signals import exit_status_for
-from ..._parsing.lineparse import parse_lines
-from ..._parsing.sources import CHUNK, split_chunks
-from ...errors import CommandNotExecutable, CommandNotFound
-from ...events import Event, Exit, Killed, Syscall
-from ..placement import choose
-from .binary import Strace, diagnose, ensure_usable, locate, seccomp_works
+from .._kernel.effects import CREATES_PROCESS, EXECS
+from .._kernel.signals import exit_status_for
+from .._parsing.lineparse import parse_lines
+from .._parsing.sources import CHUNK, split_chunks
+from ..errors import CommandNotExecutable, CommandNotFound
+from ..events import Event, Exit, Killed, Syscall
+from .base import RunOptions, Tracer, TracerInfo, tracees_of
+from .placement import cpu_split
 
 GRACE_SECONDS = 3.0  # after forwarding a signal, how long the command gets to exit
+STUCK_SECONDS = 5.0  # after killing the tracees, how long the tracer gets to report and exit
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-
-
-@dataclass
-class RunOptions:
-    """How to run strace. ``strace_args`` are passed through (``-e trace=...``)."""
-
-    strace_args: Sequence[str] = ()
-    features: Sequence[str] = ()  # strace features strace_args need (see _strace.FEATURE_SINCE)
-    timeout: float | None = None
-    raw_output: str | None = None  # also save the raw strace text here
-    strace: str | None = None
-    decode_fds: bool = True  # -y: paths, pipe:[N], socket:[N] for every descriptor
-    cwd: str | None = None
-    env: Mapping[str, str] | None = None
-    # trace only these: names, or strace's own -e trace= expression ("openat,%process"); None: all
-    syscalls: str | Collection[str] | None = None
-    seccomp: bool = True  # filter `syscalls` in the kernel (--seccomp-bpf) where strace can
-    placement: str = "auto"  # see _placement: strace and its tracees on one CPU, sysprobe on others
-    inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
-    string_limit: int | None = None  # strace's -s: how much of a string to print
 
 
 @dataclass
@@ -64,19 +48,30 @@ class RunOutcome:
     """What happened to the run, beyond the events."""
 
     argv: list[str]
-    strace: Strace | None  # None under the ptrace backend
-    strace_argv: list[str]
+    tracer_info: TracerInfo  # what traced it, with the options it used
     leader_pid: int | None = None
     exit_status: int | None = None  # the command's status as a shell reports it (128+N: signal)
     leader_signal: str | None = None  # the signal that killed the command
     timed_out: bool = False
     signals_received: list[int] = field(default_factory=list)
-    strace_returncode: int | None = None
+    tracer_returncode: int | None = None  # the tracing process's own exit status (Popen's)
     wall_seconds: float = 0.0
     exec_succeeded: bool = False  # did the command's own execve succeed?
     exec_error: tuple[str, str] | None = None  # (errno, text) of its failed execve
-    backend: str = "strace"  # which tracer ran: "strace" or "ptrace"
-    tracer: str = ""  # the tracer and its version, for reports and golden headers
+
+    @property
+    def backend(self) -> str:
+        """Which tracer ran: "strace" or "ptrace"."""
+        return self.tracer_info.backend
+
+    @property
+    def tracer(self) -> str:
+        """The tracer and its version ("strace 6.1"), for reports and golden headers."""
+        return str(self.tracer_info)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.signals_received)
 
     def raise_exec_error(self) -> None:
         """The command's own execve failed: say so as a shell does (127 or 126)."""
@@ -84,14 +79,6 @@ class RunOutcome:
             errno, text = self.exec_error
             error = CommandNotFound if errno == "ENOENT" else CommandNotExecutable
             raise error(f"{self.argv[0]}: cannot execute: {text}")
-
-    def __post_init__(self) -> None:
-        if not self.tracer and self.strace is not None:
-            self.tracer = f"strace {self.strace.version_text}"
-
-    @property
-    def interrupted(self) -> bool:
-        return bool(self.signals_received)
 
 
 def resolve_command(argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: str | None = None) -> str:
@@ -116,135 +103,106 @@ def resolve_command(argv: Sequence[str], env: Mapping[str, str] | None = None, c
     return found
 
 
-class TracedRun:
+class Supervisor:
     """One traced run. Iterate ``events()``; read ``outcome`` afterwards."""
 
     def __init__(
         self,
         argv: Sequence[str],
-        options: RunOptions | None = None,
+        options: RunOptions,
+        tracer: Tracer,
         *,
         on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.argv = list(argv)
-        self.options = options or RunOptions()
+        self.options = options
+        self.tracer = tracer
         self.on_idle = on_idle  # called before waiting for more trace (flush output here)
         self.outcome: RunOutcome | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None  # the tracing process
         self._signals: list[int] = []
         self._handled = 0
         self._wake_read: int | None = None
+        self._hold_fd: int | None = None  # sysprobe's own write end of the FIFO
         self._kill_since: float | None = None
         self._grace_until: float | None = None
-        self._strace: Strace | None = None
         self._alive: set[int] = set()  # traced pids not yet seen to end
-        self._started_ticks = 0  # when strace started, in clock ticks since boot
-
-    def strace_options(self) -> list[str]:
-        """The options sysprobe gives strace besides ``-f -o FIFO``."""
-        opts = self.options
-        out = ["-y"] if opts.decode_fds else []
-        if isinstance(opts.syscalls, str):
-            expression = opts.syscalls.removeprefix("trace=")
-            out += ["-e", f"trace={expression}"]
-        elif opts.syscalls is not None:
-            # "?name": a call this architecture does not have is skipped, not an error
-            out += ["-e", "trace=" + ",".join(f"?{name}" for name in sorted(opts.syscalls))]
-        if (
-            opts.syscalls is not None
-            and opts.seccomp
-            and self._strace is not None
-            and seccomp_works(self._strace)
-        ):
-            out.append("--seccomp-bpf")  # the kernel stops the tracee only for these calls
-        for spec in opts.inject:
-            out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
-        if opts.string_limit:
-            out += ["-s", str(opts.string_limit)]
-        return out + list(opts.strace_args)
-
-    def strace_command(self, fifo: str) -> tuple[Strace, list[str]]:
-        strace = locate(self.options.strace)
-        for feature in [*self.options.features, *(["-e inject="] if self.options.inject else [])]:
-            strace.require(feature)
-        ensure_usable(strace)
-        self._strace = strace
-        return strace, [strace.path, "-f", "-o", fifo, *self.strace_options(), "--", *self.argv]
+        self._started_ticks = 0  # when the tracer started, in clock ticks since boot
 
     def events(self) -> Iterator[Event]:
-        """Start the command under strace and yield its events as strace writes them."""
-        resolve_command(self.argv, self.options.env, self.options.cwd)
-        workdir = tempfile.mkdtemp(prefix="sysprobe-")
-        fifo = os.path.join(workdir, "trace")
-        os.mkfifo(fifo, 0o600)
-        strace, strace_argv = self.strace_command(fifo)
-        outcome = RunOutcome(list(self.argv), strace, strace_argv)
-        self.outcome = outcome
+        """Start the command under the tracer and yield its events as the tracer writes them."""
+        path = resolve_command(self.argv, self.options.env, self.options.cwd)
+        self.tracer.prepare()
         started = time.monotonic()
-        read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        hold_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        hold_owned = True
-        raw_copy = open(self.options.raw_output, "wb") if self.options.raw_output else None  # noqa: SIM115
-        restore = self._install_signal_handlers()
-        seen_any = False
-        try:
-            self._proc = self._spawn(strace_argv)
+        outcome = RunOutcome(list(self.argv), self.tracer.describe())
+        self.outcome = outcome
+        traced = False
+        with contextlib.ExitStack() as cleanup:
+            cleanup.callback(self.tracer.close)
+            workdir = tempfile.mkdtemp(prefix="sysprobe-")
+            cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+            fifo = os.path.join(workdir, "trace")
+            os.mkfifo(fifo, 0o600)
+            read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            cleanup.callback(os.close, read_fd)
+            self._hold_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            cleanup.callback(self._release_hold)
+            raw_copy = cleanup.enter_context(open_raw_copy(self.options.raw_output))
+            cleanup.callback(self._install_signal_handlers())
+            cleanup.callback(self._conclude, outcome, started)
+            cleanup.callback(self._shutdown, read_fd)
+            self._proc = self._spawn(cleanup, path, fifo)
             self._started_ticks = _start_ticks(self._proc.pid) or 0
-            chunks = self._chunks(read_fd, hold_fd, raw_copy, started)
-            hold_owned = False  # _chunks closes it
-            for event in parse_lines(split_chunks(chunks)):
-                seen_any = True
+            outcome.tracer_info = self.tracer.describe()
+            annotate = self.tracer.annotator()
+            for event in parse_lines(split_chunks(self._chunks(read_fd, raw_copy, started))):
+                traced = True
+                if annotate is not None:
+                    annotate(event)
                 note_event(event, outcome, self._alive)
                 yield event
-        finally:
-            self._shutdown(read_fd)
-            if hold_owned:
-                os.close(hold_fd)
-            os.close(read_fd)
-            if raw_copy is not None:
-                raw_copy.close()
-            restore()
-            shutil.rmtree(workdir, ignore_errors=True)
-            outcome.wall_seconds = time.monotonic() - started
-            outcome.signals_received = list(self._signals)
-            if self._proc is not None:
-                outcome.strace_returncode = self._proc.returncode
-        if outcome.exit_status is None and outcome.strace_returncode is not None:
-            rc = outcome.strace_returncode
+        if outcome.exit_status is None and outcome.tracer_returncode is not None:
+            rc = outcome.tracer_returncode  # the tracer exits with the command's status
             outcome.exit_status = 128 - rc if rc < 0 else rc
-        if not seen_any and outcome.strace_returncode not in (0, None) and not outcome.timed_out:
-            raise diagnose(strace, self.strace_options())
+        if not outcome.timed_out and outcome.tracer_returncode is not None:
+            error = self.tracer.diagnose(outcome.tracer_returncode, traced)
+            if error is not None:
+                raise error
         outcome.raise_exec_error()
 
-    def _spawn(self, strace_argv: list[str]) -> subprocess.Popen[bytes]:
-        """Start strace; with a placement, it and its tracees inherit the first CPU set."""
-        cpus = choose(self.options.placement)
-        if cpus is not None:
-            previous = os.sched_getaffinity(0)
-            os.sched_setaffinity(0, cpus[0])  # inherited by the child at fork
-        try:
-            return subprocess.Popen(
-                strace_argv,
-                close_fds=True,
-                cwd=self.options.cwd,
-                env=dict(self.options.env) if self.options.env is not None else None,
-            )
-        finally:
-            if cpus is not None:
-                os.sched_setaffinity(0, cpus[1] or previous)
+    def _spawn(self, cleanup: contextlib.ExitStack, path: str, fifo: str) -> subprocess.Popen[bytes]:
+        """Start the tracer; with a placement, it traces on the first CPUs and sysprobe
+        parses on the others (the calling thread's affinity is restored when the run ends)."""
+        cpus = cpu_split(self.options.placement)
+        if cpus is None:
+            return self.tracer.start(self.argv, path, fifo, None)
+        proc = self.tracer.start(self.argv, path, fifo, cpus.tracer)
+        if cpus.sysprobe:
+            cleanup.callback(os.sched_setaffinity, 0, os.sched_getaffinity(0))
+            os.sched_setaffinity(0, cpus.sysprobe)
+        return proc
+
+    def _conclude(self, outcome: RunOutcome, started: float) -> None:
+        outcome.wall_seconds = time.monotonic() - started
+        outcome.signals_received = list(self._signals)
+        if self._proc is not None:
+            outcome.tracer_returncode = self._proc.returncode
+        outcome.tracer_info = self.tracer.describe()
 
     # ---- the read loop ----
 
-    def _chunks(
-        self, read_fd: int, hold_fd: int, raw_copy: BinaryIO | None, started: float
-    ) -> Iterator[bytes]:
+    def _release_hold(self) -> None:
+        if self._hold_fd is not None:
+            os.close(self._hold_fd)  # now the reads end once the FIFO is drained
+            self._hold_fd = None
+
+    def _chunks(self, read_fd: int, raw_copy: BinaryIO | None, started: float) -> Iterator[bytes]:
         proc = self._proc
         assert proc is not None
         deadline = started + self.options.timeout if self.options.timeout else None
         pidfd = _pidfd(proc.pid)
         wake_fd = self._wake_read
         done = False
-        holding: int | None = hold_fd
         try:
             while True:
                 watch = [read_fd]
@@ -253,7 +211,7 @@ class TracedRun:
                 if wake_fd is not None:
                     watch.append(wake_fd)
                 wait = 0.05 if self._kill_since is not None else 0.5
-                if deadline is not None and not self.outcome_timed_out():
+                if deadline is not None and not self._timed_out():
                     wait = min(wait, max(0.0, deadline - time.monotonic()))
                 if self._grace_until is not None:
                     wait = min(wait, max(0.0, self._grace_until - time.monotonic()))
@@ -266,7 +224,7 @@ class TracedRun:
                     except BlockingIOError:
                         data = None
                     if data == b"":
-                        return  # every writer gone: strace exited and the FIFO is drained
+                        return  # every writer gone: the tracer exited and the FIFO is drained
                     if data:
                         if raw_copy is not None:
                             raw_copy.write(data)
@@ -277,11 +235,9 @@ class TracedRun:
                     self._handle_signals()
                 if not done and (proc.poll() is not None):
                     done = True
-                    if holding is not None:
-                        os.close(holding)  # now the reads end once the FIFO is drained
-                        holding = None
+                    self._release_hold()
                 now = time.monotonic()
-                if deadline is not None and now >= deadline and not self.outcome_timed_out():
+                if deadline is not None and now >= deadline and not self._timed_out():
                     assert self.outcome is not None
                     self.outcome.timed_out = True
                     self._request_kill()
@@ -289,19 +245,18 @@ class TracedRun:
                     self._grace_until = None
                     self._request_kill()
                 if self._kill_since is not None and not done:
-                    self._kill_tracees(now)
+                    self._kill_tree(now)
         finally:
-            if holding is not None:
-                os.close(holding)
             if pidfd is not None:
                 os.close(pidfd)
 
-    def outcome_timed_out(self) -> bool:
+    def _timed_out(self) -> bool:
         return self.outcome is not None and self.outcome.timed_out
 
     # ---- signals, kills, shutdown ----
 
     def _install_signal_handlers(self) -> Callable[[], None]:
+        """Forward SIGINT/TERM/HUP/QUIT to the command (only the main thread can catch them)."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
         wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -345,33 +300,31 @@ class TracedRun:
     def _request_kill(self) -> None:
         if self._kill_since is None:
             self._kill_since = time.monotonic()
-            self._kill_tracees(self._kill_since)
+            self._kill_tree(self._kill_since)
 
-    def _kill_tracees(self, now: float) -> None:
+    def _kill_tree(self, now: float) -> None:
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return
-        for pid in self._tracees():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        if self._kill_since is not None and now - self._kill_since > 5.0:
-            proc.kill()  # strace itself is stuck; its tracees are dead by now
+        self.tracer.kill_tree(proc.pid)
+        if self._kill_since is not None and now - self._kill_since > STUCK_SECONDS:
+            proc.kill()  # the tracer itself is stuck; its tracees are dead by now
 
     def _tracees(self) -> list[int]:
         proc = self._proc
         return tracees_of(proc.pid) if proc is not None else []
 
     def _shutdown(self, read_fd: int) -> None:
-        """Leave nothing behind: strace, its tracees, and tracees that outlived strace."""
+        """Leave nothing behind: the tracer, its tracees, and tracees that outlived it."""
         proc = self._proc
         if proc is None:
             return
         if proc.poll() is None:
             self._request_kill()
-            give_up = time.monotonic() + 10.0
+            give_up = time.monotonic() + 2 * STUCK_SECONDS
             while proc.poll() is None and time.monotonic() < give_up:
-                self._kill_tracees(time.monotonic())
-                with contextlib.suppress(BlockingIOError):  # keep strace from blocking on a full FIFO
+                self._kill_tree(time.monotonic())
+                with contextlib.suppress(BlockingIOError):  # keep the tracer from blocking on a full FIFO
                     while os.read(read_fd, CHUNK):
                         pass
                 time.sleep(0.02)
@@ -381,10 +334,11 @@ class TracedRun:
         self._kill_survivors()
 
     def _kill_survivors(self) -> None:
-        """strace 6.1 has no --kill-on-exit: when strace dies before its tracees (killed,
-        crashed), they run on untraced — under --seccomp-bpf with every filtered call failing.
-        Kill the pids the trace showed alive if they are still processes that started during
-        this run (not in the session alone: a daemon under test leaves it with setsid)."""
+        """A tracer that dies before its tracees (killed, crashed) leaves them running
+        untraced — under a seccomp filter, with every filtered call failing (strace 6.1 has
+        no --kill-on-exit). Kill the pids the trace showed alive if they are still processes
+        that started during this run (not in the session alone: a daemon under test leaves
+        it with setsid)."""
         for pid in self._alive:
             started = _start_ticks(pid)
             if started is not None and started >= self._started_ticks:
@@ -418,27 +372,13 @@ def note_event(event: Event, outcome: RunOutcome, alive: set[int]) -> None:
             outcome.exit_status = exit_status_for(event.signal)
 
 
-def tracees_of(tracer: int) -> list[int]:
-    """Processes whose ``TracerPid`` is ``tracer``."""
-    found: list[int] = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return found
-    for name in entries:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as fh:
-                status = fh.read(2048)
-        except OSError:
-            continue
-        at = status.find(b"TracerPid:")
-        if at >= 0:
-            value = status[at + 10 : status.find(b"\n", at)].strip()
-            if value.isdigit() and int(value) == tracer:
-                found.append(int(name))
-    return found
+@contextlib.contextmanager
+def open_raw_copy(path: str | None) -> Iterator[BinaryIO | None]:
+    if path is None:
+        yield None
+        return
+    with open(path, "wb") as copy:
+        yield copy
 
 
 def _start_ticks(pid: int) -> int | None:

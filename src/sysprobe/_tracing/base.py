@@ -1,0 +1,182 @@
+"""The tracer interface: what strace and the ptrace backend each implement.
+
+A tracer is a program that runs the command as its only tree of tracees and writes the
+trace as strace's ``-o FILE`` text (a bare pid before each line) into a FIFO that
+sysprobe reads. Everything around that — the FIFO and the raw copy, signals and the grace
+period, the timeout, CPU placement, killing what is left, the bookkeeping of the
+command's own exec and exit — is done once for every tracer by ``supervisor.Supervisor``.
+So a backend only says how to start its tracing process, how to kill what it traces,
+what it is, and why it failed.
+
+Options every tracer honours live in ``RunOptions``; a tracer's own options live with it
+(``strace.backend.StraceOptions``: the binary, extra strace arguments, required features).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ..errors import PtraceDenied, SysprobeError
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from ..events import Event
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run and trace the command, whichever tracer does it."""
+
+    timeout: float | None = None
+    raw_output: str | None = None  # also save the trace text here, as the tracer wrote it
+    decode_fds: bool = True  # strace's -y: paths, pipe:[N], socket:[N] for every descriptor
+    cwd: str | None = None
+    env: Mapping[str, str] | None = None
+    # trace only these: names, or strace's own -e trace= expression ("openat,%process"); None: all
+    syscalls: str | Collection[str] | None = None
+    seccomp: bool = True  # filter `syscalls` in the kernel (a seccomp-bpf filter) where possible
+    placement: str = "auto"  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
+    inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
+    string_limit: int | None = None  # strace's -s: how much of a string to print
+
+
+@dataclass(frozen=True)
+class TracerInfo:
+    """What traced a run: for reports, golden headers, and saying what a log holds."""
+
+    backend: str  # "strace" or "ptrace"
+    name: str  # "strace", "python-ptrace"
+    version: str  # "6.1", "0.9.9" ("" while unknown)
+    argv: tuple[str, ...] = ()  # the tracing process's command line: the options it used
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}" if self.version else self.name
+
+
+class Tracer(ABC):
+    """One tracer for one run. The supervisor calls, in this order:
+
+    1. ``prepare()`` — before anything starts: raise the sysprobe error (StraceMissing,
+       StraceTooOld, BackendMissing, PtraceDenied, UsageError...) that makes the run
+       impossible. Cheap checks only, or cached ones.
+    2. ``start(argv, path, output, cpus)`` — start the tracing process and return it. It must
+       run ``path`` (argv[0], resolved) with ``argv`` as its tracee, in the current working
+       directory and environment given to ``subprocess.Popen`` (``RunOptions.cwd``/``env``),
+       with descriptors 0, 1 and 2 only; follow every process and thread it creates; write
+       strace ``-o`` text into the FIFO ``output``; exit once every tracee has ended, with
+       the command's status (128+N when killed by signal N). With ``cpus`` (the placement),
+       the tracees and the tracer, while it traces, run on those CPUs.
+    3. ``annotator()`` — an optional function applied to each parsed event, for what the
+       text cannot carry.
+    4. ``kill_tree(pid)`` — SIGKILL every tracee of the tracing process ``pid`` (called
+       repeatedly, on timeout, on a second signal, when the consumer stops early). The
+       tracing process must then report the deaths and exit.
+    5. ``close()`` — the tracing process has ended (or never started): release what the
+       tracer holds.
+    6. ``diagnose(returncode, traced)`` — the error that explains a run whose tracing
+       process exited with ``returncode`` (``traced``: whether any trace line came), or
+       None when the run went as it should. Every failure to start is diagnosed here, with
+       the exit codes of ``sysprobe.errors``.
+
+    ``describe()`` says what traced the run; it may learn more (a version) by ``close()``.
+    """
+
+    backend: ClassVar[str]
+
+    @abstractmethod
+    def prepare(self) -> None: ...
+
+    @abstractmethod
+    def start(
+        self, argv: Sequence[str], path: str, output: str, cpus: set[int] | None
+    ) -> subprocess.Popen[bytes]: ...
+
+    def annotator(self) -> Callable[[Event], None] | None:
+        return None
+
+    def kill_tree(self, tracer_pid: int) -> None:
+        """Kill tracees first: a tracer killed before them would leave them running untraced."""
+        for pid in tracees_of(tracer_pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def close(self) -> None:  # noqa: B027 (optional: most tracers hold nothing)
+        pass
+
+    @abstractmethod
+    def describe(self) -> TracerInfo: ...
+
+    @abstractmethod
+    def diagnose(self, returncode: int, traced: bool) -> SysprobeError | None: ...
+
+
+def tracees_of(tracer: int) -> list[int]:
+    """Processes whose ``TracerPid`` is ``tracer`` (daemonized grandchildren included)."""
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as fh:
+                status = fh.read(2048)
+        except OSError:
+            continue
+        at = status.find(b"TracerPid:")
+        if at >= 0:
+            value = status[at + 10 : status.find(b"\n", at)].strip()
+            if value.isdigit() and int(value) == tracer:
+                found.append(int(name))
+    return found
+
+
+# ---- why ptrace is denied: one diagnosis for both tracers ----
+
+
+def ptrace_denied(detail: str) -> PtraceDenied:
+    """The error for a refused ptrace, with what in this kernel's settings refuses it."""
+    return PtraceDenied(f"ptrace is not permitted here ({ptrace_hint()}); {detail}")
+
+
+def ptrace_hint() -> str:
+    """What in this kernel's settings denies ptrace, as far as /proc tells."""
+    reasons: list[str] = []
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as fh:
+            scope = fh.read().strip()
+        if scope == "3":
+            reasons.append("yama ptrace_scope=3 forbids all ptrace")
+        elif scope in ("1", "2"):
+            reasons.append(f"yama ptrace_scope={scope}")
+    except OSError:
+        pass
+    status = proc_status()
+    if status.get("Seccomp", "0") != "0":
+        reasons.append("this process runs under a seccomp filter")
+    cap_eff = int(status.get("CapEff", "0"), 16)
+    if os.geteuid() == 0 and not cap_eff & (1 << 19):  # CAP_SYS_PTRACE
+        reasons.append("CAP_SYS_PTRACE is missing (a container? try --cap-add=SYS_PTRACE)")
+    return "; ".join(reasons) or "the kernel refused PTRACE_SEIZE/TRACEME"
+
+
+def proc_status() -> dict[str, str]:
+    """This process's /proc/self/status, as a dict."""
+    out: dict[str, str] = {}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                out[key] = value.strip()
+    except OSError:
+        pass
+    return out
