@@ -105,6 +105,9 @@ class Analysis:
         self.rules = list(rules)
         for rule in self.rules:
             rule.bind(self.model, self.calls)
+            if rule.reads_model:
+                self.model.on_exec.append(rule.on_exec)
+                self.model.on_close.append(rule.on_close)
         self.events: list[Event] | None = [] if keep_events else None
         self._seq = 0
 

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ._analysis import Analysis, Report
-from ._model.fdmodel import Descriptor, FdModel, Process
+from ._model.fdmodel import FdModel
+from ._model.records import Descriptor, Process
 from ._parsing.sources import parse_paths
 from ._report.summary import Summary
 from ._rules.patterns import parse_pattern

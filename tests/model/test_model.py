@@ -163,7 +163,8 @@ def test_a_long_orphan_is_adopted_and_later_given_its_parent() -> None:
     """Events of a task whose creation has not shown are held, but only up to a budget: a
     log with many roots must not hold all of itself. An orphan adopted early still gets
     its parent when the parent's clone finally returns."""
-    from sysprobe._model.fdmodel import HOLD_BUDGET, FdModel
+    from sysprobe._model.fdmodel import FdModel
+    from sysprobe._model.reorder import HOLD_BUDGET
     from sysprobe._parsing.lineparse import parse_lines
 
     lines = ['100 execve("/bin/parent", ["parent"], 0x7ffd /* 3 vars */) = 0']

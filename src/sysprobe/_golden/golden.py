@@ -1,7 +1,7 @@
 """Golden trace files: a normalized, reviewable record of what a program did to its
 descriptors and processes, stable across runs and machines.
 
-What goes in (the descriptor and process calls of ``_fdspec``), what is left out:
+What goes in (the descriptor and process calls of ``_kernel.effects``), what is left out:
 - calls that change nothing: fcntl/ioctl queries, recvmsg/sendmsg without SCM_RIGHTS,
   close of a descriptor that was not open (EBADF);
 - failed file opens, and execve failing with ENOENT: the loader's, interpreters' and
@@ -29,9 +29,10 @@ from pathlib import Path
 
 from .._kernel.constants import constants, host_arch
 from .._kernel.effects import EFFECTS, TRACKED, Closes, Creates, Execs, Fcntl, Forks, Ioctl, Receives, Sends
-from .._model.fdmodel import Descriptor, FdModel
+from .._model.fdmodel import FdModel
 from .._model.query import arg, int_of, is_value, scm_rights
 from .._model.query import field as struct_field
+from .._model.records import Descriptor
 from ..argtree import (
     Call,
     Changed,
