@@ -20,7 +20,7 @@ _EXPORTS = {
     "parse": "._trace",
     "Trace": "._trace",
     "RuleSet": "._rules.rules",
-    "Report": "._analysis",
+    "Report": "._report.report",
     "Leak": "._rules.rules",
     "Descriptor": "._model.records",
     "ExecRecord": "._model.records",
@@ -71,8 +71,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._analysis import Report
     from ._model.records import Descriptor, ExecRecord, Origin, Process
+    from ._report.report import Report
     from ._rules.rules import Leak, RuleSet
     from ._trace import Trace, parse, trace
     from .errors import (

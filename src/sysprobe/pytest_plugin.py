@@ -164,8 +164,7 @@ class Sysprobe:
         return self._adopt(parse(list(paths), arch=arch))
 
     def _adopt(self, result: Trace) -> PluginTrace:
-        adopted = PluginTrace.__new__(PluginTrace)
-        adopted.__dict__.update(result.__dict__)
+        adopted = PluginTrace.of(result.recording)
         adopted.node = self.node
         adopted.tmp_path = self.tmp_path
         return adopted
