@@ -215,7 +215,7 @@ class Analysis:
         if summary:
             from ._report.summary import Summary
 
-            self.summary = Summary()
+            self.summary = Summary(self.calls, self.model)
         self.events: list[Event] | None = [] if keep_events else None
         self._notes: list[Note] | None = None
         if keep_events:

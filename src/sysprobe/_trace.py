@@ -173,10 +173,10 @@ class Trace:
             header += f", {self.outcome.tracer}"
         return render(
             self.events,
+            self.model,
             command=self.title,
             replacements=standard_replacements(extra=replacements),
             syscalls=self.syscalls,
-            arch=self.arch,
             header=[header],
         )
 
