@@ -7,20 +7,6 @@ from pathlib import Path
 
 import sysprobe
 
-LOST_CLONE_RESULT = """\
-16028 execve("/tmp/zoo", ["/tmp/zoo"], 0x7fff /* 35 vars */) = 0
-16028 pipe2([3<pipe:[45976]>, 4<pipe:[45976]>], 0) = 0
-16028 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7fe6) = 16060
-16060 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, \
-child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7f, tls=0x7f} <unfinished ...>
-16061 execve("/bin/true", ["true"], 0x7ffc /* 35 vars */ <unfinished ...>
-16060 <... clone3 resumed> <unfinished ...>) = ?
-16060 +++ superseded by execve in pid 16061 +++
-16060 <... execve resumed>)             = 0
-16060 +++ exited with 0 +++
-16028 +++ exited with 0 +++
-"""
-
 MADE_BY_A_THREAD = """\
 100 execve("/bin/sh", ["sh"], 0x7ffd /* 3 vars */) = 0
 100 pipe2([3<pipe:[9]>, 4<pipe:[9]>], 0) = 0
@@ -36,16 +22,6 @@ exit_signal=0, stack=0x7f, stack_size=0x7f}, 88) = 101
 
 def headings(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("task ")]
-
-
-def test_a_thread_whose_clone_result_was_lost(tmp_path: Path) -> None:
-    log = tmp_path / "lost.log"
-    log.write_text(LOST_CLONE_RESULT)
-    assert headings(sysprobe.parse(log).golden()) == [
-        "task 1: the command",
-        "task 2: process made by task 1 (clone)",
-        "task 3: thread made by task 2 (its clone's result is not in the trace)",
-    ]
 
 
 def test_a_process_made_by_a_thread_comes_under_the_thread(tmp_path: Path) -> None:
