@@ -20,12 +20,12 @@ _EXPORTS = {
     "parse": "._trace",
     "Trace": "._trace",
     "RuleSet": "._rules.rules",
-    "Report": "._analysis",
+    "Report": "._report.report",
     "Leak": "._rules.rules",
-    "Descriptor": "._model.fdmodel",
-    "ExecRecord": "._model.fdmodel",
-    "Origin": "._model.fdmodel",
-    "Process": "._model.fdmodel",
+    "Descriptor": "._model.records",
+    "ExecRecord": "._model.records",
+    "Origin": "._model.records",
+    "Process": "._model.records",
     "SysprobeError": ".errors",
     "UsageError": ".errors",
     "RuleSyntaxError": ".errors",
@@ -71,8 +71,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from ._analysis import Report
-    from ._model.fdmodel import Descriptor, ExecRecord, Origin, Process
+    from ._model.records import Descriptor, ExecRecord, Origin, Process
+    from ._report.report import Report
     from ._rules.rules import Leak, RuleSet
     from ._trace import Trace, parse, trace
     from .errors import (

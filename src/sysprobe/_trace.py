@@ -3,59 +3,87 @@
 from __future__ import annotations
 
 import os
-import shlex
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from ._analysis import Analysis, Report
-from ._model.fdmodel import Descriptor, FdModel, Process
-from ._parsing.sources import parse_paths
-from ._report.summary import Summary
+from ._model.fdmodel import FdModel
+from ._model.records import Descriptor, Process
+from ._pipeline import Analysis, Recording, command, logs, record
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, leaks_of
-from ._tracing.backends import start
-from ._tracing.strace.backend import StraceOptions
-from ._tracing.supervisor import RunOutcome
 from ._version import __version__
 from .events import Event, Syscall
 
 if TYPE_CHECKING:
     from ._golden.golden import GoldenResult
+    from ._report.report import Report
+    from ._report.summary import Summary
+    from ._tracing.supervisor import RunOutcome
+
+T = TypeVar("T", bound="Trace")
 
 
 class Trace:
     """A traced run or a parsed log: its events, processes, descriptor tables and leaks,
-    with assertions that fail with sysprobe's report."""
+    with assertions that fail with sysprobe's report.
+
+    The events are read once, when the Trace is made; every question is answered from that
+    pass (the descriptor model keeps the history of every table, and what it told the
+    rules), never by reading the trace again."""
+
+    events: list[Event]
+    title: str
+    arch: str | None
+    outcome: RunOutcome | None
+    syscalls: str | None  # the -e trace= set it was made with, if any
+    model: FdModel
+    summary: Summary | None
+    recording: Recording
 
     def __init__(
         self,
-        events: list[Event],
+        events: Iterable[Event],
         *,
         title: str,
         arch: str | None = None,
         outcome: RunOutcome | None = None,
         syscalls: str | None = None,
     ) -> None:
+        analysis = Analysis(arch=arch, keep_events=True, summary=True).feed_all(events)
+        analysis.close()
+        self._take(Recording(title, analysis, outcome, arch, syscalls))
+
+    @classmethod
+    def of(cls: type[T], recording: Recording) -> T:
+        """The Trace of a recorded pass (``_pipeline.record(..., keep_events=True)``)."""
+        made = cls.__new__(cls)
+        made._take(recording)
+        return made
+
+    def _take(self, recording: Recording) -> None:
+        events = recording.analysis.events
+        if events is None:
+            raise ValueError("a Trace needs a recording that kept its events")
+        self.recording = recording
         self.events = events
-        self.title = title
-        self.arch = arch
-        self.outcome = outcome
-        self.syscalls = syscalls  # the -e trace= set it was made with, if any
-        self.model = FdModel(arch)  # retains every process and exec: the events are kept anyway
-        self.summary = Summary()
-        for event in events:
-            self.summary.add(event)
-            self.model.feed(event)
-        self.model.finish()
+        self.title = recording.title
+        self.arch = recording.arch
+        self.outcome = recording.outcome
+        self.syscalls = recording.syscalls
+        self.model = recording.analysis.model
+        self.summary = recording.analysis.summary
+        self._ends: list[int] | None = None
 
     # ---- what happened ----
 
     @property
     def exit_status(self) -> int | None:
         """The command's status as a shell reports it (128+N when killed by signal N)."""
-        if self.outcome is not None:
-            return self.outcome.exit_status
-        return self.check().exit_status
+        return self.recording.analysis.command_status(self._reported_status())
+
+    def _reported_status(self) -> int | None:
+        return self.outcome.exit_status if self.outcome is not None else None
 
     @property
     def processes(self) -> list[Process]:
@@ -72,15 +100,22 @@ class Trace:
         ]
 
     def fd_table(self, pid: int | None, at: int | None = None) -> dict[int, Descriptor]:
-        """Process ``pid``'s descriptors after the call ending on line ``at`` (default: at the
-        end of the trace, or when the process ended)."""
+        """Process ``pid``'s descriptors after the call ending on line ``at``: the trace read
+        up to the first event that ends after that line (default: at the end of the trace,
+        or when the process ended)."""
         if at is None:
             return self.model.table(pid)
-        model = FdModel(self.arch)
-        for event in self.events:
-            if event.lines[-1] <= at:
-                model.feed(event)
-        return model.table(pid)
+        return self.model.table(pid, after=self._events_through(at))
+
+    def _events_through(self, line: int) -> int:
+        """How many events the trace has before the first that ends after ``line``."""
+        if self._ends is None:
+            ends, last = [], 0
+            for event in self.events:
+                last = max(last, event.lines[-1])
+                ends.append(last)
+            self._ends = ends
+        return bisect_right(self._ends, line)
 
     def leaks(self, allow: Iterable[int] = ()) -> list[Leak]:
         """Descriptors that crossed an execve without close-on-exec, but for ``allow``."""
@@ -91,9 +126,7 @@ class Trace:
     def check(self, rules: RuleSet | None = None, **kwargs: object) -> Report:
         """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace."""
         ruleset = rules if rules is not None else RuleSet(**kwargs)  # type: ignore[arg-type]
-        analysis = Analysis(ruleset.build(), arch=self.arch).feed_all(self.events)
-        status = self.outcome.exit_status if self.outcome is not None else None
-        return analysis.finish(self.title, status)
+        return self.recording.analysis.replay(ruleset.build(), self.title, self._reported_status())
 
     def _assert(self, rules: RuleSet) -> Report:
         __tracebackhide__ = True  # pytest leaves this frame out of failures
@@ -140,12 +173,24 @@ class Trace:
             header += f", {self.outcome.tracer}"
         return render(
             self.events,
+            self.model,
             command=self.title,
             replacements=standard_replacements(extra=replacements),
             syscalls=self.syscalls,
-            arch=self.arch,
             header=[header],
         )
+
+    def compare_golden(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        update: bool = False,
+        replacements: Iterable[tuple[str, str]] = (),
+    ) -> GoldenResult:
+        """Compare with the golden file at ``path`` (or write it, with ``update``)."""
+        from ._golden.golden import compare_or_update
+
+        return compare_or_update(path, self.golden(replacements), update=update)
 
     def assert_golden(
         self,
@@ -157,9 +202,7 @@ class Trace:
         """Compare with the golden file at ``path`` (or write it, with ``update``). The
         AssertionError of a difference carries a unified diff."""
         __tracebackhide__ = True
-        from ._golden.golden import compare_or_update
-
-        result = compare_or_update(path, self.golden(replacements), update=update)
+        result = self.compare_golden(path, update=update, replacements=replacements)
         if not result.ok:
             raise AssertionError(result.message())
         return result
@@ -169,7 +212,7 @@ class Trace:
 
 
 def trace(
-    argv: Sequence[str],
+    argv: Sequence[str | os.PathLike[str]],
     *,
     syscalls: str | None = None,
     inject: Sequence[str] = (),
@@ -197,22 +240,23 @@ def trace(
     sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
     impossible.
     """
-    options = StraceOptions(
-        strace_args=list(strace_args),
-        inject=list(inject),
-        string_limit=string_limit,
+    run = command(
+        argv,
         syscalls=syscalls,
+        inject=inject,
         timeout=timeout,
         strace=strace,
-        cwd=os.fspath(cwd) if cwd is not None else None,
+        strace_args=strace_args,
+        cwd=cwd,
         env=env,
-        raw_output=os.fspath(raw_output) if raw_output is not None else None,
+        arch=arch,
+        raw_output=raw_output,
         decode_fds=decode_fds,
+        string_limit=string_limit,
         placement=placement,
+        backend=backend,
     )
-    run = start(list(argv), options, backend)
-    events = list(run.events())
-    return Trace(events, title=shlex.join(argv), arch=arch, outcome=run.outcome, syscalls=syscalls)
+    return Trace.of(record(run))
 
 
 def parse(
@@ -220,5 +264,5 @@ def parse(
 ) -> Trace:
     """Parse strace logs (per-pid ``-ff`` files are merged) into a Trace. ``arch`` names the
     architecture the log came from, for ``-X raw`` numbers (default: this machine's)."""
-    names = [os.fspath(paths)] if isinstance(paths, str | os.PathLike) else [os.fspath(p) for p in paths]
-    return Trace(list(parse_paths(names)), title=" ".join(names), arch=arch)
+    names = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    return Trace.of(record(logs(names, arch=arch)))

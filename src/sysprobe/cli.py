@@ -8,7 +8,6 @@ are imported by the command that needs them; rich only colours reports on a term
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
@@ -20,7 +19,6 @@ from ._version import __version__
 from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
 
 if TYPE_CHECKING:
-    from ._analysis import Analysis, Report
     from .events import Event
 
 app = typer.Typer(
@@ -64,13 +62,6 @@ def fail(error: SysprobeError) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-def check_placement(placement: str) -> None:
-    from ._tracing.placement import MODES
-
-    if placement not in MODES:
-        fail(UsageError(f"--placement {placement!r}: expected one of {', '.join(MODES)}"))
-
-
 class JsonLines:
     """Events as JSON Lines, flushed whenever the trace goes quiet."""
 
@@ -110,58 +101,49 @@ def trace(
     backend: BackendOpt = None,
 ) -> None:
     """Run CMD under strace -f, parse its trace as it runs, exit with CMD's status."""
-    from ._golden.golden import GOLDEN_SYSCALLS, STRING_LIMIT
-    from ._report.summary import Summary
-    from ._tracing.backends import start
-    from ._tracing.strace.backend import StraceOptions
+    from . import _pipeline
 
-    check_placement(placement)
     if update and golden is None:
         fail(UsageError("--update goes with --golden PATH"))
-    pairs = [tuple(r.split("=", 1)) for r in replace or []]
-    if any(len(p) != 2 or not p[0] for p in pairs):
+    split = [r.split("=", 1) for r in replace or []]
+    if any(len(p) != 2 or not p[0] for p in split):
         fail(UsageError("--replace takes OLD=NEW"))
-    # a golden needs only the descriptor and process calls: tell strace to skip the rest
-    syscalls = trace_set if trace_set or golden is None else GOLDEN_SYSCALLS
-    options = StraceOptions(
-        syscalls=syscalls,
-        strace_args=strace_arg or [],
-        string_limit=STRING_LIMIT if golden is not None else None,
-        timeout=timeout,
-        raw_output=str(output) if output else None,
-        strace=strace,
-        placement=placement,
-    )
+    pairs = [(p[0], p[1]) for p in split]
     sink = JsonLines(sys.stdout) if json_out else None
-    tally = Summary()
-    kept: list[Event] = []
     try:
-        run = start(command, options, backend, on_idle=sink.flush if sink else None)
-        for event in run.events():
-            tally.add(event)
-            if golden is not None:
-                kept.append(event)
-            if sink is not None:
-                sink.write(event)
+        run = _pipeline.command(
+            command,
+            syscalls=trace_set,
+            golden=golden is not None,
+            strace_args=strace_arg or [],
+            timeout=timeout,
+            raw_output=output,
+            strace=strace,
+            placement=placement,
+            backend=backend,
+        )
+        recording = _pipeline.record(
+            run,
+            keep_events=golden is not None,
+            on_event=sink.write if sink else None,
+            on_idle=sink.flush if sink else None,
+        )
     except SysprobeError as error:
         fail(error)
     finally:
         if sink is not None:
             sink.flush()
-    outcome = run.outcome
+    outcome = recording.outcome
     assert outcome is not None
     if summary:
-        end = "killed by " + outcome.leader_signal if outcome.leader_signal else f"exit {outcome.exit_status}"
-        emit(tally.lines(f"{shlex.join(command)} — {end}, {outcome.wall_seconds:.2f} s, {outcome.tracer}"))
+        emit(recording.summary_lines())
     if outcome.timed_out:
         print(f"sysprobe: timed out after {timeout:g} s; the traced processes were killed", file=sys.stderr)
         raise typer.Exit(EXIT_TIMEOUT)
     if golden is not None:
-        from ._golden.golden import compare_or_update
         from ._trace import Trace
 
-        recorded = Trace(kept, title=shlex.join(command), outcome=outcome, syscalls=trace_set)
-        result = compare_or_update(golden, recorded.golden([(p[0], p[1]) for p in pairs]), update=update)
+        result = Trace.of(recording).compare_golden(golden, update=update, replacements=pairs)
         print(f"sysprobe: {result.message()}", file=sys.stderr)
         raise typer.Exit(0 if result.ok else 1)
     raise typer.Exit(outcome.exit_status if outcome.exit_status is not None else 0)
@@ -229,11 +211,9 @@ def check(
     PATTERN reads like strace's output: sendfile, epoll_create1(EPOLL_CLOEXEC),
     fcntl(*, F_SETFD, FD_CLOEXEC) = 0, sendmsg(*, {msg_control=[{cmsg_type=SCM_RIGHTS}]}, *).
     """
-    from ._analysis import Analysis
-    from ._kernel.constants import ARCHES
-    from ._rules.rules import RuleSet, needed_syscalls
+    from . import _pipeline
+    from ._rules.rules import RuleSet
 
-    check_placement(placement)
     rules = RuleSet(
         expect=expect or [],
         forbid=forbid or [],
@@ -245,84 +225,26 @@ def check(
         expect_exit=expect_exit,
     )
     try:
-        built = rules.build()
-        if not built:
-            raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
-        if bool(log) == bool(command):
-            raise UsageError(
-                "give either a command to run (after --) or --log FILE, not both"
-                if log
-                else "give a command to run (after --) or --log FILE"
-            )
-        if arch is not None and arch not in ARCHES:
-            raise UsageError(f"unknown architecture {arch!r} (known: {', '.join(ARCHES)})")
-        analysis = Analysis(built, arch=arch)
-        if log:
-            from ._parsing.sources import parse_paths
-
-            for name in log:
-                if not Path(name).is_file():
-                    raise UsageError(f"{name}: no such file")
-            analysis.feed_all(parse_paths(log))
-            report = analysis.finish(" ".join(log))
-        else:
-            assert command is not None
-            report = run_check(
-                command,
-                analysis,
-                None if full else needed_syscalls(built),
-                inject or [],
-                seccomp,
-                placement,
-                timeout,
-                strace,
-                output,
-                backend,
-            )
+        rules.build()  # a rule that does not parse is the first thing to say
+        source = _pipeline.source(
+            command,
+            log,
+            arch=arch,
+            inject=inject or [],
+            seccomp=seccomp,
+            placement=placement,
+            timeout=timeout,
+            strace=strace,
+            raw_output=output,
+            backend=backend,
+        )
+        report = _pipeline.check(rules, source, full=full)
     except SysprobeError as error:
         fail(error)
     emit(report.lines())
     if json_report is not None:
         json_report.write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    if report.incomplete:
-        raise typer.Exit(EXIT_TIMEOUT)
-    raise typer.Exit(0 if report.passed else 1)
-
-
-def run_check(
-    command: list[str],
-    analysis: Analysis,
-    syscalls: set[str] | None,
-    inject: list[str],
-    seccomp: bool,
-    placement: str,
-    timeout: float | None,
-    strace: str | None,
-    output: Path | None,
-    backend: str | None,
-) -> Report:
-    from ._tracing.backends import start
-    from ._tracing.strace.backend import StraceOptions
-
-    options = StraceOptions(
-        syscalls=syscalls,
-        seccomp=seccomp,
-        inject=inject,
-        timeout=timeout,
-        raw_output=str(output) if output else None,
-        strace=strace,
-        placement=placement,
-    )
-    run = start(command, options, backend)
-    analysis.feed_all(run.events())
-    outcome = run.outcome
-    assert outcome is not None
-    incomplete = (
-        f"timed out after {timeout:g} s; the verdict is on a partial trace" if outcome.timed_out else None
-    )
-    report = analysis.finish(shlex.join(command), outcome.exit_status, incomplete)
-    report.tracer = outcome.tracer
-    return report
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()
@@ -336,24 +258,21 @@ def parse(
     Per-pid files of one `strace -ff -o NAME` run (NAME.123, NAME.124) are merged in time
     order when they carry timestamps.
     """
-    from ._parsing.sources import parse_paths
-    from ._report.summary import Summary
+    from . import _pipeline
 
-    for name in files:
-        if name != "-" and not Path(name).is_file():
-            print(f"sysprobe: {name}: no such file", file=sys.stderr)
-            raise typer.Exit(2)
-    tally = Summary()
     sink = JsonLines(sys.stdout) if json_out else None
-    for event in parse_paths(files):
-        tally.add(event)
-        if sink is not None:
-            sink.write(event)
+    try:
+        recording = _pipeline.record(
+            _pipeline.logs(files), keep_events=False, on_event=sink.write if sink else None
+        )
+    except SysprobeError as error:
+        fail(error)
     if sink is not None:
         sink.flush()
     else:
-        emit(tally.lines(" ".join(files)), sys.stdout)
-    if strict and tally.unparsed:
+        emit(recording.summary_lines(), sys.stdout)
+    summary = recording.analysis.summary
+    if strict and summary is not None and summary.unparsed:
         raise typer.Exit(1)
 
 

@@ -1,7 +1,9 @@
 """sysprobe's pytest plugin: the ``sysprobe`` fixture and golden-trace options.
 
 Installed with sysprobe (entry point ``pytest11``). It only adapts the library to pytest:
-where goldens live, skipping where strace cannot run, updating and pruning goldens.
+options, the fixture (``sysprobe.trace``/``parse`` through ``_pipeline``, as the API),
+skipping where the tracer cannot run, and the session's bookkeeping of goldens (where
+they live and which are unused: ``_golden.location``).
 
     def test_no_leak(sysprobe):
         t = sysprobe.run(["./server", "--once"])
@@ -11,9 +13,7 @@ where goldens live, skipping where strace cannot run, updating and pruning golde
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from ._golden.golden import STRING_LIMIT, GoldenResult
+from ._golden.location import golden_path, module_of, unused_goldens
 from ._trace import Trace, parse, trace
 from ._tracing.strace.binary import check_usable
 
@@ -35,7 +36,6 @@ _SHARED = {
     "sysprobe_deselected": _DESELECTED,
     "sysprobe_incomplete": _INCOMPLETE,
 }
-_UNSAFE = re.compile(r"[^\w.\[\]=,+@-]")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,10 +63,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_COLLECTED] = set()
     config.stash[_INCOMPLETE] = set()
     config.addinivalue_line("markers", "sysprobe: the test traces programs with strace (through the fixture)")
-
-
-def traces_dir(config: pytest.Config) -> Path:
-    return config.rootpath / str(config.getini("sysprobe_traces"))
 
 
 def require_strace(config: pytest.Config) -> None:
@@ -125,25 +121,6 @@ class PluginTrace(Trace):
         return pairs
 
 
-def golden_path(node: pytest.Item, name: str | None = None) -> Path:
-    module = Path(str(node.path)).stem
-    test = _UNSAFE.sub("_", _shared_name(node)) + (f".{_UNSAFE.sub('_', name)}" if name else "")
-    return traces_dir(node.config) / module / f"{test}.trace"
-
-
-def _shared_name(node: pytest.Item) -> str:
-    """The test's name without the value of a ``backend`` parameter: a test run once per
-    backend keeps one golden, which each backend's trace must match."""
-    callspec = getattr(node, "callspec", None)
-    if callspec is None or "backend" not in callspec.params:
-        return node.name
-    parts = callspec.id.split("-")
-    with contextlib.suppress(ValueError):
-        parts.remove(str(callspec.params["backend"]))
-    base = getattr(node, "originalname", node.name)
-    return f"{base}[{'-'.join(parts)}]" if parts else base
-
-
 class Sysprobe:
     """The ``sysprobe`` fixture: ``run`` a program under strace, ``parse`` a log."""
 
@@ -164,8 +141,7 @@ class Sysprobe:
         return self._adopt(parse(list(paths), arch=arch))
 
     def _adopt(self, result: Trace) -> PluginTrace:
-        adopted = PluginTrace.__new__(PluginTrace)
-        adopted.__dict__.update(result.__dict__)
+        adopted = PluginTrace.of(result.recording)
         adopted.node = self.node
         adopted.tmp_path = self.tmp_path
         return adopted
@@ -185,13 +161,13 @@ def sysprobe(request: pytest.FixtureRequest, tmp_path: Path) -> Sysprobe:
 
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
     if items:
-        items[0].config.stash[_DESELECTED].update(Path(str(item.path)).stem for item in items)
+        items[0].config.stash[_DESELECTED].update(module_of(item.path) for item in items)
 
 
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    config.stash[_COLLECTED].update(Path(str(item.path)).stem for item in items)
+    config.stash[_COLLECTED].update(module_of(item.path) for item in items)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> None:
@@ -199,7 +175,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     # that failed or was skipped may not have reached its assert_golden: its module's
     # goldens are neither reported nor pruned.
     if report.failed or report.skipped:
-        config.stash[_INCOMPLETE].add(Path(report.nodeid.split("::", 1)[0]).stem)
+        config.stash[_INCOMPLETE].add(module_of(report.nodeid.split("::", 1)[0]))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -218,21 +194,16 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[stash_key].update(output.get(key, []))
 
 
-def unused_goldens(config: pytest.Config) -> list[Path]:
-    """Goldens in folders of test modules that ran in full, that no test compared with."""
-    collected: set[str] = config.stash[_COLLECTED]
-    deselected: set[str] = config.stash[_DESELECTED]
-    used: set[str] = config.stash[_USED]
-    incomplete: set[str] = config.stash[_INCOMPLETE]
-    complete = collected - deselected - incomplete
-    found = traces_dir(config).glob("*/*.trace")
-    return sorted(p for p in found if p.parent.name in complete and str(p) not in used)
-
-
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is not None or config.option.collectonly:
         return
-    unused = unused_goldens(config)
+    unused = unused_goldens(
+        config,
+        used=config.stash[_USED],
+        collected=config.stash[_COLLECTED],
+        deselected=config.stash[_DESELECTED],
+        incomplete=config.stash[_INCOMPLETE],
+    )
     if not unused:
         return
     rel = [str(p.relative_to(config.rootpath)) for p in unused]

@@ -159,11 +159,27 @@ def test_a_thread_whose_clone_result_was_lost_is_still_a_thread(tmp_path: Path) 
     assert sorted(leak.fd for leak in t.leaks()) == [3, 4]  # the copied table crossed the exec
 
 
+def test_a_thread_whose_clone_result_was_lost_in_the_tree_and_the_golden(tmp_path: Path) -> None:
+    """The model's tree puts the thread under its process, with no creating call; the
+    golden, which numbers the model's tasks, says so."""
+    log = tmp_path / "lost.log"
+    log.write_text(LOST_CLONE_RESULT)
+    t = sysprobe.parse(log)
+    tasks = [(task.pid, task.parent.pid if task.parent else None) for task in t.model.tree.walk()]
+    assert tasks == [(16028, None), (16060, 16028), (16061, 16060)]
+    assert [line for line in t.golden().splitlines() if line.startswith("task ")] == [
+        "task 1: the command",
+        "task 2: process made by task 1 (clone)",
+        "task 3: thread made by task 2 (its clone's result is not in the trace)",
+    ]
+
+
 def test_a_long_orphan_is_adopted_and_later_given_its_parent() -> None:
     """Events of a task whose creation has not shown are held, but only up to a budget: a
     log with many roots must not hold all of itself. An orphan adopted early still gets
     its parent when the parent's clone finally returns."""
-    from sysprobe._model.fdmodel import HOLD_BUDGET, FdModel
+    from sysprobe._model.fdmodel import FdModel
+    from sysprobe._model.reorder import HOLD_BUDGET
     from sysprobe._parsing.lineparse import parse_lines
 
     lines = ['100 execve("/bin/parent", ["parent"], 0x7ffd /* 3 vars */) = 0']

@@ -280,7 +280,7 @@ def many_children(n: int) -> list[str]:
 def test_a_check_forgets_ended_processes_but_not_its_verdicts() -> None:
     """The check path's memory follows the live processes, not the trace: after 3000
     children only the first process is left, and every count and verdict is intact."""
-    from sysprobe._analysis import Analysis
+    from sysprobe._pipeline import Analysis
     from sysprobe._rules.rules import RuleSet
 
     rules = RuleSet(no_fd_leaks=True, cloexec=["openat"], order=["openat -> execve"])

@@ -1,7 +1,7 @@
 """Golden trace files: a normalized, reviewable record of what a program did to its
 descriptors and processes, stable across runs and machines.
 
-What goes in (the descriptor and process calls of ``_fdspec``), what is left out:
+What goes in (the descriptor and process calls of ``_kernel.effects``), what is left out:
 - calls that change nothing: fcntl/ioctl queries, recvmsg/sendmsg without SCM_RIGHTS,
   close of a descriptor that was not open (EBADF);
 - failed file opens, and execve failing with ENOENT: the loader's, interpreters' and
@@ -11,8 +11,8 @@ What goes in (the descriptor and process calls of ``_fdspec``), what is left out
   interpreter's modules, locale data.
 
 How it is normalized: each task (process or thread) gets a number by a depth-first walk
-of the creation tree (children in the order their parent made them), and its events stay
-in its own order, so scheduling does not change the file; pids become task numbers;
+of the model's creation tree (children in the order their parent made them), and its
+events stay in its own order, so scheduling does not change the file; pids become task numbers;
 addresses become ``ADDR``; pipe and socket inodes and ports are renumbered in order of
 appearance; given prefixes (the temporary directory, the working directory) are replaced;
 the environment is never written, only ``<env>``.
@@ -24,14 +24,15 @@ import difflib
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .._kernel.constants import constants, host_arch
 from .._kernel.effects import EFFECTS, TRACKED, Closes, Creates, Execs, Fcntl, Forks, Ioctl, Receives, Sends
-from .._model.fdmodel import Descriptor, FdModel
+from .._model.fdmodel import FdModel
 from .._model.query import arg, int_of, is_value, scm_rights
 from .._model.query import field as struct_field
+from .._model.records import Descriptor
+from .._model.tree import Task
 from ..argtree import (
     Call,
     Changed,
@@ -60,16 +61,6 @@ FORMAT = "sysprobe golden trace, format 1"
 GOLDEN_SYSCALLS = ",".join(f"?{name}" for name in sorted(TRACKED))
 ADDRESS_FLOOR = 0x10000  # hex values from here up are addresses, different on every run
 STRING_LIMIT = 1024  # strace -s for goldens: paths in argv whole, so that they normalize
-
-
-@dataclass
-class _Task:
-    pid: int | None
-    made_by: int | None = None
-    how: str = ""  # the call that made it; "" for the command itself
-    thread: bool = False
-    events: list[Event] = field(default_factory=list)
-    children: list[int] = field(default_factory=list)
 
 
 class Normalizer:
@@ -176,7 +167,7 @@ def standard_replacements(
 class _Selection:
     """Decides which events a golden keeps (see the module's docstring)."""
 
-    def __init__(self, events: list[Event], consts: dict[str, int], syscalls: set[str] | None) -> None:
+    def __init__(self, events: Sequence[Event], consts: dict[str, int], syscalls: set[str] | None) -> None:
         self.consts = consts
         self.syscalls = syscalls
         self.transient: set[int] = set()  # id() of the open and close of transient files
@@ -213,7 +204,7 @@ class _Selection:
             return False  # a search path: the loader's, an interpreter's
         return not (isinstance(effect, Execs) and ev.errno == "ENOENT")  # PATH search
 
-    def _find_transient(self, events: list[Event]) -> None:
+    def _find_transient(self, events: Sequence[Event]) -> None:
         """A file opened and closed by one task with no fork, clone or exec while it was open,
         and never duplicated or passed on: its open, close and flag changes are not behaviour
         a golden should pin (the loader's libraries, an interpreter's modules)."""
@@ -245,42 +236,32 @@ class _Selection:
 
 def render(
     events: Sequence[Event],
+    model: FdModel,
     *,
     command: str,
     replacements: Iterable[tuple[str, str]] = (),
     syscalls: str | None = None,
-    arch: str | None = None,
     header: Sequence[str] = (),
 ) -> str:
-    """The golden text for a trace's events."""
-    events = list(events)
+    """The golden text for a trace's events, read with ``model``: the model those events
+    were fed to, with its history (it names what was inherited stdio at each call, what
+    crossed each exec, and the tree of tasks)."""
     wanted = {s.lstrip("?!") for s in syscalls.removeprefix("trace=").split(",") if s} if syscalls else None
-    selection = _Selection(events, constants(arch or host_arch()), wanted)
-    tasks, order = _task_tree(events)
+    selection = _Selection(events, model.consts, wanted)
+    crossed = {(record.file, record.line): record.crossed for record in model.execs}
+    by_pid: dict[int | None, list[tuple[int, Event]]] = {}
+    for fed, ev in enumerate(events):
+        by_pid.setdefault(ev.pid, []).append((fed, ev))
 
-    # In stream order, with the model: what was inherited stdio at each call, and what
-    # crossed each exec. Then everything is written in task order, so that numbering
-    # (tasks, inodes, ports) does not depend on how the processes were scheduled.
-    model = FdModel(arch)
-    kept: dict[int, tuple[frozenset[int], list[Descriptor] | None]] = {}
-    for ev in events:
-        if selection.keep(ev):
-            table = model.table(ev.pid)
-            stdio: frozenset[int] = frozenset(
-                fd for fd in (0, 1, 2) if fd in table and table[fd].origin.syscall is None
-            )
-            kept[id(ev)] = (stdio, None)
-        model.feed(ev)
-        if (
-            isinstance(ev, Syscall)
-            and isinstance(EFFECTS.get(ev.name), Execs)
-            and ev.ret == 0
-            and model.execs
-        ):
-            kept[id(ev)] = (kept[id(ev)][0], model.execs[-1].crossed)
-    model.finish()
-
-    labels: dict[int | None, str] = {pid: f"task {i + 1}" for i, pid in enumerate(order)}
+    # Everything is written in task order, so that numbering (tasks, inodes, ports) does
+    # not depend on how the processes were scheduled. A reused pid is one task here.
+    order: list[Task] = []
+    written: set[int | None] = set()
+    for task in model.tree.walk():
+        if task.pid not in written:
+            written.add(task.pid)
+            order.append(task)
+    labels: dict[int | None, str] = {task.pid: f"task {i + 1}" for i, task in enumerate(order)}
     normalizer = Normalizer(replacements)
     shown = syscalls if wanted is not None else "descriptors and processes (the default)"
     out = [
@@ -290,60 +271,30 @@ def render(
         f"# syscalls: {shown}",
         "",
     ]
-    for i, pid in enumerate(order):
-        task = tasks[pid]
-        task.thread = model.tgid_of(pid) not in (pid, None)
+    for i, task in enumerate(order):
         out.append(_heading(i + 1, task, labels))
-        for ev in task.events:
-            if id(ev) in kept:
-                stdio, crossed = kept[id(ev)]
-                out.append("  " + _line(ev, normalizer, labels, stdio))
-                if crossed is not None:
-                    out.append("  " + _crossed(crossed, normalizer))
+        for fed, ev in by_pid.get(task.pid, []):
+            if not selection.keep(ev):
+                continue
+            table = model.table(ev.pid, after=fed)  # as it was when the call was made
+            stdio = frozenset(fd for fd in (0, 1, 2) if fd in table and table[fd].origin.syscall is None)
+            out.append("  " + _line(ev, normalizer, labels, stdio))
+            if isinstance(ev, Syscall) and isinstance(EFFECTS.get(ev.name), Execs) and ev.ret == 0:
+                made = crossed.get((ev.file, ev.line))
+                if made is not None:
+                    out.append("  " + _crossed(made, normalizer))
         out.append("")
     return "\n".join(out)
 
 
-def _heading(number: int, task: _Task, labels: dict[int | None, str]) -> str:
-    if not task.how:
+def _heading(number: int, task: Task, labels: dict[int | None, str]) -> str:
+    kind = "thread" if task.is_thread else "process"
+    if task.parent is None:
         return f"task {number}: the command" if number == 1 else f"task {number}: made outside the trace"
-    kind = "thread" if task.thread else "process"
-    return f"task {number}: {kind} made by {labels.get(task.made_by, '?')} ({task.how})"
-
-
-def _task_tree(events: list[Event]) -> tuple[dict[int | None, _Task], list[int | None]]:
-    tasks: dict[int | None, _Task] = {}
-    first_seen: list[int | None] = []
-    for ev in events:
-        if ev.pid not in tasks:
-            tasks[ev.pid] = _Task(ev.pid)
-            first_seen.append(ev.pid)
-        tasks[ev.pid].events.append(ev)
-        if (
-            isinstance(ev, Syscall)
-            and ev.ret is not None
-            and ev.ret > 0
-            and isinstance(EFFECTS.get(ev.name), Forks)
-        ):
-            if ev.ret not in tasks:
-                tasks[ev.ret] = _Task(ev.ret)
-                first_seen.append(ev.ret)
-            child = tasks[ev.ret]
-            child.made_by, child.how = ev.pid, ev.name
-            tasks[ev.pid].children.append(ev.ret)
-    order: list[int | None] = []
-
-    def walk(pid: int | None) -> None:
-        order.append(pid)
-        for child in tasks[pid].children:
-            if child not in order:
-                walk(child)
-
-    for pid in first_seen:  # roots: the command, and tasks whose creation was not traced
-        if pid not in order and tasks[pid].how == "":
-            walk(pid)
-    order += [pid for pid in first_seen if pid not in order]
-    return tasks, order
+    maker = labels.get(task.parent.pid, "?")
+    if task.created_by is None:  # strace never printed its clone's result (README: goldens)
+        return f"task {number}: {kind} made by {maker} (its clone's result is not in the trace)"
+    return f"task {number}: {kind} made by {maker} ({task.created_by.syscall})"
 
 
 def _line(ev: Event, normalizer: Normalizer, labels: dict[int | None, str], stdio: frozenset[int]) -> str:

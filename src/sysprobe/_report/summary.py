@@ -1,92 +1,63 @@
 """A short account of a trace — processes, syscalls, failures, signals, exits — built in
-one pass with memory bounded by the live processes and distinct names, not the trace."""
+the one pass with memory bounded by the live processes and distinct names, not the trace.
+
+The processes and who made them come from the model's process tree; the summary counts
+the rest.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 
-from .._kernel.effects import CREATES_PROCESS, EXECS
-from ..argtree import Str
-from ..events import Event, Exit, Killed, Signal, Syscall, Unparsed
+from .._model.fdmodel import FdModel
+from .._model.records import Process
+from ..events import Event, Signal, Syscall, Unparsed
 from .output import StyledLine, columns, plural
 
 MAX_ROWS = 12
 MAX_UNPARSED_KEPT = 20
 
 
-@dataclass
-class ProcessLine:
-    pid: int | None
-    parent: int | None = None
-    program: str | None = None
-    end: str | None = None  # "exited 0", "killed by SIGSEGV (core dumped)"
-
-
-@dataclass
 class Summary:
-    processes: dict[int | None, ProcessLine] = field(default_factory=dict)  # the first MAX_ROWS
-    tasks: int = 0  # processes and threads seen
-    syscalls: Counter[str] = field(default_factory=Counter)
-    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
-    signals: Counter[str] = field(default_factory=Counter)
-    events: int = 0
-    unparsed: int = 0
-    unparsed_examples: list[Unparsed] = field(default_factory=list)
-    injected: int = 0
-    # Every task shows in its own lines (at least its `+++ exited`), so tasks are counted
-    # there; a fork's result only names the parent of a row of the table.
-    _live: set[int | None] = field(default_factory=set)
-    _parents: dict[int, int | None] = field(default_factory=dict)  # rows not shown yet
+    """Counts of an event stream; ``calls`` is the pass's count of calls by name."""
 
-    def _seen(self, pid: int | None) -> ProcessLine | None:
-        if pid not in self._live:  # new, or a pid reused after its task ended
-            self._live.add(pid)
-            self.tasks += 1
-            if len(self.processes) < MAX_ROWS:
-                parent = self._parents.pop(pid, None) if pid is not None else None
-                self.processes[pid] = ProcessLine(pid, parent)
-        return self.processes.get(pid)
+    def __init__(self, calls: Counter[str], model: FdModel) -> None:
+        self.syscalls = calls
+        self.model = model
+        self.rows: list[Process] = []  # the first MAX_ROWS processes, as the model makes them
+        self.failures: Counter[tuple[str, str]] = Counter()
+        self.signals: Counter[str] = Counter()
+        self.events = 0
+        self.unparsed = 0
+        self.unparsed_examples: list[Unparsed] = []
+        self.injected = 0
+        model.tree.on_process.append(self._process)
+
+    def _process(self, proc: Process) -> None:
+        if len(self.rows) < MAX_ROWS:
+            self.rows.append(proc)
 
     def add(self, event: Event) -> None:
         self.events += 1
-        proc = self._seen(event.pid)
-        if isinstance(event, Exit | Killed):
-            self._live.discard(event.pid)
         if isinstance(event, Syscall):
-            name = event.name
-            self.syscalls[name] += 1
             if event.errno is not None:
-                self.failures[(name, event.errno)] += 1
+                self.failures[(event.name, event.errno)] += 1
             if event.injected:
                 self.injected += 1
-            if event.ret is not None and event.ret > 0 and name in CREATES_PROCESS:
-                child = self.processes.get(event.ret)
-                if child is not None:
-                    child.parent = event.pid
-                elif len(self.processes) < MAX_ROWS:
-                    self._parents[event.ret] = event.pid
-            elif proc is not None and event.ret == 0 and name in EXECS and event.args:
-                path = event.args[0] if name == "execve" else event.args[1] if len(event.args) > 1 else None
-                if isinstance(path, Str):
-                    proc.program = path.text
         elif isinstance(event, Signal):
             self.signals[event.signal] += 1
-        elif isinstance(event, Exit):
-            if proc is not None:
-                proc.end = f"exited {event.code}"
-        elif isinstance(event, Killed):
-            if proc is not None:
-                proc.end = f"killed by {event.signal}" + (" (core dumped)" if event.core_dumped else "")
         elif isinstance(event, Unparsed):
             self.unparsed += 1
             if len(self.unparsed_examples) < MAX_UNPARSED_KEPT:
                 self.unparsed_examples.append(event)
 
     def headline(self) -> str:
+        tree = self.model.tree
+        processes = plural(tree.process_count, "process", "processes")
+        threads = tree.task_count - tree.process_count
         failed = sum(self.failures.values())
         parts = [
-            plural(self.tasks, "process", "processes"),
+            processes + (f" (and {plural(threads, 'thread')})" if threads else ""),
             f"{plural(sum(self.syscalls.values()), 'syscall')} ({failed} failed)",
             plural(sum(self.signals.values()), "signal"),
         ]
@@ -98,17 +69,18 @@ class Summary:
 
     def lines(self, title: str) -> list[StyledLine]:
         out: list[StyledLine] = [("bold", f"sysprobe: {title}"), ("", f"  {self.headline()}")]
-        if self.processes:
+        if self.rows:
             rows: list[tuple[str, ...]] = [("pid", "parent", "program", "end")]
-            for proc in list(self.processes.values())[:MAX_ROWS]:
+            for proc in self.rows:
                 pid = "?" if proc.pid is None else str(proc.pid)
                 parent = "" if proc.parent is None else str(proc.parent)
                 rows.append((pid, parent, proc.program or "", proc.end or ""))
             table = columns(rows, indent="  ")
             out.append(("bold", table[0]))
             out += [("", row) for row in table[1:]]
-            if self.tasks > len(self.processes):
-                out.append(("", f"  ... {self.tasks - len(self.processes)} more processes"))
+            more = self.model.tree.process_count - len(self.rows)
+            if more:
+                out.append(("", f"  ... {plural(more, 'more process', 'more processes')}"))
         if self.syscalls:
             out.append(
                 (

@@ -1,7 +1,10 @@
 """Rules: what a test asserts about a trace, each with the evidence for its verdict.
 
-Rules watch the event stream (and, for descriptors, the model) as it goes by, keeping
-at most a few evidence lines and counts, so a check's memory does not grow with the trace.
+Rules watch the event stream as it goes by and, for descriptors, what the model tells of
+it (``on_exec``, ``on_close``), keeping at most a few evidence lines and counts, so a
+check's memory does not grow with the trace. The driver (``_pipeline.Analysis``) calls
+them in the same order whether the model runs now or its notifications were recorded in
+an earlier pass (``Trace.check``).
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from .._model.fdmodel import Descriptor, ExecRecord, FdModel
+from .._model.fdmodel import FdModel
+from .._model.records import Descriptor, ExecRecord
 from .._report.output import plural
 from ..errors import RuleSyntaxError
 from ..events import Event, Exit, Killed, Syscall
@@ -70,6 +75,7 @@ def names_of(*patterns: Pattern) -> set[str] | None:
 
 class Rule:
     option = ""
+    reads_model: ClassVar[bool] = False  # told of execs and closes (on_exec, on_close)
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -84,7 +90,13 @@ class Rule:
         self.seen = calls  # every syscall name seen, with counts (shared by the rules)
 
     def observe(self, ev: Event, seq: int) -> None:
-        """Called for every event in stream order."""
+        """Called for every event in stream order, after the model has read it."""
+
+    def on_exec(self, record: ExecRecord) -> None:
+        """Called for every successful exec, as the model reads it."""
+
+    def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
+        """Called for every descriptor that leaves a table (``ev``: the call that did it)."""
 
     def syscalls(self) -> set[str] | None:
         """The calls this rule reads (None: every call); the model's are added by the caller."""
@@ -302,6 +314,7 @@ class NoFdLeaks(Rule):
     """No descriptor but the allowed ones crosses an execve without close-on-exec."""
 
     option = "--no-fd-leaks"
+    reads_model: ClassVar[bool] = True
 
     def __init__(self, allow: set[int]) -> None:
         super().__init__("")
@@ -315,11 +328,7 @@ class NoFdLeaks(Rule):
         allowed = "".join(f" --allow-fd {fd}" for fd in sorted(self.allow))
         return f"--no-fd-leaks{allowed}"
 
-    def bind(self, model: FdModel, calls: Counter[str]) -> None:
-        super().bind(model, calls)
-        model.on_exec.append(self._exec)
-
-    def _exec(self, record: ExecRecord) -> None:
+    def on_exec(self, record: ExecRecord) -> None:
         for d in record.crossed:
             if d.fd in self.allow:
                 if len(self.allowed) < MAX_EVIDENCE:
@@ -346,6 +355,7 @@ class Cloexec(Rule):
     whenever an exec happens while it is open, and when it is closed or the trace ends."""
 
     option = "--cloexec"
+    reads_model: ClassVar[bool] = True
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -359,11 +369,6 @@ class Cloexec(Rule):
         self.checked = 0
         self._prune_at = PRUNE_AT
 
-    def bind(self, model: FdModel, calls: Counter[str]) -> None:
-        super().bind(model, calls)
-        model.on_exec.append(self._exec)
-        model.on_close.append(self._closed)
-
     def observe(self, ev: Event, seq: int) -> None:
         if (
             isinstance(ev, Syscall)
@@ -375,12 +380,14 @@ class Cloexec(Rule):
             self.total += 1
             if len(self.examples) < MAX_EVIDENCE:
                 self.examples.append(Evidence.of(ev))
-            if len(self.created) >= self._prune_at:
+            if len(self.created) >= self._prune_at and not self.model.finished:
                 self._prune()
 
     def _prune(self) -> None:
         """Forget creations whose descriptors are closed everywhere (a fork's copy shares
-        the origin, so a close in one table does not tell)."""
+        the origin, so a close in one table does not tell). Only while the model reads the
+        trace along with this rule: replayed over a finished model (``Trace.check``), the
+        open descriptors are those of the end, and nothing needs forgetting."""
         open_now = {(d.origin.pid, d.origin.line) for _, d in self.model.open_descriptors()}
         self.created = {key for key in self.created if key in open_now or self.model.is_held(key[0])}
         self._prune_at = max(PRUNE_AT, 2 * len(self.created))
@@ -396,7 +403,7 @@ class Cloexec(Rule):
         if len(self.violations) < 2 * MAX_EVIDENCE:
             self.violations.append(text)
 
-    def _exec(self, record: ExecRecord) -> None:
+    def on_exec(self, record: ExecRecord) -> None:
         for d in record.crossed:
             if self._ours(d):
                 self._violation(
@@ -404,7 +411,7 @@ class Cloexec(Rule):
                     f"at {record.where()} without close-on-exec"
                 )
 
-    def _closed(self, d: Descriptor, ev: Syscall | None) -> None:
+    def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
         if self._ours(d):
             self.checked += 1
             if not d.cloexec and not (ev is not None and ev.name in ("execve", "execveat")):

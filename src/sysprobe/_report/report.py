@@ -1,16 +1,12 @@
-"""One pass over an event stream: the descriptor model, the rules, the summary."""
+"""The verdicts of a check, as text lines and as JSON (``sysprobe check --json-report``)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ._kernel.signals import exit_status_for
-from ._model.fdmodel import FdModel
-from ._report.output import StyledLine, plural
-from ._rules.rules import ExpectExit, Rule, RuleResult
-from .events import Event, Syscall
+from .._rules.rules import RuleResult
+from ..errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
+from .output import StyledLine, plural
 
 
 @dataclass
@@ -32,6 +28,13 @@ class Report:
     @property
     def failed(self) -> list[RuleResult]:
         return [r for r in self.results if not r.passed]
+
+    @property
+    def exit_code(self) -> int:
+        """What ``sysprobe check`` exits with: an incomplete trace has its own code."""
+        if self.incomplete:
+            return EXIT_TIMEOUT
+        return EXIT_OK if self.passed else EXIT_RULE_FAILED
 
     def headline(self) -> str:
         status = "no exit status" if self.exit_status is None else f"exit {self.exit_status}"
@@ -91,47 +94,3 @@ class Report:
                 for r in self.results
             ],
         }
-
-
-class Analysis:
-    """Feed events; ``finish`` gives the report. Keeps the events (and the model its
-    history of ended processes) only if asked: otherwise memory stays flat in trace length."""
-
-    def __init__(
-        self, rules: Sequence[Rule] = (), *, arch: str | None = None, keep_events: bool = False
-    ) -> None:
-        self.model = FdModel(arch, retain=keep_events)
-        self.calls: Counter[str] = Counter()
-        self.rules = list(rules)
-        for rule in self.rules:
-            rule.bind(self.model, self.calls)
-        self.events: list[Event] | None = [] if keep_events else None
-        self._seq = 0
-
-    def feed(self, event: Event) -> None:
-        self._seq += 1
-        if isinstance(event, Syscall):
-            self.calls[event.name] += 1
-        self.model.feed(event)
-        for rule in self.rules:
-            rule.observe(event, self._seq)
-        if self.events is not None:
-            self.events.append(event)
-
-    def feed_all(self, events: Iterable[Event]) -> Analysis:
-        for event in events:
-            self.feed(event)
-        return self
-
-    def finish(self, title: str, exit_status: int | None = None, incomplete: str | None = None) -> Report:
-        self.model.finish()
-        if exit_status is None:
-            root = next(iter(self.model.processes.values()), None)
-            if root is not None:
-                exit_status = exit_status_for(root.signal) if root.signal else root.exit_code
-        for rule in self.rules:
-            if isinstance(rule, ExpectExit) and rule.status is None:
-                rule.status = exit_status
-        results = [rule.result() for rule in self.rules]
-        model = self.model
-        return Report(title, results, exit_status, model.process_count, model.exec_count, incomplete)

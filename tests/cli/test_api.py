@@ -1,0 +1,91 @@
+"""The Python API's surface, and a Trace that reads its events once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import sysprobe
+import sysprobe._pipeline
+from sysprobe._model.fdmodel import FdModel
+
+PUBLIC = [
+    "CommandNotExecutable",
+    "CommandNotFound",
+    "Descriptor",
+    "ExecRecord",
+    "Leak",
+    "Origin",
+    "Process",
+    "PtraceDenied",
+    "Report",
+    "RuleSet",
+    "RuleSyntaxError",
+    "StraceMissing",
+    "StraceTooOld",
+    "SysprobeError",
+    "Trace",
+    "TraceFailed",
+    "UsageError",
+    "__version__",
+    "parse",
+    "trace",
+]
+
+
+def test_the_public_names_are_pinned() -> None:
+    assert sysprobe.__all__ == PUBLIC
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_each_public_name_imports(name: str) -> None:
+    value = getattr(sysprobe, name)
+    if name == "__version__":
+        assert isinstance(value, str) and value
+    else:
+        assert value.__name__ == name  # a class or function of that name, not a stand-in
+
+
+def test_star_import_in_a_fresh_interpreter() -> None:
+    """Names are imported on first use; ``from sysprobe import *`` resolves every one."""
+    code = "from sysprobe import *; import sysprobe; print(all(n in globals() for n in sysprobe.__all__))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_trace_builds_its_model_once(
+    compile_c: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every question — tables of the past, leaks, rules, asserts, golden, exit status —
+    is answered from the pass made when the Trace was made."""
+    made: list[object] = []
+
+    def counting(*args: object, **kwargs: object) -> object:
+        model = FdModel(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(model)
+        return model
+
+    monkeypatch.setattr(sysprobe._pipeline, "FdModel", counting)
+    t = sysprobe.trace([str(compile_c("forkexec_pipe"))])
+    assert made == [t.model] and t.model.fed == len(t.events)
+
+    for event in t.events:
+        t.fd_table(event.pid, at=event.lines[-1])
+    assert [leak.fd for leak in t.leaks()] == [3, 4]
+    report = t.check(expect=["pipe2"], no_fd_leaks=True, expect_exit=0)
+    assert [r.passed for r in report.results] == [True, False, True]
+    t.assert_called("pipe2")
+    t.assert_not_called("sendfile")
+    t.assert_order("pipe2", "wait4")
+    with pytest.raises(AssertionError, match="2 descriptors leaked"):
+        t.assert_no_fd_leaks()
+    with pytest.raises(AssertionError, match="violation"):
+        t.assert_cloexec("pipe2")
+    assert "# crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])" in t.golden()
+    assert t.exit_status == 0
+    assert made == [t.model] and t.model.fed == len(t.events)  # no second model, nothing read again
