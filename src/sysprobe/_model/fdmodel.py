@@ -20,9 +20,8 @@ from dataclasses import dataclass, field, replace
 from .._kernel.constants import constants, host_arch
 from .._kernel.effects import (
     ALWAYS,
-    EFFECTS,
     NEVER,
-    Cloexec,
+    CloexecWhen,
     Closes,
     ClosesRange,
     Creates,
@@ -38,6 +37,7 @@ from .._kernel.effects import (
     Unshares,
     kind_of,
 )
+from .._kernel.syscalls import EFFECTS
 from .._parsing.argdecode import decoration_end, split_decoration
 from ..argtree import Const, Fd, Node, Str
 from ..events import Event, Exit, Killed, Superseded, Syscall
@@ -458,7 +458,7 @@ class FdModel:
     def _origin(self, ev: Syscall, detail: str | None = None) -> Origin:
         return Origin(ev.name, ev.pid, ev.line, ev.file, detail)
 
-    def _cloexec(self, rule: Cloexec, args: tuple[Node, ...]) -> bool:
+    def _cloexec(self, rule: CloexecWhen, args: tuple[Node, ...]) -> bool:
         if rule == ALWAYS:
             return True
         if rule == NEVER or not isinstance(rule, Flag):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .._kernel.effects import CREATES_PROCESS, EXECS
+from .._kernel.effects import Execs
+from .._kernel.syscalls import CREATES_PROCESS, EFFECTS, EXECS
 from ..argtree import Str
 from ..events import Event, Exit, Killed, Signal, Syscall, Unparsed
 from .output import StyledLine, columns, plural
@@ -67,7 +68,9 @@ class Summary:
                 elif len(self.processes) < MAX_ROWS:
                     self._parents[event.ret] = event.pid
             elif proc is not None and event.ret == 0 and name in EXECS and event.args:
-                path = event.args[0] if name == "execve" else event.args[1] if len(event.args) > 1 else None
+                effect = EFFECTS[name]
+                path_arg = effect.path_arg if isinstance(effect, Execs) else 0
+                path = event.args[path_arg] if len(event.args) > path_arg else None
                 if isinstance(path, Str):
                     proc.program = path.text
         elif isinstance(event, Signal):
