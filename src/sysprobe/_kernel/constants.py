@@ -21,9 +21,11 @@ import platform
 from typing import Final
 
 # ---- the data: (name, value or the name of an equal constant), in printing order ----
-# In a flag group, a value made of several bits comes before the single bits it contains
-# (O_SYNC before O_DSYNC, O_TMPFILE before O_DIRECTORY), as strace prints it; an alias
-# (O_NDELAY) comes after the name strace prints for the same bits.
+# A group's order is the order strace prints its names in (O_NONBLOCK|O_CLOEXEC, but
+# EFD_CLOEXEC|EFD_NONBLOCK): the ptrace backend's trees must equal the parser's. A value
+# made of several bits comes before the single bits it contains (O_SYNC before O_DSYNC,
+# O_TMPFILE before O_DIRECTORY); an alias (O_NDELAY) comes after the name strace prints
+# for the same bits.
 
 Entries = tuple[tuple[str, int | str], ...]
 
@@ -38,7 +40,6 @@ _OPEN_FLAGS: Final[Entries] = (
     ("O_NONBLOCK", 0o4000),
     ("O_SYNC", 0o4010000),  # __O_SYNC|O_DSYNC
     ("O_DSYNC", 0o10000),
-    ("O_ASYNC", 0o20000),
     ("O_DIRECT", 0o40000),
     ("O_LARGEFILE", 0o100000),
     ("O_NOFOLLOW", 0o400000),
@@ -47,10 +48,11 @@ _OPEN_FLAGS: Final[Entries] = (
     ("O_PATH", 0o10000000),
     ("O_TMPFILE", 0o20200000),  # __O_TMPFILE|O_DIRECTORY
     ("O_DIRECTORY", 0o200000),
+    ("FASYNC", 0o20000),
+    ("O_ASYNC", "FASYNC"),
     ("O_NDELAY", "O_NONBLOCK"),
     ("O_FSYNC", "O_SYNC"),
     ("O_RSYNC", "O_SYNC"),
-    ("FASYNC", "O_ASYNC"),
 )
 _OPEN_FLAGS_BY_ARCH: Final[dict[str, dict[str, int | str]]] = {
     "alpha": {
@@ -62,7 +64,7 @@ _OPEN_FLAGS_BY_ARCH: Final[dict[str, dict[str, int | str]]] = {
     },
     "mips": {
         "O_APPEND": 0x8, "O_DSYNC": 0x10, "O_NONBLOCK": 0x80, "O_CREAT": 0x100, "O_TRUNC": 0x200,
-        "O_EXCL": 0x400, "O_NOCTTY": 0x800, "O_ASYNC": 0x1000, "O_LARGEFILE": 0x2000,
+        "O_EXCL": 0x400, "O_NOCTTY": 0x800, "FASYNC": 0x1000, "O_LARGEFILE": 0x2000,
         "O_SYNC": 0x4010, "O_DIRECT": 0x8000,
     },
     "parisc": {
@@ -72,7 +74,7 @@ _OPEN_FLAGS_BY_ARCH: Final[dict[str, dict[str, int | str]]] = {
         "O_PATH": 1 << 22, "O_TMPFILE": 1 << 23 | 1 << 12,
     },
     "sparc64": {
-        "O_APPEND": 0x8, "O_ASYNC": 0x40, "O_CREAT": 0x200, "O_TRUNC": 0x400, "O_EXCL": 0x800,
+        "O_APPEND": 0x8, "FASYNC": 0x40, "O_CREAT": 0x200, "O_TRUNC": 0x400, "O_EXCL": 0x800,
         "O_DSYNC": 0x2000, "O_NONBLOCK": 0x4000, "O_NOCTTY": 0x8000, "O_LARGEFILE": 0x40000,
         "O_DIRECT": 0x100000, "O_NOATIME": 0x200000, "O_CLOEXEC": 0x400000, "O_SYNC": 0x802000,
         "O_PATH": 0x1000000, "O_TMPFILE": 0x2010000, "O_DIRECTORY": 0x10000, "O_NOFOLLOW": 0x20000,
@@ -177,22 +179,25 @@ _WAIT_OPTIONS: Final[Entries] = (
     ("WEXITED", 4),
     ("WCONTINUED", 8),
     ("WNOWAIT", 0x1000000),
-    ("__WNOTHREAD", 0x20000000),
-    ("__WALL", 0x40000000),
     ("__WCLONE", 0x80000000),
+    ("__WALL", 0x40000000),
+    ("__WNOTHREAD", 0x20000000),
     ("WSTOPPED", "WUNTRACED"),
 )
 _CLOSE_RANGE_FLAGS: Final[Entries] = (("CLOSE_RANGE_UNSHARE", 2), ("CLOSE_RANGE_CLOEXEC", 4))
+
+# mman.h: mremap(2) flags
+_MREMAP_FLAGS: Final[Entries] = (("MREMAP_MAYMOVE", 1), ("MREMAP_FIXED", 2), ("MREMAP_DONTUNMAP", 4))
 
 # descriptor-creating calls' flags: most are O_NONBLOCK and O_CLOEXEC under another name
 _EPOLL_FLAGS: Final[Entries] = (("EPOLL_CLOEXEC", "O_CLOEXEC"),)
 _EVENTFD_FLAGS: Final[Entries] = (
     ("EFD_SEMAPHORE", 1),
-    ("EFD_NONBLOCK", "O_NONBLOCK"),
     ("EFD_CLOEXEC", "O_CLOEXEC"),
+    ("EFD_NONBLOCK", "O_NONBLOCK"),
 )
-_TIMERFD_FLAGS: Final[Entries] = (("TFD_NONBLOCK", "O_NONBLOCK"), ("TFD_CLOEXEC", "O_CLOEXEC"))
-_SIGNALFD_FLAGS: Final[Entries] = (("SFD_NONBLOCK", "O_NONBLOCK"), ("SFD_CLOEXEC", "O_CLOEXEC"))
+_TIMERFD_FLAGS: Final[Entries] = (("TFD_CLOEXEC", "O_CLOEXEC"), ("TFD_NONBLOCK", "O_NONBLOCK"))
+_SIGNALFD_FLAGS: Final[Entries] = (("SFD_CLOEXEC", "O_CLOEXEC"), ("SFD_NONBLOCK", "O_NONBLOCK"))
 _INOTIFY_FLAGS: Final[Entries] = (("IN_NONBLOCK", "O_NONBLOCK"), ("IN_CLOEXEC", "O_CLOEXEC"))
 _PIDFD_FLAGS: Final[Entries] = (("PIDFD_NONBLOCK", "O_NONBLOCK"),)
 _MEMFD_FLAGS: Final[Entries] = (
@@ -312,7 +317,7 @@ _SOCKET_TYPES: Final[Entries] = (
     ("SOCK_PACKET", 10),
 )
 SOCKET_TYPE_MASK: Final = 0xF  # socket(2)'s type argument: the type below, flags above
-_SOCKET_FLAGS: Final[Entries] = (("SOCK_NONBLOCK", "O_NONBLOCK"), ("SOCK_CLOEXEC", "O_CLOEXEC"))
+_SOCKET_FLAGS: Final[Entries] = (("SOCK_CLOEXEC", "O_CLOEXEC"), ("SOCK_NONBLOCK", "O_NONBLOCK"))
 _IP_PROTOCOLS: Final[Entries] = (
     ("IPPROTO_IP", 0),
     ("IPPROTO_ICMP", 1),
@@ -592,6 +597,7 @@ _GROUPS: Final = {
         _Group("seek_whence", _SEEK_WHENCE),
         _Group("close_range_flags", _CLOSE_RANGE_FLAGS),
         _Group("wait_options", _WAIT_OPTIONS),
+        _Group("mremap_flags", _MREMAP_FLAGS),
         _Group("epoll_flags", _EPOLL_FLAGS),
         _Group("eventfd_flags", _EVENTFD_FLAGS),
         _Group("timerfd_flags", _TIMERFD_FLAGS),
@@ -662,11 +668,13 @@ def host_arch() -> str:
 class Xlat:
     """One group's names and values on one architecture, looked up both ways."""
 
-    __slots__ = ("_by_name", "_by_value", "entries", "name")
+    __slots__ = ("_by_name", "_by_value", "entries", "name", "prefix")
 
     def __init__(self, name: str, entries: tuple[tuple[str, int], ...]) -> None:
         self.name = name
         self.entries = entries  # printing order
+        # what the names start with: strace prints a value without a name as 0x3039 /* AF_??? */
+        self.prefix = entries[0][0].split("_", 1)[0] + "_" if entries else ""
         self._by_name = dict(entries)
         self._by_value: dict[int, str] = {}
         for key, value in entries:

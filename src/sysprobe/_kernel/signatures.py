@@ -17,12 +17,20 @@ from typing import Final
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One argument: its ``kind`` (below), the constants ``group`` it is named from, the
-    argument it depends on (``ref``: a length, an address family, a command)."""
+    argument it depends on (``ref``: a length, an address family, a command, the flags
+    that say whether it is there at all)."""
 
     kind: str
     group: str | None = None
     ref: int | None = None
     undecoded: bool = False
+    only_with: str | None = None  # printed only when argument ``ref`` has this flag
+
+
+def only_with(flag: str, flags_arg: int, arg: Arg) -> Arg:
+    """``arg``, printed only when ``flags_arg`` has ``flag`` (mremap's new address:
+    MREMAP_FIXED); strace prints one argument less otherwise."""
+    return Arg(arg.kind, arg.group, flags_arg, arg.undecoded, flag)
 
 
 # ---- the kinds: values read from the registers ----
@@ -43,6 +51,8 @@ IOCTL_REQUEST: Final = Arg("ioctl_request")  # FIOCLEX, else the number in hex
 # printed as numbers where strace decodes them: a structure's address, a flag word
 STRUCT: Final = Arg("ptr", undecoded=True)
 RAW: Final = Arg("raw", undecoded=True)
+# a descriptor of another process (pidfd_getfd's): strace decorates it from that process
+OTHER_FD: Final = Arg("int", undecoded=True)
 
 # ---- memory read at the call's entry ----
 PATH: Final = Arg("path")  # a file name, in full
