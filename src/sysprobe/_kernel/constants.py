@@ -17,7 +17,7 @@ x86_64 value against the host's own (Python's modules, the C headers).
 
 from __future__ import annotations
 
-import platform
+import os
 from typing import Final
 
 # ---- the data: (name, value or the name of an equal constant), in printing order ----
@@ -659,7 +659,7 @@ ARCHES: Final = tuple(sorted({*_MACHINE_TO_ARCH.values()}))
 
 
 def host_arch() -> str:
-    return _MACHINE_TO_ARCH.get(platform.machine(), "x86_64")
+    return _MACHINE_TO_ARCH.get(os.uname().machine, "x86_64")
 
 
 # ---- lookups ----

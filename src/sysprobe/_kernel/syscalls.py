@@ -23,8 +23,7 @@ which names a user may write (``is_syscall``, ``suggest``).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from .effects import (
     ALWAYS,
@@ -101,8 +100,7 @@ X32_SYSCALL_BIT: Final = 0x40000000
 CLASSES: Final = ("desc", "file", "network", "process", "signal", "ipc", "memory", "creds", "clock")
 
 
-@dataclass(frozen=True, slots=True)
-class SyscallFacts:
+class SyscallFacts(NamedTuple):
     """One row of the table (see the module's docstring)."""
 
     name: str
@@ -129,32 +127,18 @@ class SyscallFacts:
         return self.x86_64 if abi == "x86_64" else self.i386 if abi == "i386" else self.x32
 
 
-class _Row:
+class _Row(NamedTuple):
     """A row as written: what a ``same_as`` row leaves out it takes from its base."""
 
-    __slots__ = ("args", "classes", "effect", "elsewhere", "layout", "name", "numbers", "result", "same_as")
-
-    def __init__(
-        self,
-        name: str,
-        numbers: tuple[int | None, int | None, int | None],
-        args: tuple[Arg, ...] | None,
-        classes: str,
-        same_as: str | None,
-        elsewhere: str | None,
-        result: str | None,
-        effect: Effect | None,
-        layout: str | None,
-    ) -> None:
-        self.name = name
-        self.numbers = numbers
-        self.args = args
-        self.classes = classes
-        self.same_as = same_as
-        self.elsewhere = elsewhere
-        self.result = result
-        self.effect = effect
-        self.layout = layout
+    name: str
+    numbers: tuple[int | None, int | None, int | None]
+    args: tuple[Arg, ...] | None
+    classes: str
+    same_as: str | None
+    elsewhere: str | None
+    result: str | None
+    effect: Effect | None
+    layout: str | None
 
 
 def _r(
