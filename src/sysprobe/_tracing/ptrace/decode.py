@@ -17,7 +17,6 @@ addresses) at exit, and the in/out values (accept's length, sendfile's offset) a
 
 from __future__ import annotations
 
-import ipaddress
 import struct
 from collections.abc import Callable
 from typing import Final, Protocol
@@ -126,9 +125,7 @@ def call_name(nr: int) -> str:
 
 def undecoded(name: str) -> tuple[int, ...]:
     """The arguments of ``name`` this backend prints as numbers where strace decodes them."""
-    row = facts(name)
-    args = _UNKNOWN if row is None else row.args
-    return tuple(i for i, arg in enumerate(args) if arg.undecoded)
+    return plan_of(name).undecoded
 
 
 # ---- one call between its entry and exit stops ----
@@ -138,23 +135,17 @@ class PendingCall:
     """A syscall between its entry and exit stops: registers, and the argument trees that
     had to be read at entry."""
 
-    __slots__ = ("decorate", "entry", "facts", "name", "nr", "regs", "ret", "saved", "strsize", "tracee")
+    __slots__ = ("decorate", "entry", "facts", "name", "plan", "regs", "ret", "saved", "strsize", "tracee")
 
     def __init__(
-        self,
-        nr: int,
-        name: str,
-        regs: tuple[int, ...],
-        tracee: Tracee,
-        strsize: int,
-        decorate: bool,
+        self, name: str, regs: tuple[int, ...], tracee: Tracee, strsize: int, decorate: bool
     ) -> None:
-        self.nr = nr
         self.name = name
-        self.facts = facts(name)
+        self.plan = plan_of(name)
+        self.facts = self.plan.facts
         self.regs = regs
         self.tracee = tracee  # the exec of a thread moves the call to the leader's memory
-        self.strsize = strsize
+        self.strsize: int = strsize
         self.decorate = decorate
         self.entry: dict[int, Node] = {}  # argument trees fixed at entry
         self.saved: dict[str, int] = {}  # in/out values as the caller offered them, by kind
@@ -162,7 +153,7 @@ class PendingCall:
 
     @property
     def signature(self) -> tuple[Arg, ...]:
-        return _UNKNOWN if self.facts is None else self.facts.args
+        return self.plan.signature
 
     # -- reading the tracee --
 
@@ -202,58 +193,83 @@ class PendingCall:
         return Hex(addr) if data is None else Str(data, truncated=size > self.strsize)
 
 
-def begin(
-    nr: int, name: str, regs: tuple[int, ...], tracee: Tracee, strsize: int, decorate: bool
-) -> PendingCall:
+class _Plan:
+    """How to decode one call, worked out once per name: which reader each argument has,
+    which are read at entry, which in/out values are saved there."""
+
+    __slots__ = ("at_entry", "conditional", "facts", "readers", "savers", "signature", "undecoded", "whole")
+
+    def __init__(self, name: str) -> None:
+        self.facts = row = facts(name)
+        self.signature = signature = _UNKNOWN if row is None else row.args
+        self.whole = row is not None and row.layout == LAYOUT_CLONE  # decoded whole at exit
+        self.readers = tuple(_AT_ENTRY.get(arg.kind) or _AT_EXIT[arg.kind] for arg in signature)
+        self.at_entry = () if self.whole else tuple(i for i, a in enumerate(signature) if a.kind in _AT_ENTRY)
+        self.savers = tuple(
+            (i, _SAVERS[a.kind], a.kind) for i, a in enumerate(signature) if a.kind in _SAVERS
+        )
+        self.undecoded = tuple(i for i, arg in enumerate(signature) if arg.undecoded)
+        last = signature[-1] if signature else None
+        conditional = last is not None and (last.only_with is not None or last.kind in _CONDITIONAL)
+        self.conditional = last if conditional else None
+
+
+_CONDITIONAL: Final = frozenset({"open_mode", "fcntl_arg", "ioctl_arg"})
+_PLANS: dict[str, _Plan] = {}
+
+
+def plan_of(name: str) -> _Plan:
+    plan = _PLANS.get(name)
+    if plan is None:
+        plan = _PLANS[name] = _Plan(name)
+    return plan
+
+
+def begin(name: str, regs: tuple[int, ...], tracee: Tracee, strsize: int, decorate: bool) -> PendingCall:
     """A call at its entry stop: what must be read before the kernel runs it is read now."""
-    call = PendingCall(nr, name, regs, tracee, strsize, decorate)
-    if call.facts is not None and call.facts.layout is not None:
-        return call  # decoded whole at exit
-    for i, arg in enumerate(call.signature):
-        if arg.kind in _AT_EXIT:
-            saver = _SAVERS.get(arg.kind)
-            if saver is not None:
-                saved = saver(call, regs[i])
-                if saved is not None:
-                    call.saved[arg.kind] = saved
-        else:
-            call.entry[i] = _AT_ENTRY[arg.kind](call, regs[i], arg)
+    call = PendingCall(name, regs, tracee, strsize, decorate)
+    plan = call.plan
+    for i in plan.at_entry:
+        call.entry[i] = plan.readers[i](call, regs[i], plan.signature[i])
+    for i, saver, kind in plan.savers:
+        saved = saver(call, regs[i])
+        if saved is not None:
+            call.saved[kind] = saved
     return call
 
 
 def arguments(call: PendingCall) -> tuple[Node, ...]:
-    """Every argument strace would print, at the exit stop (``call.ret`` set) or for a call
-    that never came back (None: what the kernel writes stays an address)."""
-    row = call.facts
-    if row is not None and row.layout == LAYOUT_CLONE:
+    """Every argument strace prints, at the exit stop (``call.ret`` set); for a call that
+    never came back (``ret`` None), those strace prints before ``<unfinished ...>``: up to
+    the first one the kernel would have written."""
+    plan = call.plan
+    if plan.whole:
         return _clone(call)
-    signature = call.signature
+    signature = plan.signature
+    count = len(signature) if plan.conditional is None else _printed(call, plan.conditional, len(signature))
+    entry = call.entry
     out: list[Node] = []
-    for i in range(_printed(call, signature)):
-        node = call.entry.get(i)
+    for i in range(count):
+        node = entry.get(i)
         if node is None:
-            value = call.regs[i]
-            node = (
-                _AT_EXIT[signature[i].kind](call, value, signature[i]) if call.ret is not None else Hex(value)
-            )
+            if call.ret is None:
+                break
+            node = plan.readers[i](call, call.regs[i], signature[i])
         out.append(node)
     return tuple(out)
 
 
-def _printed(call: PendingCall, signature: tuple[Arg, ...]) -> int:
-    """How many arguments strace prints: fewer where the last one depends on another."""
-    count = len(signature)
-    if count:
-        last = signature[-1]
-        value = call.regs[last.ref] if last.ref is not None else 0
-        if last.only_with is not None and not value & _K[last.only_with]:
-            return count - 1
-        if last.kind == "open_mode" and not value & (O_CREAT | O_TMPFILE_BIT):
-            return count - 1
-        if last.kind == "fcntl_arg" and s32(value) in _FCNTL_NO_ARG:
-            return count - 1
-        if last.kind == "ioctl_arg" and value & _MASK32 in _IOCTL_NO_ARG:
-            return count - 1
+def _printed(call: PendingCall, last: Arg, count: int) -> int:
+    """How many arguments strace prints when the last one depends on another."""
+    value = call.regs[last.ref] if last.ref is not None else 0
+    if last.only_with is not None and not value & _K[last.only_with]:
+        return count - 1
+    if last.kind == "open_mode" and not value & (O_CREAT | O_TMPFILE_BIT):
+        return count - 1
+    if last.kind == "fcntl_arg" and s32(value) in _FCNTL_NO_ARG:
+        return count - 1
+    if last.kind == "ioctl_arg" and value & _MASK32 in _IOCTL_NO_ARG:
+        return count - 1
     return count
 
 
@@ -409,6 +425,8 @@ def sockaddr_node(call: PendingCall, addr: int, length: int) -> Node:
             )
         )
     if family == AF_INET6 and len(data) >= 28:
+        import ipaddress  # rarely needed: not paid at every start
+
         port = struct.unpack_from(">H", data, 2)[0]
         flow = struct.unpack_from(">I", data, 4)[0]
         ip6 = ipaddress.IPv6Address(bytes(data[8:24])).compressed
@@ -634,6 +652,8 @@ def _clone(call: PendingCall) -> tuple[Node, ...]:
     """clone(flags, stack, parent_tid, child_tid, tls) on x86_64, as strace names them."""
     flags_value, stack, parent_tid, child_tid, tls = call.regs[:5]
     out: list[Node] = [Field("child_stack", _ptr(stack)), Field("flags", clone_flags_node(flags_value))]
+    if call.ret is None:
+        return tuple(out)  # what follows strace prints at the exit
     if flags_value & CLONE_PARENT_SETTID:
         tid = call.word(parent_tid) if call.ret is not None and call.ret > 0 else None
         out.append(Field("parent_tid", (tid,) if tid is not None else _ptr(parent_tid)))

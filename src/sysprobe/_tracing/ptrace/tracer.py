@@ -28,8 +28,9 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from types import FrameType
 from typing import Any
 
+from ..._kernel.constants import constants
 from ..._kernel.signals import signal_name
-from ..._kernel.syscalls import EXECS, number_of
+from ..._kernel.syscalls import EXECS, X32_SYSCALL_BIT, number_of
 from ..._parsing.lineparse import parse_lines
 from ...errors import BackendMissing, PtraceDenied, UnsupportedTracee, UsageError
 from ...events import Event, Syscall
@@ -38,7 +39,7 @@ from ..strace.tracer import RunOptions, RunOutcome, note_event, resolve_command
 from .decode import PendingCall, begin, call_name, s64, undecoded
 from .render import finish, siginfo_text
 
-_WALL = 0x40000000
+_WALL = constants("x86_64")["__WALL"]
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 PTRACE_O_TRACESYSGOOD = 0x1
 PTRACE_O_TRACEFORK = 0x2
@@ -59,7 +60,6 @@ _OPTIONS = (
     | PTRACE_O_EXITKILL
 )
 _CS_64BIT = 0x33  # x86_64 user code segment; 0x23 is a 32-bit (i386) process
-_X32_BIT = 0x40000000
 GRACE_SECONDS = 3.0
 DEFAULT_STRSIZE = 32  # strace's -s default
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
@@ -361,7 +361,7 @@ class PtraceRun:
             return
         if not task.in_syscall:
             task.in_syscall = True
-            if regs.cs != _CS_64BIT or regs.orig_rax & _X32_BIT:
+            if regs.cs != _CS_64BIT or regs.orig_rax & X32_SYSCALL_BIT:
                 self._refuse(task.pid, regs)
                 return
             self._enter(task, regs)
@@ -390,7 +390,7 @@ class PtraceRun:
         if self._only is not None and name not in self._only:
             return
         registers = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
-        task.call = begin(nr, name, registers, task.mem, self.strsize, self.options.decode_fds)
+        task.call = begin(name, registers, task.mem, self.strsize, self.options.decode_fds)
         if name in self.injections:
             regs.orig_rax = 0xFFFFFFFFFFFFFFFF  # the kernel skips the call (-ENOSYS, replaced at exit)
             with contextlib.suppress(Exception):
@@ -560,7 +560,7 @@ def seccomp_filter(numbers: Sequence[int]) -> bytes | None:
         (_JEQ, 1, 0, _AUDIT_ARCH_X86_64),
         (_RET, 0, 0, _RET_TRACE),
         (_LD_ABS, 0, 0, 0),  # seccomp_data.nr
-        (_JSET, trace_at - 5, 0, _X32_BIT),  # jumps count from the next instruction
+        (_JSET, trace_at - 5, 0, X32_SYSCALL_BIT),  # jumps count from the next instruction
     ]
     for i, nr in enumerate(numbers):
         prog.append((_JEQ, trace_at - (5 + i) - 1, 0, nr))
