@@ -63,9 +63,11 @@ system-deps:
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml setup.py $(COMPILED)
+$(STAMP): $(PY) pyproject.toml setup.py Makefile $(COMPILED)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --upgrade setuptools wheel 'mypy==2.4.1'
+	@# a module dropped from COMPILED must not leave its old .so shadowing the source
+	find src -name '*.so' -delete
 	$(PY) -m pip install -q --no-build-isolation -e '.[dev]'
 	@touch $(STAMP)
 

@@ -13,8 +13,8 @@ from setuptools import setup
 COMPILED = [
     # the parser: every line goes through them
     "events", "argtree", "_parsing/argdecode", "_parsing/lineparse",
-    # the kernel facts, the model and the rules
-    "_kernel/constants", "_kernel/effects", "_kernel/syscalls",
+    # the model and the rules (the kernel tables are data: compiling them only slows the build)
+    "_kernel/effects",
     "_model/query", "_model/records", "_model/tables", "_model/tree", "_model/reorder",
     "_model/descriptors", "_model/fdmodel", "_rules/patterns", "_rules/rules",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._kernel.effects import TRACKED
+from sysprobe._kernel.syscalls import TRACKED
 from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._tracing.strace.backend import StraceOptions as RunOptions
 from sysprobe._tracing.strace.backend import StraceRun as TracedRun

@@ -27,7 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._kernel.effects import EFFECTS, TRACKED, Closes, Creates, Execs, Fcntl, Forks, Ioctl, Receives, Sends
+from .._kernel.effects import Closes, Creates, Execs, Fcntl, Forks, Ioctl, Receives, Sends
+from .._kernel.syscalls import EFFECTS, TRACKED
 from .._model.fdmodel import FdModel
 from .._model.query import arg, int_of, is_value, scm_rights
 from .._model.query import field as struct_field

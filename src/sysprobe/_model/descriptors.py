@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .._kernel.effects import (
     ALWAYS,
     NEVER,
-    Cloexec,
+    CloexecWhen,
     Closes,
     ClosesRange,
     Creates,
@@ -98,7 +98,7 @@ class DescriptorEffects:
 
     # ---- the effects ----
 
-    def _cloexec(self, rule: Cloexec, args: tuple[Node, ...]) -> bool:
+    def _cloexec(self, rule: CloexecWhen, args: tuple[Node, ...]) -> bool:
         if rule == ALWAYS:
             return True
         if rule == NEVER or not isinstance(rule, Flag):

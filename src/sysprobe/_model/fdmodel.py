@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from .._kernel.constants import constants, host_arch
-from .._kernel.effects import EFFECTS, Execs, Forks, Unshares
+from .._kernel.effects import Execs, Forks, Unshares
+from .._kernel.syscalls import EFFECTS
 from ..argtree import Node
 from ..events import Event, Exit, Killed, Superseded, Syscall
 from .descriptors import CloseListener, DescriptorEffects, origin_of

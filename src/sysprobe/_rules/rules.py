@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from .._kernel.syscalls import EXECS, TRACKED
 from .._model.fdmodel import FdModel
 from .._model.records import Descriptor, ExecRecord
 from .._report.output import plural
@@ -299,8 +300,6 @@ def leaks_of(model: FdModel, allow: set[int]) -> list[Leak]:
 def needed_syscalls(rules: Sequence[Rule]) -> set[str] | None:
     """The smallest set of calls to trace for these rules to reach the verdicts a full trace
     would: the descriptor model's calls and the ones the rules name (None: every call)."""
-    from .._kernel.effects import TRACKED
-
     needed = set(TRACKED)
     for rule in rules:
         names = rule.syscalls()
@@ -414,7 +413,7 @@ class Cloexec(Rule):
     def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
         if self._ours(d):
             self.checked += 1
-            if not d.cloexec and not (ev is not None and ev.name in ("execve", "execveat")):
+            if not d.cloexec and not (ev is not None and ev.name in EXECS):
                 where = f" at {ev.where()}" if ev is not None else ""
                 self._violation(
                     f"{d.describe()} from {d.origin.describe()} closed{where} "

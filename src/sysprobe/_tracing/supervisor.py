@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import BinaryIO
 
-from .._kernel.effects import CREATES_PROCESS, EXECS
 from .._kernel.signals import exit_status_for
+from .._kernel.syscalls import CREATES_PROCESS, EXECS
 from .._parsing.lineparse import parse_lines
 from .._parsing.sources import CHUNK, split_chunks
 from ..errors import CommandNotExecutable, CommandNotFound

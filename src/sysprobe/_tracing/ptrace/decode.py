@@ -1,573 +1,677 @@
-"""Syscall arguments read from a stopped x86_64 tracee, written the way strace -y writes them.
+"""A stopped x86_64 tracee's syscall arguments, read into argument trees.
 
-The ptrace backend turns each call into one strace-style line and hands it to the same
-line parser as strace's output, so the descriptor model, rules and goldens cannot tell
-the backends apart. That only holds where the text matches strace's: every call the
-descriptor model reads (``_fdspec.EFFECTS``) and the common calls rules name have a
-decoder here. Any other call is written from python-ptrace's prototype table (numbers,
-paths, descriptors, addresses); its arguments that strace would decode further (flags,
-structures) are listed in ``Decoded.undecoded`` and end up in the event.
+The syscall table gives every call a signature of argument kinds (``_kernel/signatures``);
+this module is their one interpreter: it reads registers and the tracee's memory and
+builds the ``sysprobe.argtree`` nodes the line parser builds from strace's text for the
+same call. ``render.py`` prints them through ``argtree.format_node``, the printer the
+parser's property tests prove it inverts, so a path, a buffer or a ``-y`` decoration
+reaches the events byte for byte. Where strace decodes an argument further than this
+backend does (a struct behind a pointer, a flag word), the kind says ``undecoded`` and
+the event carries the mark.
 
 Values that change under the call are read at the right stop: input strings, descriptor
 decorations and execve's argv at entry (after the call a descriptor may be closed, after
-an exec the memory is gone); results (pipe arrays, received messages, addresses) at exit.
+an exec the memory is gone); what the call writes (pipe arrays, received messages,
+addresses) at exit, and the in/out values (accept's length, sendfile's offset) at both.
 """
 
 from __future__ import annotations
 
-import errno as errno_mod
-import os
-import signal
 import struct
 from collections.abc import Callable
 from typing import Final, Protocol
 
-# ---- what a decoder needs from the tracee ----
+from ..._kernel.constants import (
+    CLONE_SIGNAL_MASK,
+    FCNTL_WITHOUT_ARGUMENT,
+    IOCTL_WITHOUT_ARGUMENT,
+    KERNEL_SIGRTMAX,
+    SOCKET_TYPE_MASK,
+    Xlat,
+    constants,
+    group,
+)
+from ..._kernel.signals import signal_name
+from ..._kernel.signatures import LAYOUT_CLONE, STRUCT, Arg
+from ..._kernel.syscalls import facts, name_of
+from ...argtree import (
+    MORE,
+    Changed,
+    Commented,
+    Const,
+    Expr,
+    Fd,
+    Field,
+    Flags,
+    Hex,
+    Node,
+    Oct,
+    Op,
+    Raw,
+    SigSet,
+    Str,
+    Struct,
+)
+from ...argtree import Call as Macro
 
 
 class Tracee(Protocol):
+    """What decoding needs from a stopped task."""
+
     def read(self, addr: int, size: int) -> bytes | None: ...
     def cstring(self, addr: int, limit: int) -> tuple[bytes, bool] | None: ...
     def fd_info(self, fd: int) -> str | None: ...
     def cwd(self) -> str | None: ...
 
 
-AT_FDCWD: Final = -100
 NUL: Final = b"\0"
+PATH_MAX: Final = 1 << 16  # strace prints file names in full; this only stops a runaway read
 MAX_ARGV: Final = 4096  # strace prints every argv element; this only stops a runaway read
+MAX_VECTOR: Final = 1024  # iovecs, messages: as many as a sane call passes
+_MASK32: Final = 0xFFFFFFFF
+_MASK64: Final = 0xFFFFFFFFFFFFFFFF
+NULL: Final = Const("NULL")
+_UNKNOWN: Final = (STRUCT,) * 6  # a number no table knows: six registers, none decoded
+
+_X86_64: Final = "x86_64"
+_OPEN_ACCESS: Final = group("open_access", _X86_64)
+_OPEN_FLAGS: Final = group("open_flags", _X86_64)
+_CLONE: Final = group("clone_flags", _X86_64)
+_IOCTLS: Final = group("ioctls", _X86_64)
+_FAMILIES: Final = group("address_families", _X86_64)
+_SOCKET_TYPES: Final = group("socket_types", _X86_64)
+_SOCKET_FLAGS: Final = group("socket_flags", _X86_64)
+_MSG_FLAGS: Final = group("msg_flags", _X86_64)
+_CMSG_TYPES: Final = group("control_messages", _X86_64)
+_K: Final = constants(_X86_64)
+
+AT_FDCWD: Final = _K["AT_FDCWD"]
+O_CREAT: Final = _K["O_CREAT"]
+O_TMPFILE_BIT: Final = _K["O_TMPFILE"] & ~_K["O_DIRECTORY"]  # __O_TMPFILE: O_TMPFILE without O_DIRECTORY
+F_SETFD: Final = _K["F_SETFD"]
+F_SETFL: Final = _K["F_SETFL"]
+F_DUPFD_COMMANDS: Final = frozenset({_K["F_DUPFD"], _K["F_DUPFD_CLOEXEC"]})
+FD_CLOEXEC: Final = _K["FD_CLOEXEC"]
+_FCNTL_NO_ARG: Final = frozenset(_K[name] for name in FCNTL_WITHOUT_ARGUMENT)
+_IOCTL_NO_ARG: Final = frozenset(_K[name] for name in IOCTL_WITHOUT_ARGUMENT)
+CLONE_PARENT_SETTID: Final = _K["CLONE_PARENT_SETTID"]
+CLONE_CHILD_TID: Final = _K["CLONE_CHILD_SETTID"] | _K["CLONE_CHILD_CLEARTID"]
+CLONE_SETTLS: Final = _K["CLONE_SETTLS"]
+CLONE_PIDFD: Final = _K["CLONE_PIDFD"]
+CLONE_INTO_CGROUP: Final = _K["CLONE_INTO_CGROUP"]
+AF_UNIX: Final = _K["AF_UNIX"]
+AF_INET: Final = _K["AF_INET"]
+AF_INET6: Final = _K["AF_INET6"]
+AF_NETLINK: Final = _K["AF_NETLINK"]
+SOL_SOCKET: Final = _K["SOL_SOCKET"]
+SCM_RIGHTS: Final = _K["SCM_RIGHTS"]
+SCM_CREDENTIALS: Final = _K["SCM_CREDENTIALS"]
 
 
 def s32(v: int) -> int:
-    v &= 0xFFFFFFFF
+    v &= _MASK32
     return v - (1 << 32) if v & 0x80000000 else v
 
 
 def s64(v: int) -> int:
-    v &= 0xFFFFFFFFFFFFFFFF
+    v &= _MASK64
     return v - (1 << 64) if v & (1 << 63) else v
 
 
-# ---- names of constants (x86_64 values) ----
+def call_name(nr: int) -> str:
+    """The x86_64 call numbered ``nr``, as strace names an unknown one."""
+    return name_of(nr) or f"syscall_{nr:#x}"
 
 
-def _table(*pairs: tuple[str, int]) -> tuple[tuple[str, int], ...]:
-    return pairs
+def undecoded(name: str) -> tuple[int, ...]:
+    """The arguments of ``name`` this backend prints as numbers where strace decodes them."""
+    return plan_of(name).undecoded
 
 
-OPEN_ACCESS: Final = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR", 3: "O_ACCMODE"}
-OPEN_FLAGS: Final = _table(
-    ("O_CREAT", 0o100),
-    ("O_EXCL", 0o200),
-    ("O_NOCTTY", 0o400),
-    ("O_TRUNC", 0o1000),
-    ("O_APPEND", 0o2000),
-    ("O_NONBLOCK", 0o4000),
-    ("O_SYNC", 0o4010000),
-    ("O_DSYNC", 0o10000),
-    ("O_ASYNC", 0o20000),
-    ("O_DIRECT", 0o40000),
-    ("O_LARGEFILE", 0o100000),
-    ("O_NOFOLLOW", 0o400000),
-    ("O_NOATIME", 0o1000000),
-    ("O_CLOEXEC", 0o2000000),
-    ("O_PATH", 0o10000000),
-    ("O_TMPFILE", 0o20200000),
-    ("O_DIRECTORY", 0o200000),
-)
-SOCK_TYPES: Final = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
-                     6: "SOCK_DCCP", 10: "SOCK_PACKET"}  # fmt: skip
-SOCK_FLAGS: Final = _table(("SOCK_NONBLOCK", 0o4000), ("SOCK_CLOEXEC", 0o2000000))
-FAMILIES: Final = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK",
-                   17: "AF_PACKET", 38: "AF_ALG", 40: "AF_VSOCK"}  # fmt: skip
-IPPROTO: Final = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP",
-                  58: "IPPROTO_ICMPV6", 132: "IPPROTO_SCTP", 255: "IPPROTO_RAW"}  # fmt: skip
-NETLINK: Final = {0: "NETLINK_ROUTE", 4: "NETLINK_SOCK_DIAG", 9: "NETLINK_AUDIT",
-                  15: "NETLINK_KOBJECT_UEVENT", 16: "NETLINK_GENERIC"}  # fmt: skip
-CLONE_FLAGS: Final = _table(
-    ("CLONE_VM", 0x100),
-    ("CLONE_FS", 0x200),
-    ("CLONE_FILES", 0x400),
-    ("CLONE_SIGHAND", 0x800),
-    ("CLONE_PIDFD", 0x1000),
-    ("CLONE_PTRACE", 0x2000),
-    ("CLONE_VFORK", 0x4000),
-    ("CLONE_PARENT", 0x8000),
-    ("CLONE_THREAD", 0x10000),
-    ("CLONE_NEWNS", 0x20000),
-    ("CLONE_SYSVSEM", 0x40000),
-    ("CLONE_SETTLS", 0x80000),
-    ("CLONE_PARENT_SETTID", 0x100000),
-    ("CLONE_CHILD_CLEARTID", 0x200000),
-    ("CLONE_DETACHED", 0x400000),
-    ("CLONE_UNTRACED", 0x800000),
-    ("CLONE_CHILD_SETTID", 0x1000000),
-    ("CLONE_NEWCGROUP", 0x2000000),
-    ("CLONE_NEWUTS", 0x4000000),
-    ("CLONE_NEWIPC", 0x8000000),
-    ("CLONE_NEWUSER", 0x10000000),
-    ("CLONE_NEWPID", 0x20000000),
-    ("CLONE_NEWNET", 0x40000000),
-    ("CLONE_IO", 0x80000000),
-    ("CLONE_CLEAR_SIGHAND", 0x100000000),
-    ("CLONE_INTO_CGROUP", 0x200000000),
-)
-CLOSE_RANGE_FLAGS: Final = _table(("CLOSE_RANGE_UNSHARE", 2), ("CLOSE_RANGE_CLOEXEC", 4))
-MSG_FLAGS: Final = _table(
-    ("MSG_OOB", 0x1),
-    ("MSG_PEEK", 0x2),
-    ("MSG_DONTROUTE", 0x4),
-    ("MSG_CTRUNC", 0x8),
-    ("MSG_PROXY", 0x10),
-    ("MSG_TRUNC", 0x20),
-    ("MSG_DONTWAIT", 0x40),
-    ("MSG_EOR", 0x80),
-    ("MSG_WAITALL", 0x100),
-    ("MSG_FIN", 0x200),
-    ("MSG_SYN", 0x400),
-    ("MSG_CONFIRM", 0x800),
-    ("MSG_RST", 0x1000),
-    ("MSG_ERRQUEUE", 0x2000),
-    ("MSG_NOSIGNAL", 0x4000),
-    ("MSG_MORE", 0x8000),
-    ("MSG_WAITFORONE", 0x10000),
-    ("MSG_BATCH", 0x40000),
-    ("MSG_ZEROCOPY", 0x4000000),
-    ("MSG_FASTOPEN", 0x20000000),
-    ("MSG_CMSG_CLOEXEC", 0x40000000),
-)
-FCNTL_CMDS: Final = {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL", 5: "F_GETLK",
-                     6: "F_SETLK", 7: "F_SETLKW", 8: "F_SETOWN", 9: "F_GETOWN", 10: "F_SETSIG",
-                     11: "F_GETSIG", 1024: "F_SETLEASE", 1025: "F_GETLEASE", 1026: "F_NOTIFY",
-                     1030: "F_DUPFD_CLOEXEC", 1031: "F_SETPIPE_SZ", 1032: "F_GETPIPE_SZ",
-                     1033: "F_ADD_SEALS", 1034: "F_GET_SEALS", 36: "F_OFD_GETLK", 37: "F_OFD_SETLK",
-                     38: "F_OFD_SETLKW"}  # fmt: skip
-IOCTL_NAMES: Final = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO", 0x541B: "FIONREAD",
-                      0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x540F: "TIOCGPGRP"}  # fmt: skip
-EPOLL_FLAGS: Final = _table(("EPOLL_CLOEXEC", 0o2000000))
-EFD_FLAGS: Final = _table(("EFD_SEMAPHORE", 1), ("EFD_NONBLOCK", 0o4000), ("EFD_CLOEXEC", 0o2000000))
-TFD_FLAGS: Final = _table(("TFD_NONBLOCK", 0o4000), ("TFD_CLOEXEC", 0o2000000))
-IN_FLAGS: Final = _table(("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
-SFD_FLAGS: Final = _table(("SFD_NONBLOCK", 0o4000), ("SFD_CLOEXEC", 0o2000000))
-MFD_FLAGS: Final = _table(("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4),
-                          ("MFD_NOEXEC_SEAL", 8), ("MFD_EXEC", 0x10))  # fmt: skip
-PIDFD_FLAGS: Final = _table(
-    ("PIDFD_NONBLOCK", 0o4000),
-)
-CLOCKS: Final = {0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 7: "CLOCK_BOOTTIME", 8: "CLOCK_REALTIME_ALARM",
-                 9: "CLOCK_BOOTTIME_ALARM"}  # fmt: skip
-AT_FLAGS: Final = _table(("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_REMOVEDIR", 0x200),
-                         ("AT_SYMLINK_FOLLOW", 0x400), ("AT_NO_AUTOMOUNT", 0x800),
-                         ("AT_EMPTY_PATH", 0x1000))  # fmt: skip
-SOL_SOCKET: Final = 1
-SCM_TYPES: Final = {1: "SCM_RIGHTS", 2: "SCM_CREDENTIALS", 29: "SCM_TIMESTAMP", 35: "SCM_TIMESTAMPNS"}
-
-# errnos the kernel uses inside syscalls; strace prints them with a '?' result
-RESTART_ERRNOS: Final = {
-    512: ("ERESTARTSYS", "To be restarted if SA_RESTART is set"),
-    513: ("ERESTARTNOINTR", "To be restarted"),
-    514: ("ERESTARTNOHAND", "To be restarted if no handler"),
-    515: ("ENOIOCTLCMD", "No ioctl command"),
-    516: ("ERESTART_RESTARTBLOCK", "Interrupted by signal"),
-}
+# ---- one call between its entry and exit stops ----
 
 
-def signal_name(n: int) -> str:
-    try:
-        return signal.Signals(n).name
-    except ValueError:
-        rtmin = signal.SIGRTMIN.value
-        if rtmin < n <= signal.SIGRTMAX.value:
-            return f"SIGRT_{n - rtmin}"
-        return str(n)
+class PendingCall:
+    """A syscall between its entry and exit stops: registers, and the argument trees that
+    had to be read at entry."""
 
+    __slots__ = ("decorate", "entry", "facts", "name", "plan", "regs", "ret", "saved", "strsize", "tracee")
 
-def flags_text(value: int, table: tuple[tuple[str, int], ...], zero: str = "0") -> str:
-    parts: list[str] = []
-    rest = value
-    for name, bits in table:
-        if bits and (value & bits) == bits and (rest & bits):
-            parts.append(name)
-            rest &= ~bits
-    if rest:
-        parts.append(hex(rest))
-    return "|".join(parts) if parts else zero
-
-
-def open_flags(value: int) -> str:
-    value &= 0xFFFFFFFF
-    access = OPEN_ACCESS[value & 3]
-    rest = flags_text(value & ~3, OPEN_FLAGS, zero="")
-    return f"{access}|{rest}" if rest else access
-
-
-def mode_text(value: int) -> str:
-    return f"0{value & 0o7777:o}" if value & 0o7777 else "000"
-
-
-def errno_result(err: int) -> str:
-    if err in RESTART_ERRNOS:
-        name, text = RESTART_ERRNOS[err]
-        return f"? {name} ({text})"
-    name = errno_mod.errorcode.get(err, f"errno {err}")
-    return f"-1 {name} ({os.strerror(err)})"
-
-
-def quote(data: bytes, limit: int, truncated: bool = False) -> str:
-    """A C string as strace quotes it; ``...`` after the quote when cut at ``limit``."""
-    cut = len(data) > limit
-    out: list[str] = ['"']
-    for b in data[:limit]:
-        if b == 0x22:
-            out.append('\\"')
-        elif b == 0x5C:
-            out.append("\\\\")
-        elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
-        elif b == 0x0A:
-            out.append("\\n")
-        elif b == 0x09:
-            out.append("\\t")
-        elif b == 0x0D:
-            out.append("\\r")
-        elif b == 0x0C:
-            out.append("\\f")
-        elif b == 0x0B:
-            out.append("\\v")
-        else:
-            out.append(f"\\{b:o}")
-    out.append('"')
-    if cut or truncated:
-        out.append("...")
-    return "".join(out)
-
-
-# ---- one call being decoded ----
-
-
-class Call:
-    """A syscall between its entry and exit stops."""
-
-    __slots__ = ("args", "entry", "name", "nr", "pid", "undecoded")
-
-    def __init__(self, pid: int, nr: int, name: str, args: tuple[int, ...]) -> None:
-        self.pid = pid
-        self.nr = nr
+    def __init__(
+        self, name: str, regs: tuple[int, ...], tracee: Tracee, strsize: int, decorate: bool
+    ) -> None:
         self.name = name
-        self.args = args
-        self.entry: dict[int, str] = {}  # argument texts fixed at entry
-        self.undecoded: tuple[int, ...] = ()
-
-
-class Ctx:
-    """What formatters see: the tracee, the call, the result (at exit), string limit."""
-
-    __slots__ = ("call", "decorate", "ret", "strsize", "tracee")
-
-    def __init__(self, tracee: Tracee, call: Call, strsize: int, decorate: bool) -> None:
-        self.tracee = tracee
-        self.call = call
-        self.ret: int | None = None
-        self.strsize = strsize
+        self.plan = plan_of(name)
+        self.facts = self.plan.facts
+        self.regs = regs
+        self.tracee = tracee  # the exec of a thread moves the call to the leader's memory
+        self.strsize: int = strsize
         self.decorate = decorate
+        self.entry: dict[int, Node] = {}  # argument trees fixed at entry
+        self.saved: dict[str, int] = {}  # in/out values as the caller offered them, by kind
+        self.ret: int | None = None
 
-    def fd(self, v: int) -> str:
-        n = s32(v)
-        if n == AT_FDCWD:
-            cwd = self.tracee.cwd() if self.decorate else None
-            return f"AT_FDCWD<{cwd}>" if cwd else "AT_FDCWD"
-        if n < 0 or not self.decorate:
-            return str(n)
-        info = self.tracee.fd_info(n)
-        return f"{n}<{info}>" if info is not None else str(n)
+    @property
+    def signature(self) -> tuple[Arg, ...]:
+        return self.plan.signature
 
-    def path(self, addr: int) -> str:
-        if addr == 0:
-            return "NULL"
-        got = self.tracee.cstring(addr, 1 << 16)  # filenames are printed in full
-        return quote(got[0], 1 << 16, got[1]) if got is not None else hex(addr)
-
-    def string(self, addr: int) -> str:
-        if addr == 0:
-            return "NULL"
-        got = self.tracee.cstring(addr, self.strsize)
-        return quote(got[0], self.strsize, got[1]) if got is not None else hex(addr)
-
-    def buffer(self, addr: int, size: int) -> str:
-        if addr == 0:
-            return "NULL"
-        data = self.tracee.read(addr, min(size, self.strsize + 1)) if size > 0 else b""
-        if data is None:
-            return hex(addr)
-        return quote(data[:size], self.strsize, size > self.strsize and len(data) <= self.strsize)
+    # -- reading the tracee --
 
     def word(self, addr: int, fmt: str = "<i") -> int | None:
-        data = self.tracee.read(addr, struct.calcsize(fmt))
-        if data is None or len(data) < struct.calcsize(fmt):
+        size = struct.calcsize(fmt)
+        data = self.tracee.read(addr, size) if addr else None
+        if data is None or len(data) < size:
             return None
         value: int = struct.unpack(fmt, data)[0]
         return value
 
+    def fd(self, value: int) -> Node:
+        """A descriptor, with -y its path: ``3</etc/passwd>``."""
+        n = s32(value)
+        info = self.tracee.fd_info(n) if self.decorate and n >= 0 else None
+        if info is None:
+            return n
+        if info.endswith(" (deleted)"):
+            return Fd(n, info[: -len(" (deleted)")], deleted=True)
+        return Fd(n, info)
 
-def ptr(v: int) -> str:
-    return "NULL" if v == 0 else hex(v)
+    def string(self, addr: int, limit: int) -> Node:
+        """A NUL-terminated string, cut at ``limit`` like strace's ``"..."...``."""
+        if addr == 0:
+            return NULL
+        got = self.tracee.cstring(addr, limit)
+        if got is None:
+            return Hex(addr)
+        data, cut = got
+        return Str(data[:limit], truncated=cut or len(data) > limit)
 
-
-# A formatter makes one argument's text. ENTRY formatters run at the entry stop, the
-# others at the exit stop (where ctx.ret is set).
-Formatter = Callable[[Ctx, int], str]
-
-
-class Arg:
-    __slots__ = ("at_entry", "fmt")
-
-    def __init__(self, fmt: Formatter, at_entry: bool = False) -> None:
-        self.fmt = fmt
-        self.at_entry = at_entry
-
-
-def _in(fmt: Formatter) -> Arg:
-    return Arg(fmt, at_entry=True)
-
-
-def _out(fmt: Formatter) -> Arg:
-    return Arg(fmt)
-
-
-FD = _in(lambda c, v: c.fd(v))
-PATH = _in(lambda c, v: c.path(v))
-INT = _in(lambda c, v: str(s32(v)))
-UINT = _in(lambda c, v: str(v & 0xFFFFFFFF))
-ULONG = _in(lambda c, v: str(v & 0xFFFFFFFFFFFFFFFF))
-LONG = _in(lambda c, v: str(s64(v)))
-PTR = _in(lambda c, v: ptr(v))
-MODE = _in(lambda c, v: mode_text(v))
+    def buffer(self, addr: int, size: int) -> Node:
+        """``size`` bytes of data, cut at -s like strace's ``"..."...``."""
+        if addr == 0:
+            return NULL
+        data = self.tracee.read(addr, min(size, self.strsize)) if size > 0 else b""
+        return Hex(addr) if data is None else Str(data, truncated=size > self.strsize)
 
 
-def _flags(table: tuple[tuple[str, int], ...], zero: str = "0") -> Arg:
-    return _in(lambda c, v: flags_text(v & 0xFFFFFFFF, table, zero))
+class _Plan:
+    """How to decode one call, worked out once per name: which reader each argument has,
+    which are read at entry, which in/out values are saved there."""
+
+    __slots__ = ("at_entry", "conditional", "facts", "readers", "savers", "signature", "undecoded", "whole")
+
+    def __init__(self, name: str) -> None:
+        self.facts = row = facts(name)
+        self.signature = signature = _UNKNOWN if row is None else row.args
+        self.whole = row is not None and row.layout == LAYOUT_CLONE  # decoded whole at exit
+        self.readers = tuple(_AT_ENTRY.get(arg.kind) or _AT_EXIT[arg.kind] for arg in signature)
+        self.at_entry = () if self.whole else tuple(i for i, a in enumerate(signature) if a.kind in _AT_ENTRY)
+        self.savers = tuple(
+            (i, _SAVERS[a.kind], a.kind) for i, a in enumerate(signature) if a.kind in _SAVERS
+        )
+        self.undecoded = tuple(i for i, arg in enumerate(signature) if arg.undecoded)
+        last = signature[-1] if signature else None
+        conditional = last is not None and (last.only_with is not None or last.kind in _CONDITIONAL)
+        self.conditional = last if conditional else None
 
 
-def _xlat(names: dict[int, str]) -> Arg:
-    return _in(lambda c, v: names.get(s32(v), str(s32(v))))
+_CONDITIONAL: Final = frozenset({"open_mode", "fcntl_arg", "ioctl_arg"})
+_PLANS: dict[str, _Plan] = {}
 
 
-def _fd_pair(c: Ctx, v: int) -> str:
-    if c.ret != 0:
-        return ptr(v)
-    data = c.tracee.read(v, 8)
-    if data is None or len(data) < 8:
-        return ptr(v)
-    a, b = struct.unpack("<ii", data)
-    return f"[{c.fd(a)}, {c.fd(b)}]"
+def plan_of(name: str) -> _Plan:
+    plan = _PLANS.get(name)
+    if plan is None:
+        plan = _PLANS[name] = _Plan(name)
+    return plan
 
 
-def _socket_type(c: Ctx, v: int) -> str:
-    v &= 0xFFFFFFFF
-    base = SOCK_TYPES.get(v & 0xF, str(v & 0xF))
-    rest = flags_text(v & ~0xF, SOCK_FLAGS, zero="")
-    return f"{base}|{rest}" if rest else base
+def begin(name: str, regs: tuple[int, ...], tracee: Tracee, strsize: int, decorate: bool) -> PendingCall:
+    """A call at its entry stop: what must be read before the kernel runs it is read now."""
+    call = PendingCall(name, regs, tracee, strsize, decorate)
+    plan = call.plan
+    for i in plan.at_entry:
+        call.entry[i] = plan.readers[i](call, regs[i], plan.signature[i])
+    for i, saver, kind in plan.savers:
+        saved = saver(call, regs[i])
+        if saved is not None:
+            call.saved[kind] = saved
+    return call
 
 
-def _sockaddr(c: Ctx, addr: int, length: int) -> str:
+def arguments(call: PendingCall) -> tuple[Node, ...]:
+    """Every argument strace prints, at the exit stop (``call.ret`` set); for a call that
+    never came back (``ret`` None), those strace prints before ``<unfinished ...>``: up to
+    the first one the kernel would have written."""
+    plan = call.plan
+    if plan.whole:
+        return _clone(call)
+    signature = plan.signature
+    count = len(signature) if plan.conditional is None else _printed(call, plan.conditional, len(signature))
+    entry = call.entry
+    out: list[Node] = []
+    for i in range(count):
+        node = entry.get(i)
+        if node is None:
+            if call.ret is None:
+                break
+            node = plan.readers[i](call, call.regs[i], signature[i])
+        out.append(node)
+    return tuple(out)
+
+
+def _printed(call: PendingCall, last: Arg, count: int) -> int:
+    """How many arguments strace prints when the last one depends on another."""
+    value = call.regs[last.ref] if last.ref is not None else 0
+    if last.only_with is not None and not value & _K[last.only_with]:
+        return count - 1
+    if last.kind == "open_mode" and not value & (O_CREAT | O_TMPFILE_BIT):
+        return count - 1
+    if last.kind == "fcntl_arg" and s32(value) in _FCNTL_NO_ARG:
+        return count - 1
+    if last.kind == "ioctl_arg" and value & _MASK32 in _IOCTL_NO_ARG:
+        return count - 1
+    return count
+
+
+# ---- the kinds ----
+
+
+def flag_node(xlat: Xlat, value: int, zero: Node = 0) -> Node:
+    """``A|B|0x40``; one item alone; ``zero`` for no bits."""
+    names, rest = xlat.flags_of(value)
+    items: list[Node] = [Const(name) for name in names]
+    if rest:
+        items.append(Hex(rest))
+    if not items:
+        return zero
+    return items[0] if len(items) == 1 else Flags(tuple(items))
+
+
+def open_flags_node(value: int) -> Node:
+    value &= _MASK32
+    access = _OPEN_ACCESS.name_of(value & 3)
+    names, rest = _OPEN_FLAGS.flags_of(value & ~3)
+    items: list[Node] = [Const(access or str(value & 3)), *(Const(n) for n in names)]
+    if rest:
+        items.append(Hex(rest))
+    return items[0] if len(items) == 1 else Flags(tuple(items))
+
+
+def _named(xlat: Xlat, value: int) -> Node:
+    """``SEEK_SET``; a value the group has no name for as strace prints it:
+    ``0x3039 /* AF_??? */``."""
+    name = xlat.name_of(value)
+    if name is not None:
+        return Const(name)
+    return Commented(_hex(value & _MASK32), f"{xlat.prefix}???")
+
+
+def _hex(value: int) -> Node:
+    """A number strace prints with ``%#x``: ``0x40``, but ``0`` for zero."""
+    return Hex(value) if value else 0
+
+
+def _signal(value: int) -> Node:
+    name = signal_name(value)
+    return Const(name) if not name.lstrip("-").isdigit() else value
+
+
+def _ioctl_request(value: int) -> Node:
+    name = _IOCTLS.name_of(value)
+    return Const(name) if name is not None else _hex(value)
+
+
+def _ptr(v: int) -> Node:
+    return NULL if v == 0 else Hex(v & _MASK64)
+
+
+def _socket_type(value: int) -> Node:
+    value &= _MASK32
+    base = _named(_SOCKET_TYPES, value & SOCKET_TYPE_MASK)
+    names, rest = _SOCKET_FLAGS.flags_of(value & ~SOCKET_TYPE_MASK)
+    items: list[Node] = [base, *(Const(n) for n in names)]
+    if rest:
+        items.append(Hex(rest))
+    return items[0] if len(items) == 1 else Flags(tuple(items))
+
+
+def _protocol(call: PendingCall, value: int, arg: Arg) -> Node:
+    family = s32(call.regs[arg.ref or 0])
+    number = s32(value)
+    if family in (AF_INET, AF_INET6):
+        return _named(group("ip_protocols"), number)
+    if family == AF_NETLINK:
+        return _named(group("netlink_protocols"), number)
+    return number
+
+
+def _dirfd(call: PendingCall, value: int, arg: Arg) -> Node:
+    if s32(value) == AT_FDCWD:
+        cwd = call.tracee.cwd() if call.decorate else None
+        return Fd("AT_FDCWD", cwd) if cwd is not None else Const("AT_FDCWD")
+    return call.fd(value)
+
+
+def _mode(value: int) -> Node:
+    return Oct(value & 0o7777)
+
+
+def _sigset(call: PendingCall, addr: int, arg: Arg) -> Node:
     if addr == 0:
-        return "NULL"
-    data = c.tracee.read(addr, min(max(length, 0), 128))
+        return NULL
+    mask = call.word(addr, "<Q")
+    if mask is None:
+        return Hex(addr)
+    complement = bin(mask).count("1") >= KERNEL_SIGRTMAX * 2 // 3  # strace lists the fewer
+    if complement:
+        mask = ~mask & _MASK64
+    names = (signal_name(i + 1).removeprefix("SIG") for i in range(KERNEL_SIGRTMAX) if mask & (1 << i))
+    return SigSet(tuple(Const(n) for n in names), complement)
+
+
+def _argv(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if addr == 0:
+        return NULL
+    items: list[Node] = []
+    for i in range(MAX_ARGV):
+        p = call.word(addr + 8 * i, "<Q")
+        if p is None:
+            return Hex(addr)
+        if p == 0:
+            break
+        items.append(call.string(p, call.strsize))
+    else:
+        items.append(MORE)
+    return tuple(items)
+
+
+def _envp(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if addr == 0:
+        return NULL
+    n = 0
+    while n < 1 << 16:
+        p = call.word(addr + 8 * n, "<Q")
+        if p is None or p == 0:
+            break
+        n += 1
+    return Commented(Hex(addr), f"{n} var{'s' if n != 1 else ''}")
+
+
+def sockaddr_node(call: PendingCall, addr: int, length: int) -> Node:
+    if addr == 0:
+        return NULL
+    data = call.tracee.read(addr, min(max(length, 0), 128))
     if data is None or len(data) < 2:
-        return hex(addr)
+        return Hex(addr)
     family = struct.unpack_from("<H", data)[0]
-    name = FAMILIES.get(family, str(family))
-    if family == 1:
+    family_node = Field("sa_family", _named(_FAMILIES, family))
+    if family == AF_UNIX:
         path = data[2:]
         if not path:
-            return "{sa_family=AF_UNIX}"
-        abstract = path[:1] == NUL and len(path) > 1
-        name = quote((path[1:] if abstract else path).split(NUL)[0], 108)
-        return f"{{sa_family=AF_UNIX, sun_path={'@' if abstract else ''}{name}}}"
-    if family == 2 and len(data) >= 8:
+            return Struct((family_node,))
+        if path[:1] == NUL and len(path) > 1:
+            name: Node = Expr((Op("@"), Str(path[1:].split(NUL)[0])))
+        else:
+            name = Str(path.split(NUL)[0])
+        return Struct((family_node, Field("sun_path", name)))
+    if family == AF_INET and len(data) >= 8:
         port = struct.unpack_from(">H", data, 2)[0]
         ip = ".".join(str(b) for b in data[4:8])
-        return f'{{sa_family=AF_INET, sin_port=htons({port}), sin_addr=inet_addr("{ip}")}}'
-    if family == 10 and len(data) >= 28:
-        import ipaddress
+        return Struct(
+            (
+                family_node,
+                Field("sin_port", Macro("htons", (port,))),
+                Field("sin_addr", Macro("inet_addr", (Str(ip.encode()),))),
+            )
+        )
+    if family == AF_INET6 and len(data) >= 28:
+        import ipaddress  # rarely needed: not paid at every start
 
         port = struct.unpack_from(">H", data, 2)[0]
         flow = struct.unpack_from(">I", data, 4)[0]
         ip6 = ipaddress.IPv6Address(bytes(data[8:24])).compressed
         scope = struct.unpack_from("<I", data, 24)[0]
-        return (
-            f"{{sa_family=AF_INET6, sin6_port=htons({port}), sin6_flowinfo=htonl({flow}), "
-            f'inet_pton(AF_INET6, "{ip6}", &sin6_addr), sin6_scope_id={scope}}}'
+        return Struct(
+            (
+                family_node,
+                Field("sin6_port", Macro("htons", (port,))),
+                Field("sin6_flowinfo", Macro("htonl", (flow,))),
+                Macro(
+                    "inet_pton", (Const("AF_INET6"), Str(ip6.encode()), Expr((Op("&"), Const("sin6_addr"))))
+                ),
+                Field("sin6_scope_id", scope),
+            )
         )
-    return f"{{sa_family={name}, sa_data={quote(data[2:], 14)}}}"
+    if family == AF_NETLINK and len(data) >= 12:
+        nl_pid, nl_groups = struct.unpack_from("<II", data, 4)
+        # strace prints the groups with C's %#08x (00000000 for none): kept as that text
+        groups = Raw(f"{nl_groups:#08x}" if nl_groups else "00000000")
+        return Struct((family_node, Field("nl_pid", nl_pid), Field("nl_groups", groups)))
+    # other families: strace's generic form (it decodes some, AF_PACKET for one, further)
+    return Struct((family_node, Field("sa_data", Str(data[2:16]))))
 
 
-def _accept_addr(c: Ctx, v: int) -> str:
-    if v == 0:
-        return "NULL"
-    return _sockaddr(c, v, 128) if c.ret is not None and c.ret >= 0 else hex(v)
+def _sockaddr(call: PendingCall, addr: int, arg: Arg) -> Node:
+    return sockaddr_node(call, addr, s32(call.regs[arg.ref or 0]))
 
 
-def _socklen(c: Ctx, v: int) -> str:
-    if v == 0:
-        return "NULL"
-    before = c.call.entry.get(-1)  # the length the caller offered, saved at entry
-    after = c.word(v)
+def _sockaddr_out(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if addr == 0:
+        return NULL
+    if call.ret is None or call.ret < 0:
+        return Hex(addr)
+    # the length the kernel wrote back (never more than was offered)
+    offered = call.saved.get("socklen_inout", 128)
+    used = call.word(call.regs[arg.ref or 0])
+    return sockaddr_node(call, addr, min(offered, used if used is not None else offered))
+
+
+def _save_word(call: PendingCall, addr: int) -> int | None:
+    return call.word(addr) if addr else None
+
+
+def _save_offset(call: PendingCall, addr: int) -> int | None:
+    return call.word(addr, "<q") if addr else None
+
+
+def _socklen(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if addr == 0:
+        return NULL
+    before = call.saved.get(arg.kind)
+    after = call.word(addr)
     if after is None:
-        return hex(v)
-    if before is not None and before != str(after) and c.ret is not None and c.ret >= 0:
-        return f"[{before} => {after}]"
-    return f"[{after}]"
+        return Hex(addr)
+    if before is not None and before != after and call.ret is not None and call.ret >= 0:
+        return (Changed(before, after),)
+    return (after,)
 
 
-def _save_socklen(c: Ctx, v: int) -> str:
-    value = c.word(v) if v else None
-    if value is not None:
-        c.call.entry[-1] = str(value)
-    return ""
+def _offset(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if addr == 0:
+        return NULL
+    before = call.saved.get(arg.kind)
+    after = call.word(addr, "<q")
+    if after is None:
+        return Hex(addr)
+    if before is not None and before != after:
+        return Changed((before,), (after,))
+    return (after,)
 
 
-def _iov(c: Ctx, addr: int, count: int, total: int | None) -> str:
+def _fd_pair(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if call.ret != 0:
+        return _ptr(addr)
+    data = call.tracee.read(addr, 8) if addr else None
+    if data is None or len(data) < 8:
+        return _ptr(addr)
+    a, b = struct.unpack("<ii", data)
+    return (call.fd(a), call.fd(b))
+
+
+def _buffer_in(call: PendingCall, addr: int, arg: Arg) -> Node:
+    return call.buffer(addr, call.regs[arg.ref or 0] & _MASK64)
+
+
+def _buffer_out(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if call.ret is None or call.ret < 0:
+        return _ptr(addr)
+    return call.buffer(addr, call.ret)
+
+
+def _iov(call: PendingCall, addr: int, count: int, total: int | None) -> Node:
     """An iovec array; ``total``: how many bytes the call moved (None: print all)."""
     if addr == 0:
-        return "NULL"
-    items: list[str] = []
+        return NULL
+    items: list[Node] = []
     left = total
-    for i in range(min(count, 1024)):
-        raw = c.tracee.read(addr + 16 * i, 16)
+    for i in range(min(count, MAX_VECTOR)):
+        raw = call.tracee.read(addr + 16 * i, 16)
         if raw is None or len(raw) < 16:
-            return hex(addr)
+            return Hex(addr)
         base, length = struct.unpack("<QQ", raw)
         shown = length if left is None else min(length, max(left, 0))
         if left is not None:
             left -= shown
-        items.append(f"{{iov_base={c.buffer(base, shown)}, iov_len={length}}}")
-    return "[" + ", ".join(items) + "]"
+        items.append(Struct((Field("iov_base", call.buffer(base, shown)), Field("iov_len", length))))
+    return tuple(items)
 
 
-def _cmsgs(c: Ctx, addr: int, length: int) -> str:
-    data = c.tracee.read(addr, min(length, 4096)) if addr and length > 0 else None
+def _cmsgs(call: PendingCall, addr: int, length: int) -> Node:
+    data = call.tracee.read(addr, min(length, 4096)) if addr and length > 0 else None
     if data is None:
-        return ptr(addr)
-    out: list[str] = []
+        return _ptr(addr)
+    out: list[Node] = []
     at = 0
     while at + 16 <= len(data):
         clen, level, ctype = struct.unpack_from("<Qii", data, at)
         if clen < 16:
             break
         payload = data[at + 16 : at + clen]
-        level_text = "SOL_SOCKET" if level == SOL_SOCKET else str(level)
-        type_text = SCM_TYPES.get(ctype, str(ctype)) if level == SOL_SOCKET else str(ctype)
-        if level == SOL_SOCKET and ctype == 1:
+        body: Node
+        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
             fds = struct.unpack(f"<{len(payload) // 4}i", payload[: len(payload) // 4 * 4])
-            body = "[" + ", ".join(c.fd(fd) for fd in fds) + "]"
-        elif level == SOL_SOCKET and ctype == 2 and len(payload) >= 12:
+            body = tuple(call.fd(fd) for fd in fds)
+        elif level == SOL_SOCKET and ctype == SCM_CREDENTIALS and len(payload) >= 12:
             pid, uid, gid = struct.unpack_from("<iII", payload)
-            body = f"{{pid={pid}, uid={uid}, gid={gid}}}"
+            body = Struct((Field("pid", pid), Field("uid", uid), Field("gid", gid)))
         else:
-            body = "0x" + payload.hex() if payload else '""'
-        out.append(f"{{cmsg_len={clen}, cmsg_level={level_text}, cmsg_type={type_text}, cmsg_data={body}}}")
+            body = Hex(int.from_bytes(payload, "big")) if payload else Str(b"")
+        on_socket = level == SOL_SOCKET
+        out.append(
+            Struct(
+                (
+                    Field("cmsg_len", clen),
+                    Field("cmsg_level", Const("SOL_SOCKET") if on_socket else level),
+                    Field("cmsg_type", _named(_CMSG_TYPES, ctype) if on_socket else ctype),
+                    Field("cmsg_data", body),
+                )
+            )
+        )
         at += (clen + 7) & ~7
-    return "[" + ", ".join(out) + "]"
+    return tuple(out)
 
 
-def msghdr(c: Ctx, addr: int, total: int | None, show_flags: bool) -> str:
-    raw = c.tracee.read(addr, 56) if addr else None
+def msghdr_node(call: PendingCall, addr: int, total: int | None) -> Node:
+    raw = call.tracee.read(addr, 56) if addr else None
     if raw is None or len(raw) < 56:
-        return ptr(addr)
-    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack("<QI4xQQQQi4x", raw)
-    parts = [
-        f"msg_name={_sockaddr(c, name, namelen) if name else 'NULL'}",
-        f"msg_namelen={namelen}",
-        f"msg_iov={_iov(c, iov, iovlen, total)}",
-        f"msg_iovlen={iovlen}",
+        return _ptr(addr)
+    name, namelen, iov, iovlen, control, controllen, msg_flags = struct.unpack("<QI4xQQQQi4x", raw)
+    fields: list[Node] = [
+        Field("msg_name", sockaddr_node(call, name, namelen) if name else NULL),
+        Field("msg_namelen", namelen),
+        Field("msg_iov", _iov(call, iov, iovlen, total)),
+        Field("msg_iovlen", iovlen),
     ]
     if control:
-        parts.append(f"msg_control={_cmsgs(c, control, controllen)}")
-    parts.append(f"msg_controllen={controllen}")
-    parts.append(f"msg_flags={flags_text(flags & 0xFFFFFFFF, MSG_FLAGS) if show_flags else 0}")
-    return "{" + ", ".join(parts) + "}"
+        fields.append(Field("msg_control", _cmsgs(call, control, controllen)))
+    fields.append(Field("msg_controllen", controllen))
+    fields.append(Field("msg_flags", flag_node(_MSG_FLAGS, msg_flags & _MASK32)))
+    return Struct(tuple(fields))
 
 
-def _sendmsg(c: Ctx, v: int) -> str:
-    return msghdr(c, v, None, show_flags=True)
+def _msghdr_in(call: PendingCall, addr: int, arg: Arg) -> Node:
+    return msghdr_node(call, addr, None)
 
 
-def _recvmsg(c: Ctx, v: int) -> str:
-    if c.ret is None or c.ret < 0:
-        return ptr(v)
-    return msghdr(c, v, c.ret, show_flags=True)
+def _msghdr_out(call: PendingCall, addr: int, arg: Arg) -> Node:
+    if call.ret is not None and call.ret >= 0:
+        return msghdr_node(call, addr, call.ret)
+    namelen = call.word(addr + 8, "<I") if call.ret is not None else None
+    return _ptr(addr) if namelen is None else Struct((Field("msg_namelen", namelen),))
 
 
-def _mmsgs(c: Ctx, v: int, sending: bool) -> str:
-    count = c.ret if c.ret is not None and c.ret > 0 else 0
-    if not v or count == 0:
-        return ptr(v)
-    items = []
-    for i in range(min(count, 1024)):
-        at = v + 64 * i
-        length = c.word(at + 56, "<I")
-        items.append(f"{{msg_hdr={msghdr(c, at, None if sending else length, True)}, msg_len={length}}}")
-    return "[" + ", ".join(items) + "]"
+def _mmsghdrs(call: PendingCall, addr: int, sending: bool) -> Node:
+    count = call.ret if call.ret is not None and call.ret > 0 else 0
+    if not addr or count == 0:
+        return _ptr(addr)
+    items: list[Node] = []
+    for i in range(min(count, MAX_VECTOR)):
+        at = addr + 64 * i
+        length = call.word(at + 56, "<I")
+        header = msghdr_node(call, at, None if sending else length)
+        items.append(
+            Struct((Field("msg_hdr", header), Field("msg_len", length if length is not None else 0)))
+        )
+    return tuple(items)
 
 
-def _execve_argv(c: Ctx, v: int) -> str:
-    if v == 0:
-        return "NULL"
-    items: list[str] = []
-    for i in range(MAX_ARGV):
-        p = c.word(v + 8 * i, "<Q")
-        if p is None:
-            return hex(v)
-        if p == 0:
-            break
-        items.append(c.string(p))
-    else:
-        items.append("...")
-    return "[" + ", ".join(items) + "]"
+def _open_how(call: PendingCall, addr: int, arg: Arg) -> Node:
+    raw = call.tracee.read(addr, 24) if addr else None
+    if raw is None or len(raw) < 24:
+        return _ptr(addr)
+    how_flags, mode, resolve = struct.unpack("<QQQ", raw)
+    fields: list[Node] = [Field("flags", open_flags_node(how_flags))]
+    if mode or how_flags & (O_CREAT | O_TMPFILE_BIT):
+        fields.append(Field("mode", _mode(mode)))
+    fields.append(Field("resolve", _hex(resolve)))
+    return Struct(tuple(fields))
 
 
-def _execve_env(c: Ctx, v: int) -> str:
-    if v == 0:
-        return "NULL"
-    n = 0
-    while n < 1 << 16:
-        p = c.word(v + 8 * n, "<Q")
-        if p is None or p == 0:
-            break
-        n += 1
-    return f"{hex(v)} /* {n} var{'s' if n != 1 else ''} */"
+def _fcntl_arg(call: PendingCall, value: int, arg: Arg) -> Node:
+    command = s32(call.regs[arg.ref or 1])
+    if command == F_SETFD:
+        return Const("FD_CLOEXEC") if value == FD_CLOEXEC else Hex(value) if value else 0
+    if command in F_DUPFD_COMMANDS:
+        return s32(value)
+    if command == F_SETFL:
+        return open_flags_node(value)
+    return s64(value)
 
 
-def _clone_flags(v: int) -> str:
-    sig = v & 0xFF
-    text = flags_text(v & ~0xFF, CLONE_FLAGS, zero="")
-    if sig:
-        text = f"{text}|{signal_name(sig)}" if text else signal_name(sig)
-    return text or "0"
+def clone_flags_node(value: int) -> Node:
+    exit_signal = value & CLONE_SIGNAL_MASK
+    node = flag_node(_CLONE, value & ~CLONE_SIGNAL_MASK, zero=0)
+    if not exit_signal:
+        return node
+    items = () if node == 0 else node.items if isinstance(node, Flags) else (node,)
+    signal_node = _signal(exit_signal)
+    return Flags((*items, signal_node)) if items else signal_node
 
 
-def _clone_args(c: Ctx) -> str:
+def _clone(call: PendingCall) -> tuple[Node, ...]:
     """clone(flags, stack, parent_tid, child_tid, tls) on x86_64, as strace names them."""
-    flags, stack, parent_tid, child_tid, tls = c.call.args[:5]
-    parts = [f"child_stack={ptr(stack)}", f"flags={_clone_flags(flags)}"]
-    if flags & 0x100000:  # CLONE_PARENT_SETTID
-        tid = c.word(parent_tid) if c.ret is not None and c.ret > 0 else None
-        parts.append(f"parent_tid=[{tid}]" if tid is not None else f"parent_tid={ptr(parent_tid)}")
-    if flags & 0x80000:  # CLONE_SETTLS
-        parts.append(f"tls={ptr(tls)}")
-    if flags & (0x200000 | 0x1000000):  # CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID
-        parts.append(f"child_tidptr={ptr(child_tid)}")
-    return ", ".join(parts)
+    flags_value, stack, parent_tid, child_tid, tls = call.regs[:5]
+    out: list[Node] = [Field("child_stack", _ptr(stack)), Field("flags", clone_flags_node(flags_value))]
+    if call.ret is None:
+        return tuple(out)  # what follows strace prints at the exit
+    if flags_value & CLONE_PARENT_SETTID:
+        tid = call.word(parent_tid) if call.ret is not None and call.ret > 0 else None
+        out.append(Field("parent_tid", (tid,) if tid is not None else _ptr(parent_tid)))
+    if flags_value & CLONE_SETTLS:
+        out.append(Field("tls", _ptr(tls)))
+    if flags_value & CLONE_CHILD_TID:
+        out.append(Field("child_tidptr", _ptr(child_tid)))
+    return tuple(out)
 
 
-def _clone3_struct(c: Ctx, v: int) -> str:
-    size = c.call.args[1]
-    raw = c.tracee.read(v, min(size, 88)) if v else None
+def _clone3_args(call: PendingCall, addr: int, arg: Arg) -> Node:
+    size = call.regs[arg.ref or 1]
+    raw = call.tracee.read(addr, min(size, 88)) if addr else None
     if raw is None or len(raw) < 64:
-        return ptr(v)
-    raw = raw.ljust(88, b"\0")
+        return _ptr(addr)
+    raw = raw.ljust(88, NUL)
     (
-        flags,
+        cflags,
         pidfd,
         child_tid,
         parent_tid,
@@ -579,265 +683,109 @@ def _clone3_struct(c: Ctx, v: int) -> str:
         set_tid_size,
         cgroup,
     ) = struct.unpack("<11Q", raw)
-    parts = [f"flags={flags_text(flags, CLONE_FLAGS)}"]
-    if flags & 0x1000:
-        parts.append(f"pidfd={ptr(pidfd)}")
-    if flags & (0x200000 | 0x1000000):
-        parts.append(f"child_tid={ptr(child_tid)}")
-    if flags & 0x100000:
-        parts.append(f"parent_tid={ptr(parent_tid)}")
-    parts.append(f"exit_signal={signal_name(exit_signal) if exit_signal else 0}")
-    parts.append(f"stack={ptr(stack)}")
-    parts.append(f"stack_size={hex(stack_size)}")
-    if flags & 0x80000:
-        parts.append(f"tls={ptr(tls)}")
+    fields: list[Node] = [Field("flags", flag_node(_CLONE, cflags))]
+    if cflags & CLONE_PIDFD:
+        fields.append(Field("pidfd", _ptr(pidfd)))
+    if cflags & CLONE_CHILD_TID:
+        fields.append(Field("child_tid", _ptr(child_tid)))
+    if cflags & CLONE_PARENT_SETTID:
+        fields.append(Field("parent_tid", _ptr(parent_tid)))
+    fields.append(Field("exit_signal", _signal(exit_signal) if exit_signal else 0))
+    fields.append(Field("stack", _ptr(stack)))
+    fields.append(Field("stack_size", _hex(stack_size)))
+    if cflags & CLONE_SETTLS:
+        fields.append(Field("tls", _ptr(tls)))
     if set_tid:
-        parts.append(f"set_tid={ptr(set_tid)}, set_tid_size={set_tid_size}")
-    if flags & 0x200000000:
-        parts.append(f"cgroup={cgroup}")
-    text = "{" + ", ".join(parts) + "}"
-    changed: list[str] = []
-    if c.ret is not None and c.ret > 0:
-        if flags & 0x1000:
-            fd = c.word(pidfd)
-            if fd is not None:
-                changed.append(f"pidfd=[{c.fd(fd)}]")
-        if flags & 0x100000:
-            tid = c.word(parent_tid)
-            if tid is not None:
-                changed.append(f"parent_tid=[{tid}]")
-    return text + (" => {" + ", ".join(changed) + "}" if changed else "")
+        fields += [Field("set_tid", _ptr(set_tid)), Field("set_tid_size", set_tid_size)]
+    if cflags & CLONE_INTO_CGROUP:
+        fields.append(Field("cgroup", cgroup))
+    sent = Struct(tuple(fields))
+    changed: list[Node] = []
+    if call.ret is not None and call.ret > 0:
+        if cflags & CLONE_PIDFD and (fd := call.word(pidfd)) is not None:
+            changed.append(Field("pidfd", (call.fd(fd),)))
+        if cflags & CLONE_PARENT_SETTID and (tid := call.word(parent_tid)) is not None:
+            changed.append(Field("parent_tid", (tid,)))
+    return Changed(sent, Struct(tuple(changed))) if changed else sent
 
 
-def _openat2_how(c: Ctx, v: int) -> str:
-    raw = c.tracee.read(v, 24) if v else None
-    if raw is None or len(raw) < 24:
-        return ptr(v)
-    flags, mode, resolve = struct.unpack("<QQQ", raw)
-    return f"{{flags={open_flags(flags)}, mode={mode_text(mode)}, resolve={hex(resolve) if resolve else 0}}}"
+Reader = Callable[[PendingCall, int, Arg], Node]
 
-
-def _fcntl_arg(c: Ctx, v: int) -> str:
-    cmd = s32(c.call.args[1])
-    if cmd == 2:  # F_SETFD
-        return "FD_CLOEXEC" if v & 1 else "0" if v == 0 else hex(v)
-    if cmd in (0, 1030):
-        return str(s32(v))
-    if cmd == 4:  # F_SETFL
-        return open_flags(v)
-    return str(s64(v))
-
-
-_FCNTL_NO_ARG: Final = frozenset({1, 3, 9, 11, 1025, 1032, 1034})  # F_GETFD, F_GETFL, ...
-_IOCTL_NO_ARG: Final = frozenset({0x5451, 0x5450})  # FIOCLEX, FIONCLEX
-
-
-def arity(call: Call, count: int) -> int:
-    """How many arguments strace prints, where it depends on the values."""
-    name, args = call.name, call.args
-    if name in ("open", "openat"):
-        flags = args[1 if name == "open" else 2]
-        return count if flags & (0o100 | 0o20000000) else count - 1  # mode only with O_CREAT/O_TMPFILE
-    if name == "fcntl":
-        return 2 if s32(args[1]) in _FCNTL_NO_ARG else 3
-    if name == "ioctl":
-        return 2 if args[1] & 0xFFFFFFFF in _IOCTL_NO_ARG else 3
-    return count
-
-
-def _sendfile_offset(c: Ctx, v: int) -> str:
-    if v == 0:
-        return "NULL"
-    before = c.call.entry.get(-1)
-    after = c.word(v, "<q")
-    if before is not None and after is not None and before != str(after):
-        return f"[{before}] => [{after}]"
-    return f"[{after}]" if after is not None else hex(v)
-
-
-def _save_offset(c: Ctx, v: int) -> str:
-    value = c.word(v, "<q") if v else None
-    if value is not None:
-        c.call.entry[-1] = str(value)
-    return ""
-
-
-def _read_buf(c: Ctx, v: int) -> str:
-    if c.ret is None or c.ret < 0:
-        return ptr(v)
-    return c.buffer(v, c.ret)
-
-
-def _write_buf(c: Ctx, v: int) -> str:
-    return c.buffer(v, c.call.args[2])
-
-
-def _sigset(c: Ctx, v: int) -> str:
-    if v == 0:
-        return "NULL"
-    mask = c.word(v, "<Q")
-    if mask is None:
-        return hex(v)
-    names = [signal_name(i + 1).removeprefix("SIG") for i in range(64) if mask & (1 << i)]
-    return "[" + " ".join(names) + "]"
-
-
-# ---- per-call specs: argument formatters, the result's kind ----
-
-RET_INT, RET_FD, RET_HEX, RET_NONE, RET_FCNTL = "int", "fd", "hex", "none", "fcntl"
-
-
-class Spec:
-    __slots__ = ("args", "ret", "special")
-
-    def __init__(
-        self,
-        args: tuple[Arg, ...],
-        ret: str = RET_INT,
-        special: Callable[[Ctx], str] | None = None,
-    ) -> None:
-        self.args = args
-        self.ret = ret
-        self.special = special  # formats all arguments itself (clone)
-
-
-_SAVE_SOCKLEN = _in(_save_socklen)
-_SAVE_OFFSET = _in(_save_offset)
-
-SPECS: Final[dict[str, Spec]] = {
-    "open": Spec((PATH, _in(lambda c, v: open_flags(v)), MODE), RET_FD),
-    "openat": Spec((FD, PATH, _in(lambda c, v: open_flags(v)), MODE), RET_FD),
-    "openat2": Spec((FD, PATH, _in(_openat2_how), ULONG), RET_FD),
-    "creat": Spec((PATH, MODE), RET_FD),
-    "socket": Spec(
-        (_xlat(FAMILIES), _in(_socket_type), _in(lambda c, v: _protocol(c.call.args[0], v))), RET_FD
-    ),
-    "socketpair": Spec(
-        (_xlat(FAMILIES), _in(_socket_type), _in(lambda c, v: _protocol(c.call.args[0], v)), _out(_fd_pair))
-    ),
-    "accept": Spec((FD, _out(_accept_addr), _out(_socklen)), RET_FD),
-    "accept4": Spec((FD, _out(_accept_addr), _out(_socklen), _flags(SOCK_FLAGS)), RET_FD),
-    "bind": Spec((FD, _in(lambda c, v: _sockaddr(c, v, c.call.args[2])), UINT)),
-    "connect": Spec((FD, _in(lambda c, v: _sockaddr(c, v, c.call.args[2])), UINT)),
-    "listen": Spec((FD, INT)),
-    "epoll_create": Spec((INT,), RET_FD),
-    "epoll_create1": Spec((_flags(EPOLL_FLAGS),), RET_FD),
-    "eventfd": Spec((UINT,), RET_FD),
-    "eventfd2": Spec((UINT, _flags(EFD_FLAGS)), RET_FD),
-    "signalfd": Spec((FD, _in(_sigset), ULONG), RET_FD),
-    "signalfd4": Spec((FD, _in(_sigset), ULONG, _flags(SFD_FLAGS)), RET_FD),
-    "timerfd_create": Spec((_xlat(CLOCKS), _flags(TFD_FLAGS)), RET_FD),
-    "inotify_init": Spec((), RET_FD),
-    "inotify_init1": Spec((_flags(IN_FLAGS),), RET_FD),
-    "memfd_create": Spec((PATH, _flags(MFD_FLAGS)), RET_FD),
-    "pidfd_open": Spec((INT, _flags(PIDFD_FLAGS)), RET_FD),
-    "pidfd_getfd": Spec((FD, INT, UINT), RET_FD),
-    "pipe": Spec((_out(_fd_pair),)),
-    "pipe2": Spec((_out(_fd_pair), _flags(OPEN_FLAGS))),
-    "dup": Spec((FD,), RET_FD),
-    "dup2": Spec((FD, FD), RET_FD),
-    "dup3": Spec((FD, INT, _flags(OPEN_FLAGS)), RET_FD),
-    "fcntl": Spec((FD, _xlat(FCNTL_CMDS), _in(_fcntl_arg)), RET_FCNTL),
-    "ioctl": Spec((FD, _in(lambda c, v: IOCTL_NAMES.get(v & 0xFFFFFFFF, hex(v & 0xFFFFFFFF))), PTR)),
-    "close": Spec((FD,)),
-    "close_range": Spec((UINT, UINT, _flags(CLOSE_RANGE_FLAGS))),
-    "sendmsg": Spec((FD, _in(_sendmsg), _flags(MSG_FLAGS))),
-    "recvmsg": Spec((FD, _out(_recvmsg), _flags(MSG_FLAGS))),
-    "sendmmsg": Spec((FD, _out(lambda c, v: _mmsgs(c, v, True)), UINT, _flags(MSG_FLAGS))),
-    "recvmmsg": Spec((FD, _out(lambda c, v: _mmsgs(c, v, False)), UINT, _flags(MSG_FLAGS), PTR)),
-    "execve": Spec((PATH, _in(_execve_argv), _in(_execve_env))),
-    "execveat": Spec((FD, PATH, _in(_execve_argv), _in(_execve_env), _flags(AT_FLAGS))),
-    "fork": Spec(()),
-    "vfork": Spec(()),
-    "clone": Spec((), special=_clone_args),
-    "clone3": Spec((_out(_clone3_struct), ULONG)),
-    "unshare": Spec((_in(lambda c, v: flags_text(v, CLONE_FLAGS)),)),
-    "exit": Spec((INT,), RET_NONE),
-    "exit_group": Spec((INT,), RET_NONE),
-    "read": Spec((FD, _out(_read_buf), ULONG)),
-    "write": Spec((FD, _in(_write_buf), ULONG)),
-    "pread64": Spec((FD, _out(_read_buf), ULONG, LONG)),
-    "pwrite64": Spec((FD, _in(_write_buf), ULONG, LONG)),
-    "sendfile": Spec((FD, FD, _out(_sendfile_offset), ULONG)),
-    "lseek": Spec(
-        (FD, LONG, _xlat({0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"}))
-    ),
-    "mmap": Spec((PTR, ULONG, PTR, PTR, FD, PTR), RET_HEX),
-    "brk": Spec((PTR,), RET_HEX),
-    "wait4": Spec((INT, PTR, PTR, PTR)),
-    "kill": Spec((INT, _in(lambda c, v: signal_name(s32(v))))),
+# kinds read at the entry stop
+_AT_ENTRY: Final[dict[str, Reader]] = {
+    "fd": lambda c, v, a: c.fd(v),
+    "dirfd": _dirfd,
+    "int": lambda c, v, a: s32(v),
+    "uint": lambda c, v, a: v & _MASK32,
+    "long": lambda c, v, a: s64(v),
+    "ulong": lambda c, v, a: v & _MASK64,
+    "ptr": lambda c, v, a: _ptr(v),
+    "hex": lambda c, v, a: _hex(v & _MASK64),
+    "raw": lambda c, v, a: _hex(v & _MASK32),
+    "mode": lambda c, v, a: _mode(v),
+    "open_mode": lambda c, v, a: _mode(v),
+    "signal": lambda c, v, a: _signal(s32(v)),
+    "socket_type": lambda c, v, a: _socket_type(v),
+    "protocol": _protocol,
+    "open_flags": lambda c, v, a: open_flags_node(v),
+    "clone_flags": lambda c, v, a: clone_flags_node(v),
+    "flags": lambda c, v, a: flag_node(group(a.group or ""), v & _MASK32),
+    "xlat": lambda c, v, a: _named(group(a.group or ""), s32(v)),
+    "ioctl_request": lambda c, v, a: _ioctl_request(v & _MASK32),
+    "ioctl_arg": lambda c, v, a: _ptr(v),
+    "fcntl_arg": _fcntl_arg,
+    "path": lambda c, v, a: c.string(v, PATH_MAX),
+    "string": lambda c, v, a: c.string(v, c.strsize),
+    "buffer_in": _buffer_in,
+    "sockaddr": _sockaddr,
+    "sigset": _sigset,
+    "argv": _argv,
+    "envp": _envp,
+    "open_how": _open_how,
+    "msghdr_in": _msghdr_in,
 }
-# a saving formatter runs at entry and prints nothing: the offset/length before the call
-_SAVERS: Final[dict[str, dict[int, Arg]]] = {
-    "accept": {2: _SAVE_SOCKLEN},
-    "accept4": {2: _SAVE_SOCKLEN},
-    "sendfile": {2: _SAVE_OFFSET},
+# kinds read at the exit stop, what the call wrote
+_AT_EXIT: Final[dict[str, Reader]] = {
+    "fd_pair": _fd_pair,
+    "sockaddr_out": _sockaddr_out,
+    "socklen_inout": _socklen,
+    "buffer_out": _buffer_out,
+    "msghdr_out": _msghdr_out,
+    "mmsghdr_in": lambda c, v, a: _mmsghdrs(c, v, sending=True),
+    "mmsghdr_out": lambda c, v, a: _mmsghdrs(c, v, sending=False),
+    "offset_inout": _offset,
+    "clone3_args": _clone3_args,
 }
-# arguments these decoders leave as numbers where strace would decode them
-PARTIAL: Final[dict[str, tuple[int, ...]]] = {
-    "ioctl": (2,),
-    "mmap": (2, 3),
-    "wait4": (1, 3),
-    "recvmmsg": (4,),
+# in/out kinds: the value offered, saved at entry
+_SAVERS: Final[dict[str, Callable[[PendingCall, int], int | None]]] = {
+    "socklen_inout": _save_word,
+    "offset_inout": _save_offset,
 }
 
 
-def _protocol(family: int, v: int) -> str:
-    family = s32(family)
-    v = s32(v)
-    if family in (2, 10):
-        return IPPROTO.get(v, str(v))
-    if family == 16:
-        return NETLINK.get(v, str(v))
-    return str(v)
+def _check_kinds() -> None:
+    """Every kind the table uses has a reader here (fails at import, not mid-trace)."""
+    from ..._kernel.syscalls import TABLE
+
+    used = {arg.kind for row in TABLE.values() for arg in row.args}
+    missing = used - set(_AT_ENTRY) - set(_AT_EXIT)
+    if missing:
+        raise RuntimeError(f"the ptrace decoder has no reader for {sorted(missing)}")
 
 
-# ---- generic decoding from python-ptrace's prototypes ----
-
-_FD_NAMES: Final = frozenset({"fd", "oldfd", "newfd", "dfd", "olddfd", "newdfd", "dirfd", "sockfd",
-                              "out_fd", "in_fd", "fd_in", "fd_out", "epfd", "pidfd"})  # fmt: skip
-
-
-def generic_args(prototype: tuple[tuple[str, str], ...] | None) -> tuple[tuple[Arg, ...], tuple[int, ...]]:
-    """Formatters for a call without a decoder, and the arguments they leave undecoded."""
-    if prototype is None:
-        return tuple(PTR for _ in range(6)), tuple(range(6))
-    args: list[Arg] = []
-    undecoded: list[int] = []
-    for i, (ctype, name) in enumerate(prototype):
-        if name in _FD_NAMES:
-            args.append(FD)
-        elif (
-            "char" in ctype
-            and "*" in ctype
-            and name
-            in ("filename", "pathname", "path", "name", "oldname", "newname", "old", "new", "specialfile")
-        ):
-            args.append(PATH)
-        elif "*" in ctype or name in ("addr", "start", "brk", "new_addr", "old_addr"):
-            args.append(PTR)
-            if "char" not in ctype and "void" not in ctype:
-                undecoded.append(i)
-        elif ctype in ("size_t", "unsigned long", "u64", "__u64", "loff_t", "off_t"):
-            args.append(ULONG if "size" in ctype or "unsigned" in ctype or "u64" in ctype else LONG)
-        elif name in ("flags", "mode", "cmd", "how", "option", "op", "prot", "advice", "which", "type"):
-            args.append(_in(lambda c, v: hex(v & 0xFFFFFFFF) if v & 0xFFFFFFFF else "0"))
-            undecoded.append(i)
-        else:
-            args.append(INT if "unsigned" not in ctype else UINT)
-    return tuple(args), tuple(undecoded)
+_check_kinds()
 
 
 __all__ = [
-    "PARTIAL",
-    "SPECS",
-    "Arg",
-    "Call",
-    "Ctx",
-    "Spec",
+    "PendingCall",
     "Tracee",
-    "arity",
-    "errno_result",
-    "generic_args",
-    "signal_name",
+    "arguments",
+    "begin",
+    "call_name",
+    "clone_flags_node",
+    "flag_node",
+    "open_flags_node",
+    "s32",
+    "s64",
+    "undecoded",
 ]

@@ -8,8 +8,9 @@ import os
 import struct
 from collections.abc import Sequence
 
+from ..._kernel.syscalls import X32_SYSCALL_BIT as X32_BIT
+
 _AUDIT_ARCH_X86_64 = 0xC000003E
-X32_BIT = 0x40000000  # the x32 ABI's calls: their numbers have this bit set
 _RET_TRACE, _RET_ALLOW = 0x7FF00000, 0x7FFF0000
 _LD_ABS, _JEQ, _JSET, _RET = 0x20, 0x15, 0x45, 0x06
 

@@ -2,10 +2,11 @@
 
 The command starts as the tracing process's only child (fork, PTRACE_TRACEME, SIGSTOP,
 exec — never attach), so ``waitpid(-1, __WALL)`` here sees only tracees. python-ptrace
-supplies the ptrace binding and its syscall tables; the wait loop is our own: one blocking
+supplies the ptrace binding; the syscall table is sysprobe's own (``_kernel``). The wait
+loop is our own: one blocking
 ``waitpid(-1, __WALL)`` for every tracee (python-ptrace's own loop polls each process and
 sleeps, 50× slower on fork-heavy programs). Each finished call becomes one strace-style
-line (``decode``); sysprobe reads the lines from a FIFO and parses them with the same line
+line (``render.finish``); sysprobe reads the lines from a FIFO and parses them with the same line
 parser as strace's output, so the events, the descriptor model, rules and goldens are the
 same code.
 
@@ -21,33 +22,21 @@ import contextlib
 import ctypes
 import os
 import signal
-import struct
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
+from ..._kernel.constants import constants
+from ..._kernel.signals import signal_name
+from ..._kernel.syscalls import EXECS, X32_SYSCALL_BIT, number_of
 from ...errors import PtraceDenied, UnsupportedTracee
-from .decode import _SAVERS as SAVERS
-from .decode import (
-    PARTIAL,
-    RET_NONE,
-    SPECS,
-    Arg,
-    Call,
-    Ctx,
-    arity,
-    errno_result,
-    generic_args,
-    open_flags,
-    s32,
-    s64,
-    signal_name,
-)
+from .decode import PendingCall, begin, call_name, s64, undecoded
 from .memory import TraceeMemory
-from .seccomp import X32_BIT, has_filter, install_filter, seccomp_filter
+from .render import finish, siginfo_text
+from .seccomp import has_filter, install_filter, seccomp_filter
 from .support import LoopOptions, parse_injections, python_ptrace_missing, selection, wrong_machine
 
-_WALL = 0x40000000
+_WALL = constants("x86_64")["__WALL"]
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
 PTRACE_O_TRACESYSGOOD = 0x1
 PTRACE_O_TRACEFORK = 0x2
@@ -68,45 +57,32 @@ _OPTIONS = (
     | PTRACE_O_EXITKILL
 )
 _CS_64BIT = 0x33  # x86_64 user code segment; 0x23 is a 32-bit (i386) process
-_NEW_SYSCALLS = {  # after python-ptrace's table (Linux 5.8), and its one misnamed call
-    283: "timerfd_create",
-    441: "epoll_pwait2", 442: "mount_setattr", 443: "quotactl_fd", 444: "landlock_create_ruleset",
-    445: "landlock_add_rule", 446: "landlock_restrict_self", 447: "memfd_secret",
-    448: "process_mrelease", 449: "futex_waitv", 450: "set_mempolicy_home_node", 451: "cachestat",
-    452: "fchmodat2", 453: "map_shadow_stack", 454: "futex_wake", 455: "futex_wait",
-    456: "futex_requeue", 457: "statmount", 458: "listmount", 459: "lsm_get_self_attr",
-    460: "lsm_set_self_attr", 461: "lsm_list_modules", 462: "mseal",
-}  # fmt: skip
 DEFAULT_STRSIZE = 32  # strace's -s default
 
 
-def binding() -> tuple[Any, dict[int, str], dict[str, Any], str]:
-    """python-ptrace's binding, syscall names, prototypes and version — or a clear error."""
+def binding() -> tuple[Any, str]:
+    """python-ptrace's binding and version — or a clear error."""
     try:
         from ptrace.binding import func
-        from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES
-        from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
         from ptrace.version import VERSION
     except ImportError as exc:
         raise python_ptrace_missing(str(exc)) from None
     unsupported = wrong_machine()
     if unsupported is not None:
         raise unsupported
-    names = {**SYSCALL_NAMES, **_NEW_SYSCALLS}
-    return func, names, SYSCALL_PROTOTYPES, ".".join(map(str, VERSION))
+    return func, ".".join(map(str, VERSION))
 
 
 class TracedTask:
     """A tracee task's state between its stops."""
 
-    __slots__ = ("call", "ctx", "in_syscall", "mem", "pid", "seen")
+    __slots__ = ("call", "in_syscall", "mem", "pid", "seen")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.mem = TraceeMemory(pid)
         self.in_syscall = False
-        self.call: Call | None = None
-        self.ctx: Ctx | None = None
+        self.call: PendingCall | None = None
         self.seen = False  # its first (attach) stop arrived
 
 
@@ -137,17 +113,14 @@ class PtraceLoop:
         self.on_new_call = on_new_call
         self.injections = parse_injections(self.options.inject)
         self.strsize = self.options.string_limit or DEFAULT_STRSIZE
-        self._func, self._names, self._prototypes, self._version = binding()
+        self._func, self._version = binding()
         self._only = selection(self.options.syscalls)
         self._tasks: dict[int, TracedTask] = {}
-        self._line = 0
-        self._undecoded: dict[int, tuple[int, ...]] = {}
         self._announced: set[str] = set()
         self._leader: int | None = None
         self._leader_status: int | None = None  # its wait status, once it ended
         self._started = False  # the command's own execve has begun
         self._kill = False
-        self._generic: dict[str, tuple[tuple[Arg, ...], tuple[int, ...]]] = {}
         self._refused: str | None = None
         self._seccomp = False  # the kernel stops the tracees only at the selected calls
 
@@ -226,8 +199,6 @@ class PtraceLoop:
 
     def _lines(self) -> Iterator[str]:
         while self._tasks:
-            # sysprobe learns undecoded arguments per call name (on_new_call), not per line
-            self._undecoded.clear()
             try:
                 pid, status = os.waitpid(-1, _WALL | os.WNOHANG)
                 if pid == 0:  # every tracee is running: a good moment to flush, then wait
@@ -273,15 +244,15 @@ class PtraceLoop:
             return
         if not task.in_syscall:
             task.in_syscall = True
-            if regs.cs != _CS_64BIT or regs.orig_rax & X32_BIT:
+            if regs.cs != _CS_64BIT or regs.orig_rax & X32_SYSCALL_BIT:
                 self._refuse(task.pid, regs)
                 return
             self._enter(task, regs)
             return
         task.in_syscall = False
-        call, ctx = task.call, task.ctx
-        task.call = task.ctx = None
-        if call is None or ctx is None:
+        call = task.call
+        task.call = None
+        if call is None:
             return
         ret = s64(regs.rax)
         injected = self.injections.get(call.name) if self._started else None
@@ -290,35 +261,23 @@ class PtraceLoop:
             regs.rax = ret & 0xFFFFFFFFFFFFFFFF
             with contextlib.suppress(Exception):
                 self._func.ptrace_setregs(task.pid, regs)
-        yield self._finish(task.pid, call, ctx, ret, injected is not None)
+        yield finish(task.pid, call, ret, injected is not None)
 
     def _enter(self, task: TracedTask, regs: Any) -> None:
         nr = regs.orig_rax
-        name = self._names.get(nr, f"syscall_{nr:#x}")
+        name = call_name(nr)
         if not self._started:
-            if task.pid != self._leader or name != "execve":
+            if task.pid != self._leader or name not in EXECS:
                 return  # the tracing process's own child code before the command's exec
             self._started = True
         if self._only is not None and name not in self._only:
             return
-        call = Call(task.pid, nr, name, (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9))
-        ctx = Ctx(task.mem, call, self.strsize, self.options.decode_fds)
-        spec = SPECS.get(name)
-        if spec is not None:
-            args = spec.args
-            call.undecoded = PARTIAL.get(name, ())
-        else:
-            args, call.undecoded = self._generic_for(name)
         if name not in self._announced:
             self._announced.add(name)
             if self.on_new_call is not None:
-                self.on_new_call(name, call.undecoded)
-        for i, arg in enumerate(args):
-            if arg.at_entry:
-                call.entry[i] = arg.fmt(ctx, call.args[i])
-        for i, saver in SAVERS.get(name, {}).items():
-            saver.fmt(ctx, call.args[i])
-        task.call, task.ctx = call, ctx
+                self.on_new_call(name, undecoded(name))
+        registers = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        task.call = begin(name, registers, task.mem, self.strsize, self.options.decode_fds)
         if name in self.injections:
             regs.orig_rax = 0xFFFFFFFFFFFFFFFF  # the kernel skips the call (-ENOSYS, replaced at exit)
             with contextlib.suppress(Exception):
@@ -329,64 +288,9 @@ class PtraceLoop:
         if self._only is None or not self.options.seccomp:
             return None
         # execve always stops: the trace starts at the command's own exec
-        wanted = self._only | {"execve"}
-        numbers = sorted(nr for nr, name in self._names.items() if name in wanted and nr < 512)
+        wanted = self._only | EXECS
+        numbers = sorted(nr for name in wanted if (nr := number_of(name)) is not None)
         return seccomp_filter(numbers)
-
-    def _generic_for(self, name: str) -> tuple[tuple[Arg, ...], tuple[int, ...]]:
-        found = self._generic.get(name)
-        if found is None:
-            proto = self._prototypes.get(name)
-            found = self._generic[name] = generic_args(proto[1] if proto else None)
-        return found
-
-    def _finish(self, pid: int, call: Call, ctx: Ctx, ret: int | None, injected: bool = False) -> str:
-        """The line of a finished call (``ret`` None: the task did not come back)."""
-        ctx.ret = ret
-        spec = SPECS.get(call.name)
-        text = self._arguments(call, ctx, spec)
-        if ret is None:
-            if spec is not None and spec.ret == RET_NONE:
-                return self._emit(call, f"{pid:<5} {call.name}({text}) = ?")
-            return self._emit(call, f"{pid:<5} {call.name}({text} <unfinished ...>")
-        result = self._result(call, ctx, spec.ret if spec else "int", ret)
-        if injected:
-            result += " (INJECTED)"
-        return self._emit(call, f"{pid:<5} {call.name}({text}) = {result}")
-
-    def _emit(self, call: Call, line: str) -> str:
-        self._line += 1
-        if call.undecoded:
-            self._undecoded[self._line] = call.undecoded
-        return line
-
-    def _arguments(self, call: Call, ctx: Ctx, spec: Any) -> str:
-        if spec is not None and spec.special is not None:
-            return str(spec.special(ctx))
-        args = spec.args if spec is not None else self._generic_for(call.name)[0]
-        count = arity(call, len(args))
-        out: list[str] = []
-        for i in range(count):
-            text = call.entry.get(i)
-            if text is None:
-                text = args[i].fmt(ctx, call.args[i]) if ctx.ret is not None else hex(call.args[i])
-            out.append(text)
-        return ", ".join(out)
-
-    def _result(self, call: Call, ctx: Ctx, kind: str, ret: int) -> str:
-        if -4096 < ret < 0:
-            return errno_result(-ret)
-        if kind == "fd" or (kind == "fcntl" and s32(call.args[1]) in (0, 1030)):
-            return ctx.fd(ret)
-        if kind == "fcntl":
-            cmd = s32(call.args[1])
-            if cmd == 1:  # F_GETFD
-                return "0x1 (flags FD_CLOEXEC)" if ret & 1 else str(ret)
-            if cmd == 3:  # F_GETFL
-                return f"{ret:#x} (flags {open_flags(ret)})"
-        if kind == "hex":
-            return hex(ret & 0xFFFFFFFFFFFFFFFF)
-        return str(ret)
 
     def _event_stop(self, task: TracedTask, event: int) -> Iterator[str]:
         if event in (PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE):
@@ -402,27 +306,25 @@ class PtraceLoop:
             if former != task.pid:
                 # a thread exec'd: it takes over the leader's pid, with its call in progress
                 thread = self._tasks.pop(former, None)
-                if task.call is not None and task.ctx is not None:
-                    yield self._finish(task.pid, task.call, task.ctx, None)
-                yield self._plain(f"{task.pid:<5} +++ superseded by execve in pid {former} +++")
+                if task.call is not None:
+                    yield finish(task.pid, task.call, None)
+                yield (f"{task.pid:<5} +++ superseded by execve in pid {former} +++")
                 if thread is not None:
                     thread.mem.close()
-                    task.call, task.ctx = thread.call, thread.ctx
-                    if task.call is not None:
-                        task.call.pid = task.pid
+                    task.call = thread.call
                     task.in_syscall = thread.in_syscall
-                    if task.ctx is not None:
-                        task.ctx.tracee = task.mem
+                    if task.call is not None:
+                        task.call.tracee = task.mem
 
     def _signal_stop(self, task: TracedTask, sig: int) -> Iterator[str]:
         info = _siginfo(self._func, task.pid)
         if info is None:  # no siginfo: a group-stop (SIGSTOP, SIGTSTP...), not a delivery
             if self._started:
-                yield self._plain(f"{task.pid:<5} --- stopped by {signal_name(sig)} ---")
+                yield (f"{task.pid:<5} --- stopped by {signal_name(sig)} ---")
             self._resume(task.pid, 0)
             return
         if self._started:
-            yield self._plain(f"{task.pid:<5} --- {signal_name(sig)} {_siginfo_text(info)} ---")
+            yield (f"{task.pid:<5} --- {signal_name(sig)} {siginfo_text(info)} ---")
         self._resume(task.pid, sig)
 
     def _ended(self, pid: int, status: int) -> Iterator[str]:
@@ -431,21 +333,17 @@ class PtraceLoop:
         task = self._tasks.pop(pid, None)
         if task is None:
             return
-        if task.call is not None and task.ctx is not None:
-            yield self._finish(pid, task.call, task.ctx, None)
+        if task.call is not None:
+            yield finish(pid, task.call, None)
         task.mem.close()
         if not self._started:
             return
         if os.WIFEXITED(status):
-            yield self._plain(f"{pid:<5} +++ exited with {os.WEXITSTATUS(status)} +++")
+            yield (f"{pid:<5} +++ exited with {os.WEXITSTATUS(status)} +++")
         else:
             sig = os.WTERMSIG(status)
             core = " (core dumped)" if os.WCOREDUMP(status) else ""
-            yield self._plain(f"{pid:<5} +++ killed by {signal_name(sig)}{core} +++")
-
-    def _plain(self, line: str) -> str:
-        self._line += 1
-        return line
+            yield (f"{pid:<5} +++ killed by {signal_name(sig)}{core} +++")
 
     # ---- control ----
 
@@ -506,31 +404,6 @@ def _siginfo(func: Any, pid: int) -> bytes | None:
     except Exception:
         return None
     return buf.raw
-
-
-_SI_CODES = {0: "SI_USER", -1: "SI_QUEUE", -6: "SI_TKILL", 128: "SI_KERNEL", -2: "SI_TIMER"}
-_CLD_CODES = {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED", 5: "CLD_STOPPED",
-              6: "CLD_CONTINUED"}  # fmt: skip
-_SEGV_CODES = {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"}
-
-
-def _siginfo_text(info: bytes) -> str:
-    signo, _errno, code = struct.unpack_from("<iii", info)
-    name = signal_name(signo)
-    if signo == signal.SIGCHLD and code > 0:
-        pid, uid, status = struct.unpack_from("<iIi", info, 16)
-        utime, stime = struct.unpack_from("<qq", info, 32)
-        status_text = signal_name(status) if code != 1 else str(status)
-        return (
-            f"{{si_signo={name}, si_code={_CLD_CODES.get(code, code)}, si_pid={pid}, si_uid={uid}, "
-            f"si_status={status_text}, si_utime={utime}, si_stime={stime}}}"
-        )
-    if signo in (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE) and code > 0:
-        addr = struct.unpack_from("<Q", info, 16)[0]
-        code_text = _SEGV_CODES.get(code, str(code)) if signo == signal.SIGSEGV else str(code)
-        return f"{{si_signo={name}, si_code={code_text}, si_addr={hex(addr) if addr else 'NULL'}}}"
-    pid, uid = struct.unpack_from("<iI", info, 16)
-    return f"{{si_signo={name}, si_code={_SI_CODES.get(code, code)}, si_pid={pid}, si_uid={uid}}}"
 
 
 __all__ = ["PtraceLoop", "binding"]
