@@ -12,7 +12,7 @@ from setuptools import setup
 
 COMPILED = [
     # the parser: every line goes through them
-    "events", "argtree", "_parsing/argdecode", "_parsing/lineparse",
+    "events", "argtree", "_parsing/scan", "_parsing/argdecode", "_parsing/lineparse",
     # the kernel facts, the model and the rules
     "_kernel/constants", "_kernel/effects", "_kernel/syscalls",
     "_model/query", "_model/fdmodel", "_rules/patterns", "_rules/rules",
