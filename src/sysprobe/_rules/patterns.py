@@ -17,12 +17,16 @@ match anything, as does a trailing ``...``. A name matches its ABI variants too.
 from __future__ import annotations
 
 import fnmatch
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from .._kernel.syscalls import variants
 from .._model.query import has_flag, int_of, is_value
 from .._parsing.argdecode import decode_args_strict
+from .._parsing.scan import close_bracket, number
 from ..argtree import (
     Call,
     Changed,
@@ -43,8 +47,32 @@ from ..argtree import (
 from ..errors import RuleSyntaxError
 from ..events import Syscall
 
+# The comparisons a result condition (``= -1``, ``> 0``) and ``--expect-count`` (``>=2
+# sendfile``) accept: ``COMPARISON`` reads one (a regex group), ``comparison`` names it
+# (``==`` is ``=``), ``compare`` applies it.
+COMPARISON: Final = r"(==|!=|>=|<=|=|>|<)"
+_COMPARE: Final[dict[str, Callable[[int, int], bool]]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+def comparison(symbol: str) -> str:
+    """The operator ``COMPARISON`` matched, as reports print it."""
+    return "=" if symbol == "==" else symbol
+
+
+def compare(left: int, op: str, right: int) -> bool:
+    """``left op right``, ``op`` as ``comparison`` names it."""
+    return _COMPARE[op](left, right)
+
+
 _NAME = re.compile(r"\s*(\*|[A-Za-z_?][\w?]*(?:\s*\|\s*[A-Za-z_?][\w?]*)*)\s*")
-_RESULT = re.compile(r"\s*(=|!=|>=|<=|>|<)\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
+_RESULT = re.compile(rf"\s*{COMPARISON}\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
 _ANY = Op("*")
 
 
@@ -59,16 +87,7 @@ class ResultCondition:
             return False
         if self.value is None:
             return (ev.ret is None) == (self.op == "=")
-        if ev.ret is None:
-            return False
-        return {
-            "=": ev.ret == self.value,
-            "!=": ev.ret != self.value,
-            ">": ev.ret > self.value,
-            ">=": ev.ret >= self.value,
-            "<": ev.ret < self.value,
-            "<=": ev.ret <= self.value,
-        }[self.op]
+        return ev.ret is not None and compare(ev.ret, self.op, self.value)
 
     def __str__(self) -> str:
         value = "?" if self.value is None else str(self.value)
@@ -123,7 +142,7 @@ def parse_pattern(text: str) -> Pattern:
     rest = source[m.end() :]
     args: tuple[Node, ...] | None = None
     if rest.startswith("("):
-        close = _closing_paren(rest)
+        close = close_bracket(rest, 1, len(rest), 41)
         if close < 0:
             raise RuleSyntaxError(f"pattern {text!r}: unbalanced parentheses")
         try:
@@ -137,28 +156,9 @@ def parse_pattern(text: str) -> Pattern:
         if rm is None:
             example = "a result looks like '= 0', '> 0', '= -1 EINVAL'"
             raise RuleSyntaxError(f"pattern {text!r}: cannot read {rest.strip()!r} ({example})")
-        value = None if rm.group(2) == "?" else int(rm.group(2), 0)
-        result = ResultCondition(rm.group(1), value, rm.group(3))
+        value = None if rm.group(2) == "?" else number(rm.group(2))  # "022": octal, as strace prints
+        result = ResultCondition(comparison(rm.group(1)), value, rm.group(3))
     return Pattern(" ".join(source.split()), names, args, result)
-
-
-def _closing_paren(text: str) -> int:
-    depth = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
-            i += 1
-            while i < len(text) and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i if ch == ")" else -1
-        i += 1
-    return -1
 
 
 def _args_match(pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dict[str, int]) -> str | None:
