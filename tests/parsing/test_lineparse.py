@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sysprobe._parsing.lineparse import parse_lines
-from sysprobe.argtree import Const, Flags, Str
+from sysprobe.argtree import Const, Fd, Flags, Str
 from sysprobe.events import (
     Attached,
     Detached,
@@ -154,6 +154,18 @@ def test_strings_that_look_like_results() -> None:
 def test_escaped_quote_in_a_decoration() -> None:
     ev = call('close(3</tmp/od/q\\"x>)               = 0')
     assert ev.ret == 0 and ev.args[0].info == '/tmp/od/q"x'  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("prefix", ["", "[pid  5] 12:00:00.000001 "])  # fast path, slow path
+@pytest.mark.parametrize("path", ["/tmp/a)b", "/tmp/a(b", "/tmp/{b", "/tmp/a}b", "/tmp/a, b"])
+def test_brackets_in_a_decorated_path(prefix: str, path: str) -> None:
+    """strace escapes no bracket in a -y path: the argument list still ends at its own ")".
+    (An unbalanced "[" stays ambiguous: "[...]" holds socket addresses in a decoration.)"""
+    ev = call(f"{prefix}close(3<{path}>) = 0")
+    assert (ev.name, ev.ret, ev.args) == ("close", 0, (Fd(3, path),))
+    ev = call(f'{prefix}openat(AT_FDCWD<{path}>, "x", O_RDONLY) = 4<{path}/x>')
+    assert ev.args == (Fd("AT_FDCWD", path), Str(b"x"), Const("O_RDONLY"))
+    assert ev.ret == 4 and ev.ret_fd == Fd(4, path + "/x")
 
 
 # ---- split calls ----
