@@ -335,6 +335,51 @@ def test_a_second_start_flushes_the_first() -> None:
     ]
 
 
+def test_a_second_superseding_exec_does_not_lose_the_first_call() -> None:
+    """Issue 20 (found by Hypothesis): the second "superseded" moved thread 2's new call
+    to where the first one waited for its resumed half, and line 1 vanished."""
+    events = parse(
+        """
+2 a( <unfinished ...>
+1 +++ superseded by execve in pid 2 +++
+2 b( <unfinished ...>
+1 +++ superseded by execve in pid 2 +++
+"""
+    )
+    assert sorted(n for e in events for n in e.lines) == [1, 2, 3, 4]
+    assert [(type(e).__name__, e.line, getattr(e, "split", None), e.pid) for e in events] == [
+        ("Superseded", 2, None, 1),
+        ("Syscall", 1, "unfinished", 1),  # displaced at line 4: it never resumed
+        ("Superseded", 4, None, 1),
+        ("Syscall", 3, "unfinished", 1),  # still waiting at the end of the log
+    ]
+
+
+def test_a_second_pid_change_does_not_lose_the_first_call() -> None:
+    events = parse(
+        """
+8676  execve("/bin/a", ["a"], 0x7ffe /* 35 vars */ <pid changed to 8675 ...>
+8677  execve("/bin/b", ["b"], 0x7ffe /* 35 vars */ <pid changed to 8675 ...>
+8675  <... execve resumed>)    = 0
+"""
+    )
+    assert [(e.line, e.lines, getattr(e, "split", None)) for e in events] == [
+        (1, (1,), "unfinished"),
+        (2, (2, 3), "merged"),
+    ]
+
+
+def test_an_exit_flushes_an_exec_waiting_to_resume_under_its_pid() -> None:
+    events = parse(
+        """
+8676  execve("/bin/a", ["a"], 0x7ffe /* 35 vars */ <unfinished ...>
+8675  +++ superseded by execve in pid 8676 +++
+8675  +++ exited with 0 +++
+"""
+    )
+    assert [(type(e).__name__, e.line) for e in events] == [("Superseded", 2), ("Syscall", 1), ("Exit", 3)]
+
+
 def test_detached_calls_never_resume() -> None:
     ev = one("9 read(0,  <detached ...>")
     assert isinstance(ev, Syscall) and ev.split == "unfinished"

@@ -357,8 +357,8 @@ def _args_close(raw: str, a: int, end: int) -> tuple[int, int]:
 def _fast_exit(
     raw: str, i: int, end: int, n: int, lpid: int | None, time: str | None, pending: Pending
 ) -> Event | None:
-    """``+++ exited with N +++`` of a task with no call waiting (the slow path flushes it)."""
-    if lpid in pending:
+    """``+++ exited with N +++`` of a task with no call waiting (the slow path flushes one)."""
+    if lpid in pending or _exec_key(lpid) in pending:
         return None
     if not (raw.startswith("+++ exited with ", i) and raw.endswith(" +++")):
         return None
@@ -538,9 +538,7 @@ def _call(line: _Line, body: str, p: int, pending: Pending) -> list[Event] | Non
         new_pid = int(changed.group(1))
         args = body[p + 1 : changed.start()].rstrip(" ")
         ev = Syscall.unfinished(new_pid, line.n, line.raw, line.time, name, args)
-        events = _flush(pending, line.pid)
-        pending[_exec_key(new_pid)] = ev
-        return events
+        return [*_flush(pending, line.pid), *_hold(pending, _exec_key(new_pid), ev)]
     if body.endswith(_UNFINISHED):
         args = body[p + 1 : -len(_UNFINISHED)].rstrip(" ")
         ev = Syscall.unfinished(line.pid, line.n, line.raw, line.time, name, args)
@@ -690,7 +688,7 @@ def _superseded(line: _Line, by: int, pending: Pending) -> list[Event]:
     theirs = pending.pop(by, None)
     if theirs is not None:
         theirs.pid = line.pid  # the new program runs under the leader's pid
-        pending[_exec_key(line.pid)] = theirs  # where `<pid changed>` puts it
+        events += _hold(pending, _exec_key(line.pid), theirs)  # where `<pid changed>` puts it
     events.append(Superseded(line.pid, line.n, line.raw, line.time, by))
     return events
 
