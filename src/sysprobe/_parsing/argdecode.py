@@ -1,7 +1,9 @@
 """Argument text → argument tree.
 
 A single pass over the characters, building nodes as it goes: no token list, no regex.
-The loops compare ``ord()`` values because mypyc compiles them to C (setup.py).
+Numbers, strings, names and ``-y`` decorations are found with ``.scan``, the scanner the
+line parser and the pattern reader use too; the loops compare ``ord()`` values because
+mypyc compiles them to C (setup.py).
 
 Grammar, loosely: a list is items separated by commas; an item is ``[name=]value[ =>
 value]``; a value is one or more terms — joined by ``|`` it is a flag set, by other
@@ -47,6 +49,7 @@ from .scan import (
     number,
     skip_spaces,
     starts_decoration,
+    starts_name,
     string_end,
     unsigned,
     word_end,
@@ -165,43 +168,52 @@ def _item(cur: _Cursor, closer: int) -> Node:
     terms: list[Node] = []
     key: str | None = None
     before: Node | None = None
-    text = cur.text
     while True:
         c = _skip_spaces(cur)
         if c in (-1, 44, 41, 93, 125) or c == closer:  # end, ",", ")", "]", "}"
             break
-        if c == 61:  # "="
-            nxt = ord(text[cur.pos + 1]) if cur.pos + 1 < cur.end else -1
-            if nxt == 62:  # "=>"
-                if not terms:
-                    raise _Malformed("'=>' without a value before it")
-                before = _value(terms)
+        if c == 61:  # "=", "=>" or "=="
+            after = ord(cur.text[cur.pos + 1]) if cur.pos + 1 < cur.end else -1
+            if after == 62:
+                before = _arrow(terms)
                 terms = []
                 cur.pos += 2
                 continue
-            if nxt != 61:  # not "=="
-                if len(terms) != 1 or key is not None:
-                    raise _Malformed("'=' after something that is not a name")
-                first = terms[0]
-                if not isinstance(first, Const):
-                    raise _Malformed("'=' after something that is not a name")
-                key = first.name
+            if after != 61:
+                key = _field_name(terms, key)
                 terms = []
                 cur.pos += 1
                 continue
-        term = _term(cur, c)
-        if isinstance(term, Comment) and terms and not isinstance(terms[-1], Op):
-            terms[-1] = Commented(terms[-1], term.text)
-        else:
-            terms.append(term)
+        _add_term(terms, _term(cur, c))
     if not terms:
         raise _Malformed(f"missing value at {cur.pos}")
     node = _value(terms)
     if before is not None:
         node = Changed(before, node)
-    if key is not None:
-        node = Field(key, node)
-    return node
+    return node if key is None else Field(key, node)
+
+
+def _arrow(terms: list[Node]) -> Node:
+    """The value before ``=>``."""
+    if not terms:
+        raise _Malformed("'=>' without a value before it")
+    return _value(terms)
+
+
+def _field_name(terms: list[Node], key: str | None) -> str:
+    """The name before ``=`` (only one in an item)."""
+    first = terms[0] if len(terms) == 1 and key is None else None
+    if not isinstance(first, Const):
+        raise _Malformed("'=' after something that is not a name")
+    return first.name
+
+
+def _add_term(terms: list[Node], term: Node) -> None:
+    """Append ``term``; a comment after a value comments that value."""
+    if isinstance(term, Comment) and terms and not isinstance(terms[-1], Op):
+        terms[-1] = Commented(terms[-1], term.text)
+    else:
+        terms.append(term)
 
 
 def _value(terms: list[Node]) -> Node:
@@ -218,35 +230,41 @@ def _value(terms: list[Node]) -> Node:
 
 
 def _term(cur: _Cursor, c: int) -> Node:
+    """One term, which starts with ``c``."""
     text = cur.text
     i = cur.pos
     end = cur.end
     if c == 34:  # '"'
         return _string(cur)
-    if 48 <= c <= 57 or (c == 45 and i + 1 < end and 48 <= ord(text[i + 1]) <= 57):
+    if is_digit(c) or (c == 45 and i + 1 < end and is_digit(ord(text[i + 1]))):
         return _number(cur)
-    if 97 <= c <= 122 or 65 <= c <= 90 or c == 95:
+    if starts_name(c):
         return _name(cur)
-    if c == 91:  # "["
-        cur.pos += 1
-        items = _list(cur, 93)
-        cur.pos += 1
-        return _array(items, False)
-    if c == 123:  # "{"
-        cur.pos += 1
-        items = _list(cur, 125)
-        cur.pos += 1
+    if c in (40, 91, 123) or (c == 126 and i + 1 < end and ord(text[i + 1]) == 91):  # ( [ { ~[
+        return _bracketed(cur, c)
+    return _mark(cur, c)
+
+
+def _bracketed(cur: _Cursor, c: int) -> Node:
+    """``[...]`` an array or signal set, ``~[...]`` a complemented set, ``{...}`` a struct,
+    ``(...)`` a parenthesized group."""
+    complement = c == 126
+    cur.pos += 2 if complement else 1
+    closer = 125 if c == 123 else 41 if c == 40 else 93
+    items = _list(cur, closer)
+    cur.pos += 1
+    if closer == 125:
         return Struct(tuple(items))
-    if c == 40:  # "(": a parenthesized group
-        cur.pos += 1
-        items = _list(cur, 41)
-        cur.pos += 1
+    if closer == 41:
         return Call("", tuple(items))
-    if c == 126 and i + 1 < end and ord(text[i + 1]) == 91:  # "~["
-        cur.pos += 2
-        items = _list(cur, 93)
-        cur.pos += 1
-        return _array(items, True)
+    return _array(items, complement)
+
+
+def _mark(cur: _Cursor, c: int) -> Node:
+    """A comment, ``...``, ``<... resuming ...>``, or else an operator."""
+    text = cur.text
+    i = cur.pos
+    end = cur.end
     if c == 47 and text.startswith("/*", i):
         close = text.find("*/", i + 2, end)
         if close < 0:
@@ -262,11 +280,9 @@ def _term(cur: _Cursor, c: int) -> Node:
             raise _Malformed("unclosed <... resuming")
         cur.pos = close + 5
         return Resuming(text[i + 14 : close].split(" ")[-1])
-    if i + 1 < end and text[i : i + 2] in _TWO_CHAR_OPS:
-        cur.pos = i + 2
-        return _op(text[i : i + 2])
-    cur.pos = i + 1
-    return _op(text[i])
+    width = 2 if i + 1 < end and text[i : i + 2] in _TWO_CHAR_OPS else 1
+    cur.pos = i + width
+    return _op(text[i : i + width])
 
 
 def _array(items: list[Node], complement: bool) -> Node:
