@@ -474,6 +474,23 @@ def test_torn_unfinished_start_keeps_both_lines() -> None:
     assert vfork.lines == (1, 2, 4)
 
 
+def test_a_line_torn_by_two_messages_is_glued() -> None:
+    """Two tasks attached while strace wrote the vfork line (seen with -f -ttt on stderr)."""
+    events = parse(
+        "[pid 7] 1795994360.183050 vfork(strace: Process 8 attached\n"
+        "strace: Process 9 attached\n"
+        " <unfinished ...>\n"
+        "[pid 7] 1795994360.183100 <... vfork resumed>) = 8"
+    )
+    assert [(type(e).__name__, e.pid, e.lines) for e in events] == [
+        ("Attached", 8, (1,)),
+        ("Attached", 9, (2,)),
+        ("Syscall", 7, (1, 3, 4)),
+    ]
+    vfork = events[-1]
+    assert isinstance(vfork, Syscall) and (vfork.name, vfork.split, vfork.ret) == ("vfork", "merged", 8)
+
+
 # ---- losslessness ----
 
 

@@ -157,6 +157,8 @@ class _SlowReader:
         """Line ``n`` read as the rest of the torn line before it: the events, and whether
         line ``n`` was used up (if not, it must be read on its own)."""
         assert self.torn is not None
+        if _TORN.match(raw):  # a second task attached meanwhile: the torn line goes on after it
+            return self.read(raw, n), True
         events, done = _glue(self.torn, n, raw, self.default_pid, self.pending)
         self.torn = None
         for ev in events:
