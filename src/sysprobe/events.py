@@ -30,7 +30,7 @@ class Event:
     time: str | None
     file: str | None
 
-    def __init__(self, pid: int | None, line: int, raw: str, time: str | None) -> None:
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None = None) -> None:
         self.pid = pid
         self.line = line
         self.raw = raw
