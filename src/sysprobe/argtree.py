@@ -8,8 +8,9 @@ is a small node class. ``format_node`` prints a tree back in strace's notation a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from mypy_extensions import mypyc_attr
 
@@ -188,6 +189,7 @@ Node = Union[
 ]
 
 MORE = More()
+_T = TypeVar("_T")
 
 
 def _flag_name(item: Node) -> str:
@@ -231,50 +233,62 @@ def escape_bytes(value: bytes, extra: str = "") -> str:
 
 def format_node(node: Node) -> str:
     """Print a tree back in strace's notation (``decode_value(format_node(x)) == x``)."""
-    if isinstance(node, bool):
-        return str(int(node))
-    if isinstance(node, Hex):
-        return f"-0x{-node:x}" if node < 0 else f"0x{node:x}"
-    if isinstance(node, Oct):
-        return f"0{node:o}" if node >= 0 else f"-0{-node:o}"
-    if isinstance(node, (int, float)):
-        return repr(node)
-    if isinstance(node, tuple):
-        return "[" + ", ".join(format_node(n) for n in node) + "]"
-    if isinstance(node, Const):
-        return node.name
-    if isinstance(node, Str):
-        return '"' + escape_bytes(node.value) + '"' + ("..." if node.truncated else "")
-    if isinstance(node, Flags):
-        return "|".join(format_node(n) for n in node.items)
-    if isinstance(node, Struct):
-        return "{" + ", ".join(format_node(n) for n in node.items) + "}"
-    if isinstance(node, Field):
-        return f"{node.name}={format_node(node.value)}"
-    if isinstance(node, Changed):
-        return f"{format_node(node.before)} => {format_node(node.after)}"
-    if isinstance(node, Call):
-        return f"{node.name}(" + ", ".join(format_node(n) for n in node.args) + ")"
-    if isinstance(node, Fd):
-        info = escape_bytes(node.info.encode("utf-8", "surrogateescape"), extra="<>")
-        return f"{node.fd}<{info}>" + ("(deleted)" if node.deleted else "")
-    if isinstance(node, Commented):
-        return f"{format_node(node.value)} /* {node.comment} */"
-    if isinstance(node, Comment):
-        return f"/* {node.text} */"
-    if isinstance(node, SigSet):
-        return ("~" if node.complement else "") + "[" + " ".join(format_node(n) for n in node.items) + "]"
-    if isinstance(node, Op):
-        return node.symbol
-    if isinstance(node, Expr):
-        return " ".join(format_node(n) for n in node.items)
-    if isinstance(node, More):
-        return "..."
-    if isinstance(node, Resuming):
-        return f"<... resuming interrupted {node.call} ...>"
-    if isinstance(node, Raw):
-        return node.text
-    raise TypeError(f"not an argument node: {node!r}")
+    return _by_type(_PRINTERS, node)(node)
+
+
+def _by_type(table: dict[type, Callable[[Any], _T]], node: Node) -> Callable[[Any], _T]:
+    """The entry for the node's class, or for the nearest class it derives from."""
+    entry = table.get(type(node))
+    if entry is None:
+        for klass in type(node).__mro__:
+            entry = table.get(klass)
+            if entry is not None:
+                return entry
+        raise TypeError(f"not an argument node: {node!r}")
+    return entry
+
+
+def _joined(nodes: tuple[Node, ...], sep: str = ", ") -> str:
+    return sep.join(format_node(n) for n in nodes)
+
+
+def _format_str(node: Str) -> str:
+    return '"' + escape_bytes(node.value) + '"' + ("..." if node.truncated else "")
+
+
+def _format_fd(node: Fd) -> str:
+    info = escape_bytes(node.info.encode("utf-8", "surrogateescape"), extra="<>")
+    return f"{node.fd}<{info}>" + ("(deleted)" if node.deleted else "")
+
+
+def _format_sigset(node: SigSet) -> str:
+    return ("~" if node.complement else "") + "[" + _joined(node.items, " ") + "]"
+
+
+_PRINTERS: dict[type, Callable[[Any], str]] = {
+    bool: lambda node: str(int(node)),
+    Hex: lambda node: f"-0x{-node:x}" if node < 0 else f"0x{node:x}",
+    Oct: lambda node: f"0{node:o}" if node >= 0 else f"-0{-node:o}",
+    int: repr,
+    float: repr,
+    tuple: lambda node: "[" + _joined(node) + "]",
+    Const: lambda node: node.name,
+    Str: _format_str,
+    Flags: lambda node: _joined(node.items, "|"),
+    Struct: lambda node: "{" + _joined(node.items) + "}",
+    Field: lambda node: f"{node.name}={format_node(node.value)}",
+    Changed: lambda node: f"{format_node(node.before)} => {format_node(node.after)}",
+    Call: lambda node: f"{node.name}(" + _joined(node.args) + ")",
+    Fd: _format_fd,
+    Commented: lambda node: f"{format_node(node.value)} /* {node.comment} */",
+    Comment: lambda node: f"/* {node.text} */",
+    SigSet: _format_sigset,
+    Op: lambda node: node.symbol,
+    Expr: lambda node: _joined(node.items, " "),
+    More: lambda node: "...",
+    Resuming: lambda node: f"<... resuming interrupted {node.call} ...>",
+    Raw: lambda node: node.text,
+}
 
 
 def format_args(args: tuple[Node, ...]) -> str:
@@ -286,58 +300,57 @@ def format_args(args: tuple[Node, ...]) -> str:
 
 def to_json(node: Node) -> Any:
     """The JSON form of a node (see the README's event schema)."""
-    if isinstance(node, bool):
-        return int(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return node
-    if isinstance(node, tuple):
-        return [to_json(n) for n in node]
-    if isinstance(node, Const):
-        return {"const": node.name}
-    if isinstance(node, Str):
-        out: dict[str, Any] = {"str": node.text}
-        if node.truncated:
-            out["truncated"] = True
-        return out
-    if isinstance(node, Flags):
-        return {"flags": [to_json(n) for n in node.items]}
-    if isinstance(node, Struct):
-        fields: dict[str, Any] = {}
-        for i, item in enumerate(node.items):
-            if isinstance(item, Field) and item.name not in fields:
-                fields[item.name] = to_json(item.value)
-            elif isinstance(item, More):
-                fields["..."] = True
-            else:
-                fields[f"#{i}"] = to_json(item)
-        return {"struct": fields}
-    if isinstance(node, Field):
-        return {"field": node.name, "value": to_json(node.value)}
-    if isinstance(node, Changed):
-        return {"before": to_json(node.before), "after": to_json(node.after)}
-    if isinstance(node, Call):
-        return {"call": node.name, "args": [to_json(n) for n in node.args]}
-    if isinstance(node, Fd):
-        fd: dict[str, Any] = {"fd": node.fd, "info": node.info}
-        if node.deleted:
-            fd["deleted"] = True
-        return fd
-    if isinstance(node, Commented):
-        return {"value": to_json(node.value), "comment": node.comment}
-    if isinstance(node, Comment):
-        return {"comment": node.text}
-    if isinstance(node, SigSet):
-        return {"sigset": [to_json(n) for n in node.items], "complement": node.complement}
-    if isinstance(node, Op):
-        return {"op": node.symbol}
-    if isinstance(node, Expr):
-        return {"expr": [to_json(n) for n in node.items]}
-    if isinstance(node, More):
-        return {"more": True}
-    if isinstance(node, Resuming):
-        return {"resuming": node.call}
-    if isinstance(node, Raw):
-        return {"raw": node.text}
-    raise TypeError(f"not an argument node: {node!r}")
+    return _by_type(_JSON, node)(node)
+
+
+def _all_json(nodes: tuple[Node, ...]) -> list[Any]:
+    return [to_json(n) for n in nodes]
+
+
+def _str_json(node: Str) -> dict[str, Any]:
+    out: dict[str, Any] = {"str": node.text}
+    if node.truncated:
+        out["truncated"] = True
+    return out
+
+
+def _struct_json(node: Struct) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for i, item in enumerate(node.items):
+        if isinstance(item, Field) and item.name not in fields:
+            fields[item.name] = to_json(item.value)
+        elif isinstance(item, More):
+            fields["..."] = True
+        else:
+            fields[f"#{i}"] = to_json(item)
+    return {"struct": fields}
+
+
+def _fd_json(node: Fd) -> dict[str, Any]:
+    fd: dict[str, Any] = {"fd": node.fd, "info": node.info}
+    if node.deleted:
+        fd["deleted"] = True
+    return fd
+
+
+_JSON: dict[type, Callable[[Any], Any]] = {
+    int: int,  # bool, Hex and Oct too: JSON has one kind of integer
+    float: lambda node: node,
+    tuple: _all_json,
+    Const: lambda node: {"const": node.name},
+    Str: _str_json,
+    Flags: lambda node: {"flags": _all_json(node.items)},
+    Struct: _struct_json,
+    Field: lambda node: {"field": node.name, "value": to_json(node.value)},
+    Changed: lambda node: {"before": to_json(node.before), "after": to_json(node.after)},
+    Call: lambda node: {"call": node.name, "args": _all_json(node.args)},
+    Fd: _fd_json,
+    Commented: lambda node: {"value": to_json(node.value), "comment": node.comment},
+    Comment: lambda node: {"comment": node.text},
+    SigSet: lambda node: {"sigset": _all_json(node.items), "complement": node.complement},
+    Op: lambda node: {"op": node.symbol},
+    Expr: lambda node: {"expr": _all_json(node.items)},
+    More: lambda node: {"more": True},
+    Resuming: lambda node: {"resuming": node.call},
+    Raw: lambda node: {"raw": node.text},
+}

@@ -21,12 +21,21 @@ class Event:
 
     __slots__ = ("file", "line", "pid", "raw", "time")
     type: ClassVar[str] = "event"
+    # the attributes of a subclass that its JSON form shows, under the same names
+    _json_names: ClassVar[tuple[str, ...]] = ()
 
     pid: int | None
     line: int
     raw: str
     time: str | None
     file: str | None
+
+    def __init__(self, pid: int | None, line: int, raw: str, time: str | None = None) -> None:
+        self.pid = pid
+        self.line = line
+        self.raw = raw
+        self.time = time
+        self.file = None  # set by the parser for logs read from several files
 
     @property
     def lines(self) -> tuple[int, ...]:
@@ -57,14 +66,21 @@ class Event:
         return out
 
     def _json_fields(self) -> dict[str, Any]:
-        return {}
+        return {name: getattr(self, name) for name in self._json_names}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} pid={self.pid} {self.where()}: {self.raw_lines[-1]!r}>"
 
 
 class Syscall(Event):
-    """A system call. Split calls (``<unfinished ...>`` + ``<... resumed>``) are one event."""
+    """A system call. Split calls (``<unfinished ...>`` + ``<... resumed>``) are one event.
+
+    Made by a named constructor for each way a log shows a call: ``completed`` (the call
+    and its result on one line), ``unfinished`` (a first half; it becomes the whole call
+    with ``take_resumed``, or stays a call that never returned), ``resumed`` (a second half
+    whose first the log does not show). The result (``ret``, ``ret_text``, ``errno``,
+    ``aux``, ``duration``) is None until the parser reads it in.
+    """
 
     __slots__ = (
         "_args",
@@ -92,34 +108,56 @@ class Syscall(Event):
         time: str | None,
         name: str,
         args_text: str,
-        ret_text: str | None,
-        ret: int | None,
-        errno: str | None,
-        aux: str | None,
-        duration: str | None,
+        split: Split | None = None,
     ) -> None:
-        self.pid = pid
-        self.line = line
-        self.raw = raw
-        self.time = time
+        """Use the named constructors (``completed``, ``unfinished``, ``resumed``)."""
+        super().__init__(pid, line, raw, time)
         self.name = name
         self.args_text = args_text
-        self._ret_text = ret_text  # None for a plain decimal result (the parser saves a copy)
-        self.ret = ret
-        self.errno = errno
-        self.aux = aux
-        self.duration = duration
-        self.split: Split | None = None
+        self.split = split
+        # the result, read into the event by the parser (all None while a call is unfinished)
+        self._ret_text: str | None = None  # None for a plain decimal result (the parser saves a copy)
+        self.ret: int | None = None
+        self.errno: str | None = None
+        self.aux: str | None = None
+        self.duration: str | None = None
         self.end_line: int | None = None  # the <... resumed> half of a split call
         self.end_raw: str | None = None
         # where strace's stderr tore the line with a message, the line's continuation
         self.torn_line: int | None = None
         self.torn_raw: str | None = None
-        self.file = None
         self._args: tuple[Node, ...] | None = None
         # arguments the tracer printed as plain numbers where strace decodes them (the
         # ptrace backend's honest limit; always empty for strace's own output)
         self.undecoded: tuple[int, ...] = ()
+
+    @staticmethod
+    def completed(
+        pid: int | None, line: int, raw: str, time: str | None, name: str, args_text: str
+    ) -> Syscall:
+        """A call printed whole, ``NAME(ARGS) = RESULT``; the parser reads the result into it."""
+        return Syscall(pid, line, raw, time, name, args_text)
+
+    @staticmethod
+    def unfinished(
+        pid: int | None, line: int, raw: str, time: str | None, name: str, args_text: str
+    ) -> Syscall:
+        """``NAME(ARGS <unfinished ...>``: the first half, waiting for ``take_resumed``.
+        Left so, it is a call the task never returned from (it died, exec'd or was detached)."""
+        return Syscall(pid, line, raw, time, name, args_text, "unfinished")
+
+    @staticmethod
+    def resumed(pid: int | None, line: int, raw: str, time: str | None, name: str, args_text: str) -> Syscall:
+        """``<... NAME resumed>ARGS) = RESULT`` whose first half the log does not show."""
+        return Syscall(pid, line, raw, time, name, args_text, "resumed")
+
+    def take_resumed(self, line: int, raw: str, args_text: str) -> None:
+        """Merge the ``<... resumed>`` half read at ``line`` into this unfinished call;
+        ``args_text`` is the whole argument text, both halves joined."""
+        self.args_text = args_text
+        self.split = "merged"
+        self.end_line = line
+        self.end_raw = raw
 
     @property
     def lines(self) -> tuple[int, ...]:
@@ -244,7 +282,7 @@ class Signal(Event):
         info_text: str,
         description: str | None = None,
     ) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.signal = signal
         self.info_text = info_text
         self.description = description
@@ -267,13 +305,11 @@ class Stopped(Event):
 
     __slots__ = ("signal",)
     type: ClassVar[str] = "stopped"
+    _json_names: ClassVar[tuple[str, ...]] = ("signal",)
 
     def __init__(self, pid: int | None, line: int, raw: str, time: str | None, signal: str) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.signal = signal
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"signal": self.signal}
 
 
 class Exit(Event):
@@ -281,13 +317,11 @@ class Exit(Event):
 
     __slots__ = ("code",)
     type: ClassVar[str] = "exit"
+    _json_names: ClassVar[tuple[str, ...]] = ("code",)
 
     def __init__(self, pid: int | None, line: int, raw: str, time: str | None, code: int) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.code = code
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"code": self.code}
 
 
 class Killed(Event):
@@ -295,16 +329,14 @@ class Killed(Event):
 
     __slots__ = ("core_dumped", "signal")
     type: ClassVar[str] = "killed"
+    _json_names: ClassVar[tuple[str, ...]] = ("signal", "core_dumped")
 
     def __init__(
         self, pid: int | None, line: int, raw: str, time: str | None, signal: str, core_dumped: bool
     ) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.signal = signal
         self.core_dumped = core_dumped
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"signal": self.signal, "core_dumped": self.core_dumped}
 
 
 class Superseded(Event):
@@ -312,13 +344,11 @@ class Superseded(Event):
 
     __slots__ = ("by",)
     type: ClassVar[str] = "superseded"
+    _json_names: ClassVar[tuple[str, ...]] = ("by",)
 
     def __init__(self, pid: int | None, line: int, raw: str, time: str | None, by: int) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.by = by
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"by": self.by}
 
 
 class Attached(Event):
@@ -327,9 +357,6 @@ class Attached(Event):
     __slots__ = ()
     type: ClassVar[str] = "attached"
 
-    def __init__(self, pid: int | None, line: int, raw: str, time: str | None = None) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
-
 
 class Detached(Event):
     """``strace: Process N detached``."""
@@ -337,22 +364,17 @@ class Detached(Event):
     __slots__ = ()
     type: ClassVar[str] = "detached"
 
-    def __init__(self, pid: int | None, line: int, raw: str, time: str | None = None) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
-
 
 class Message(Event):
     """Any other line strace wrote about itself (``strace: ...``, ``[ Process PID=...]``)."""
 
     __slots__ = ("text",)
     type: ClassVar[str] = "message"
+    _json_names: ClassVar[tuple[str, ...]] = ("text",)
 
     def __init__(self, pid: int | None, line: int, raw: str, text: str, time: str | None = None) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.text = text
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"text": self.text}
 
 
 class StackFrame(Event):
@@ -360,13 +382,11 @@ class StackFrame(Event):
 
     __slots__ = ("frame",)
     type: ClassVar[str] = "stack"
+    _json_names: ClassVar[tuple[str, ...]] = ("frame",)
 
     def __init__(self, pid: int | None, line: int, raw: str, frame: str) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, None, None
+        super().__init__(pid, line, raw, None)
         self.frame = frame
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"frame": self.frame}
 
 
 class Unparsed(Event):
@@ -374,13 +394,11 @@ class Unparsed(Event):
 
     __slots__ = ("reason",)
     type: ClassVar[str] = "unparsed"
+    _json_names: ClassVar[tuple[str, ...]] = ("reason",)
 
     def __init__(self, pid: int | None, line: int, raw: str, reason: str, time: str | None = None) -> None:
-        self.pid, self.line, self.raw, self.time, self.file = pid, line, raw, time, None
+        super().__init__(pid, line, raw, time)
         self.reason = reason
-
-    def _json_fields(self) -> dict[str, Any]:
-        return {"reason": self.reason}
 
 
 def _strip_markers(text: str) -> str:

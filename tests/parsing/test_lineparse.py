@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sysprobe._parsing.lineparse import parse_lines
-from sysprobe.argtree import Const, Flags, Str
+from sysprobe.argtree import Const, Fd, Flags, Str
 from sysprobe.events import (
     Attached,
     Detached,
@@ -154,6 +154,18 @@ def test_strings_that_look_like_results() -> None:
 def test_escaped_quote_in_a_decoration() -> None:
     ev = call('close(3</tmp/od/q\\"x>)               = 0')
     assert ev.ret == 0 and ev.args[0].info == '/tmp/od/q"x'  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("prefix", ["", "[pid  5] 12:00:00.000001 "])  # fast path, slow path
+@pytest.mark.parametrize("path", ["/tmp/a)b", "/tmp/a(b", "/tmp/{b", "/tmp/a}b", "/tmp/a, b"])
+def test_brackets_in_a_decorated_path(prefix: str, path: str) -> None:
+    """strace escapes no bracket in a -y path: the argument list still ends at its own ")".
+    (An unbalanced "[" stays ambiguous: "[...]" holds socket addresses in a decoration.)"""
+    ev = call(f"{prefix}close(3<{path}>) = 0")
+    assert (ev.name, ev.ret, ev.args) == ("close", 0, (Fd(3, path),))
+    ev = call(f'{prefix}openat(AT_FDCWD<{path}>, "x", O_RDONLY) = 4<{path}/x>')
+    assert ev.args == (Fd("AT_FDCWD", path), Str(b"x"), Const("O_RDONLY"))
+    assert ev.ret == 4 and ev.ret_fd == Fd(4, path + "/x")
 
 
 # ---- split calls ----
@@ -323,6 +335,51 @@ def test_a_second_start_flushes_the_first() -> None:
     ]
 
 
+def test_a_second_superseding_exec_does_not_lose_the_first_call() -> None:
+    """Issue 20 (found by Hypothesis): the second "superseded" moved thread 2's new call
+    to where the first one waited for its resumed half, and line 1 vanished."""
+    events = parse(
+        """
+2 a( <unfinished ...>
+1 +++ superseded by execve in pid 2 +++
+2 b( <unfinished ...>
+1 +++ superseded by execve in pid 2 +++
+"""
+    )
+    assert sorted(n for e in events for n in e.lines) == [1, 2, 3, 4]
+    assert [(type(e).__name__, e.line, getattr(e, "split", None), e.pid) for e in events] == [
+        ("Superseded", 2, None, 1),
+        ("Syscall", 1, "unfinished", 1),  # displaced at line 4: it never resumed
+        ("Superseded", 4, None, 1),
+        ("Syscall", 3, "unfinished", 1),  # still waiting at the end of the log
+    ]
+
+
+def test_a_second_pid_change_does_not_lose_the_first_call() -> None:
+    events = parse(
+        """
+8676  execve("/bin/a", ["a"], 0x7ffe /* 35 vars */ <pid changed to 8675 ...>
+8677  execve("/bin/b", ["b"], 0x7ffe /* 35 vars */ <pid changed to 8675 ...>
+8675  <... execve resumed>)    = 0
+"""
+    )
+    assert [(e.line, e.lines, getattr(e, "split", None)) for e in events] == [
+        (1, (1,), "unfinished"),
+        (2, (2, 3), "merged"),
+    ]
+
+
+def test_an_exit_flushes_an_exec_waiting_to_resume_under_its_pid() -> None:
+    events = parse(
+        """
+8676  execve("/bin/a", ["a"], 0x7ffe /* 35 vars */ <unfinished ...>
+8675  +++ superseded by execve in pid 8676 +++
+8675  +++ exited with 0 +++
+"""
+    )
+    assert [(type(e).__name__, e.line) for e in events] == [("Superseded", 2), ("Syscall", 1), ("Exit", 3)]
+
+
 def test_detached_calls_never_resume() -> None:
     ev = one("9 read(0,  <detached ...>")
     assert isinstance(ev, Syscall) and ev.split == "unfinished"
@@ -415,6 +472,23 @@ def test_torn_unfinished_start_keeps_both_lines() -> None:
     vfork = events[-1]
     assert isinstance(vfork, Syscall) and vfork.split == "merged" and vfork.ret == 7
     assert vfork.lines == (1, 2, 4)
+
+
+def test_a_line_torn_by_two_messages_is_glued() -> None:
+    """Two tasks attached while strace wrote the vfork line (seen with -f -ttt on stderr)."""
+    events = parse(
+        "[pid 7] 1795994360.183050 vfork(strace: Process 8 attached\n"
+        "strace: Process 9 attached\n"
+        " <unfinished ...>\n"
+        "[pid 7] 1795994360.183100 <... vfork resumed>) = 8"
+    )
+    assert [(type(e).__name__, e.pid, e.lines) for e in events] == [
+        ("Attached", 8, (1,)),
+        ("Attached", 9, (2,)),
+        ("Syscall", 7, (1, 3, 4)),
+    ]
+    vfork = events[-1]
+    assert isinstance(vfork, Syscall) and (vfork.name, vfork.split, vfork.ret) == ("vfork", "merged", 8)
 
 
 # ---- losslessness ----

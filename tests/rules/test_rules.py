@@ -118,6 +118,24 @@ def test_pattern_syntax_errors(pattern: str, message: str) -> None:
         parse_pattern(pattern)
 
 
+@pytest.mark.parametrize(
+    ("pattern", "line", "expected"),
+    [
+        ("umask(*) = 077", "umask(022) = 077", True),  # octal, as strace prints umask's result
+        ("umask(*) = 63", "umask(022) = 077", True),
+        ("umask(*) = 0x3f", "umask(022) = 077", True),
+        ("umask(*) == 077", "umask(077) = 022", False),  # "==" is "=", as in --expect-count
+        ("close != 0", "close(3) = -1 EBADF (Bad file descriptor)", True),
+        ("close >= 0", "close(3) = -1 EBADF (Bad file descriptor)", False),
+        ("read <= 1", 'read(3, "x", 1) = 1', True),
+        ("read < 1", 'read(3, "x", 1) = 1', False),
+        ("close(3</tmp/a)b>)", "close(3</tmp/a)b>) = 0", True),  # a bracket in a -y path
+    ],
+)
+def test_result_numbers_operators_and_decorations(pattern: str, line: str, expected: bool) -> None:
+    assert matches(pattern, line) is expected
+
+
 def test_mismatch_reasons() -> None:
     p = parse_pattern("epoll_create1(EPOLL_CLOEXEC) = 3")
     assert p.mismatch(call("epoll_create1(0) = 3"), CONSTS) == "argument 1 is 0, not EPOLL_CLOEXEC"

@@ -1,7 +1,9 @@
 """Argument text → argument tree.
 
 A single pass over the characters, building nodes as it goes: no token list, no regex.
-The loops compare ``ord()`` values because mypyc compiles them to C (setup.py).
+Numbers, strings, names and ``-y`` decorations are found with ``.scan``, the scanner the
+line parser and the pattern reader use too; the loops compare ``ord()`` values because
+mypyc compiles them to C (setup.py).
 
 Grammar, loosely: a list is items separated by commas; an item is ``[name=]value[ =>
 value]``; a value is one or more terms — joined by ``|`` it is a flag set, by other
@@ -38,6 +40,22 @@ from ..argtree import (
     Str,
     Struct,
 )
+from .scan import (
+    comma_spans,
+    decimal,
+    decoration_close,
+    decoration_end,
+    is_digit,
+    number,
+    skip_spaces,
+    starts_decoration,
+    starts_name,
+    string_end,
+    unsigned,
+    word_end,
+)
+
+__all__ = ["decode_args", "decode_args_strict", "decode_value", "decoration_end", "split_decoration"]
 
 _PIPE: Final = Op("|")
 _TILDE: Final = Op("~")
@@ -117,53 +135,15 @@ def _decode_tolerant(text: str) -> tuple[Node, ...]:
 def _split_items(text: str) -> list[tuple[int, int]]:
     """Top-level items, skipping strings, comments and brackets (best effort: when the
     brackets do not balance, every comma outside a string splits)."""
-    spans = _split_at_commas(text, True)
-    return spans if spans else _split_at_commas(text, False)
-
-
-def _split_at_commas(text: str, nest: bool) -> list[tuple[int, int]]:
-    """Spans between commas; [] if ``nest`` and the brackets do not balance."""
-    spans: list[tuple[int, int]] = []
-    depth = 0
-    start = 0
-    i = 0
-    end = len(text)
-    while i < end:
-        c = ord(text[i])
-        if c == 34:  # '"'
-            i = _string_end(text, i, end)
-            continue
-        if c == 47 and text.startswith("/*", i):
-            close = text.find("*/", i + 2)
-            i = end if close < 0 else close + 2
-            continue
-        if c == 92:  # a backslash in a -y path escapes the next character
-            i += 2
-            continue
-        if nest and c in (40, 91, 123):
-            depth += 1
-        elif nest and c in (41, 93, 125):
-            depth -= 1
-            if depth < 0:
-                return []
-        elif c == 44 and depth == 0:
-            spans.append((start, i))
-            start = i + 1
-        i += 1
-    if depth != 0:
-        return []
-    spans.append((start, end))
-    return spans
+    spans = comma_spans(text, True)
+    return spans if spans else comma_spans(text, False)
 
 
 def _skip_spaces(cur: _Cursor) -> int:
-    text = cur.text
-    end = cur.end
-    i = cur.pos
-    while i < end and ord(text[i]) == 32:
-        i += 1
+    """Move past spaces; the character there (an ord), -1 at the end."""
+    i = skip_spaces(cur.text, cur.pos, cur.end)
     cur.pos = i
-    return ord(text[i]) if i < end else -1
+    return ord(cur.text[i]) if i < cur.end else -1
 
 
 def _list(cur: _Cursor, closer: int) -> list[Node]:
@@ -188,43 +168,52 @@ def _item(cur: _Cursor, closer: int) -> Node:
     terms: list[Node] = []
     key: str | None = None
     before: Node | None = None
-    text = cur.text
     while True:
         c = _skip_spaces(cur)
         if c in (-1, 44, 41, 93, 125) or c == closer:  # end, ",", ")", "]", "}"
             break
-        if c == 61:  # "="
-            nxt = ord(text[cur.pos + 1]) if cur.pos + 1 < cur.end else -1
-            if nxt == 62:  # "=>"
-                if not terms:
-                    raise _Malformed("'=>' without a value before it")
-                before = _value(terms)
+        if c == 61:  # "=", "=>" or "=="
+            after = ord(cur.text[cur.pos + 1]) if cur.pos + 1 < cur.end else -1
+            if after == 62:
+                before = _arrow(terms)
                 terms = []
                 cur.pos += 2
                 continue
-            if nxt != 61:  # not "=="
-                if len(terms) != 1 or key is not None:
-                    raise _Malformed("'=' after something that is not a name")
-                first = terms[0]
-                if not isinstance(first, Const):
-                    raise _Malformed("'=' after something that is not a name")
-                key = first.name
+            if after != 61:
+                key = _field_name(terms, key)
                 terms = []
                 cur.pos += 1
                 continue
-        term = _term(cur, c)
-        if isinstance(term, Comment) and terms and not isinstance(terms[-1], Op):
-            terms[-1] = Commented(terms[-1], term.text)
-        else:
-            terms.append(term)
+        _add_term(terms, _term(cur, c))
     if not terms:
         raise _Malformed(f"missing value at {cur.pos}")
     node = _value(terms)
     if before is not None:
         node = Changed(before, node)
-    if key is not None:
-        node = Field(key, node)
-    return node
+    return node if key is None else Field(key, node)
+
+
+def _arrow(terms: list[Node]) -> Node:
+    """The value before ``=>``."""
+    if not terms:
+        raise _Malformed("'=>' without a value before it")
+    return _value(terms)
+
+
+def _field_name(terms: list[Node], key: str | None) -> str:
+    """The name before ``=`` (only one in an item)."""
+    first = terms[0] if len(terms) == 1 and key is None else None
+    if not isinstance(first, Const):
+        raise _Malformed("'=' after something that is not a name")
+    return first.name
+
+
+def _add_term(terms: list[Node], term: Node) -> None:
+    """Append ``term``; a comment after a value comments that value."""
+    if isinstance(term, Comment) and terms and not isinstance(terms[-1], Op):
+        terms[-1] = Commented(terms[-1], term.text)
+    else:
+        terms.append(term)
 
 
 def _value(terms: list[Node]) -> Node:
@@ -241,35 +230,41 @@ def _value(terms: list[Node]) -> Node:
 
 
 def _term(cur: _Cursor, c: int) -> Node:
+    """One term, which starts with ``c``."""
     text = cur.text
     i = cur.pos
     end = cur.end
     if c == 34:  # '"'
         return _string(cur)
-    if 48 <= c <= 57 or (c == 45 and i + 1 < end and 48 <= ord(text[i + 1]) <= 57):
+    if is_digit(c) or (c == 45 and i + 1 < end and is_digit(ord(text[i + 1]))):
         return _number(cur)
-    if 97 <= c <= 122 or 65 <= c <= 90 or c == 95:
+    if starts_name(c):
         return _name(cur)
-    if c == 91:  # "["
-        cur.pos += 1
-        items = _list(cur, 93)
-        cur.pos += 1
-        return _array(items, False)
-    if c == 123:  # "{"
-        cur.pos += 1
-        items = _list(cur, 125)
-        cur.pos += 1
+    if c in (40, 91, 123) or (c == 126 and i + 1 < end and ord(text[i + 1]) == 91):  # ( [ { ~[
+        return _bracketed(cur, c)
+    return _mark(cur, c)
+
+
+def _bracketed(cur: _Cursor, c: int) -> Node:
+    """``[...]`` an array or signal set, ``~[...]`` a complemented set, ``{...}`` a struct,
+    ``(...)`` a parenthesized group."""
+    complement = c == 126
+    cur.pos += 2 if complement else 1
+    closer = 125 if c == 123 else 41 if c == 40 else 93
+    items = _list(cur, closer)
+    cur.pos += 1
+    if closer == 125:
         return Struct(tuple(items))
-    if c == 40:  # "(": a parenthesized group
-        cur.pos += 1
-        items = _list(cur, 41)
-        cur.pos += 1
+    if closer == 41:
         return Call("", tuple(items))
-    if c == 126 and i + 1 < end and ord(text[i + 1]) == 91:  # "~["
-        cur.pos += 2
-        items = _list(cur, 93)
-        cur.pos += 1
-        return _array(items, True)
+    return _array(items, complement)
+
+
+def _mark(cur: _Cursor, c: int) -> Node:
+    """A comment, ``...``, ``<... resuming ...>``, or else an operator."""
+    text = cur.text
+    i = cur.pos
+    end = cur.end
     if c == 47 and text.startswith("/*", i):
         close = text.find("*/", i + 2, end)
         if close < 0:
@@ -285,11 +280,9 @@ def _term(cur: _Cursor, c: int) -> Node:
             raise _Malformed("unclosed <... resuming")
         cur.pos = close + 5
         return Resuming(text[i + 14 : close].split(" ")[-1])
-    if i + 1 < end and text[i : i + 2] in _TWO_CHAR_OPS:
-        cur.pos = i + 2
-        return _op(text[i : i + 2])
-    cur.pos = i + 1
-    return _op(text[i])
+    width = 2 if i + 1 < end and text[i : i + 2] in _TWO_CHAR_OPS else 1
+    cur.pos = i + width
+    return _op(text[i : i + width])
 
 
 def _array(items: list[Node], complement: bool) -> Node:
@@ -306,7 +299,7 @@ def _array(items: list[Node], complement: bool) -> Node:
 def _string(cur: _Cursor) -> Node:
     text = cur.text
     i = cur.pos
-    close = _string_end(text, i, cur.end)
+    close = string_end(text, i, cur.end)
     if close > cur.end:
         raise _Malformed("unclosed string")
     body = text[i + 1 : close - 1]
@@ -317,70 +310,28 @@ def _string(cur: _Cursor) -> Node:
     return Str(body.encode("utf-8", "surrogateescape"), truncated)
 
 
-def _string_end(text: str, i: int, end: int) -> int:
-    """Index after the closing quote of the string opening at ``i`` (end + 1 if open)."""
-    j = i + 1
-    while True:
-        j = text.find('"', j, end)
-        if j < 0:
-            return end + 1
-        k = j
-        while ord(text[k - 1]) == 92:
-            k -= 1
-        if (j - k) % 2 == 0:
-            return j + 1
-        j += 1
-
-
 def _number(cur: _Cursor) -> Node:
+    """``12``, ``-1``, ``0x1f`` (Hex), ``0644`` (Oct), ``1.5``, or a decorated ``3</path>``."""
     text = cur.text
     end = cur.end
-    i = cur.pos
-    start = i
-    negative = ord(text[i]) == 45
-    if negative:
-        i += 1
-    node: Node
-    if text.startswith("0x", i) or text.startswith("0X", i):
-        i += 2
-        digits = i
-        value = 0
-        while i < end:
-            c = ord(text[i])
-            if 48 <= c <= 57:
-                value = value * 16 + (c - 48)
-            elif 97 <= c <= 102:
-                value = value * 16 + (c - 87)
-            elif 65 <= c <= 70:
-                value = value * 16 + (c - 55)
-            else:
-                break
-            i += 1
-        if i == digits:
+    start = cur.pos
+    i = start + 1 if ord(text[start]) == 45 else start  # "-"
+    value, stop, base = unsigned(text, i, end)
+    node: Node  # not int: mypyc would make an int-typed Hex or Oct a plain int
+    if base == 16:
+        if stop == i + 2:
             raise _Malformed("0x without digits")
-        node = Hex(-value if negative else value)
+        node = Hex(-value if i > start else value)
+    elif stop + 1 < end and ord(text[stop]) == 46 and is_digit(ord(text[stop + 1])):  # "1.5"
+        stop = decimal(text, stop + 1, end)[1]
+        node = float(text[start:stop])
+    elif base == 8:
+        node = Oct(-value if i > start else value)
     else:
-        digits = i
-        value = 0
-        while i < end:
-            c = ord(text[i])
-            if 48 <= c <= 57:
-                value = value * 10 + (c - 48)
-                i += 1
-            else:
-                break
-        if i < end and ord(text[i]) == 46 and i + 1 < end and 48 <= ord(text[i + 1]) <= 57:
-            i += 1
-            while i < end and 48 <= ord(text[i]) <= 57:
-                i += 1
-            node = float(text[start:i])
-        elif ord(text[digits]) == 48 and i - digits > 1:
-            node = _octal(text[start:i])
-        else:
-            node = -value if negative else value
-    if i < end and ord(text[i]) == 60:  # "<": a -y decoration
-        return _decorated(cur, start, i)
-    cur.pos = i
+        node = -value if i > start else value
+    if stop < end and starts_decoration(text, stop, end):
+        return _decorated(cur, start, stop)
+    cur.pos = stop
     return node
 
 
@@ -388,23 +339,17 @@ def _name(cur: _Cursor) -> Node:
     text = cur.text
     end = cur.end
     start = cur.pos
-    i = start + 1
-    while i < end:
-        c = ord(text[i])
-        dotted = c == 46 and i + 1 < end and ord(text[i + 1]) != 46  # "ifr_ifru.ifru_addr"
-        if 97 <= c <= 122 or 65 <= c <= 90 or 48 <= c <= 57 or c == 95 or dotted:
-            i += 1
-        else:
-            break
+    i = word_end(text, start + 1, end)
+    while i + 1 < end and ord(text[i]) == 46 and ord(text[i + 1]) != 46:  # "ifr_ifru.ifru_addr"
+        i = word_end(text, i + 1, end)
     name = text[start:i]
     if i < end:
-        c = ord(text[i])
-        if c == 40:  # "(": a call such as htons(80)
+        if ord(text[i]) == 40:  # "(": a call such as htons(80)
             cur.pos = i + 1
             items = _list(cur, 41)
             cur.pos += 1
             return Call(name, tuple(items))
-        if c == 60 and i + 1 < end and ord(text[i + 1]) not in (60, 61):  # AT_FDCWD</tmp>
+        if starts_decoration(text, i, end):  # AT_FDCWD</tmp>
             return _decorated(cur, start, i)
     cur.pos = i
     const = _CONSTS.get(name)
@@ -416,7 +361,7 @@ def _name(cur: _Cursor) -> Node:
 
 
 def _decorated(cur: _Cursor, start: int, lt: int) -> Fd:
-    close = _decoration_close(cur.text, lt, cur.end)
+    close = decoration_close(cur.text, lt, cur.end)
     if close < 0:
         raise _Malformed("unclosed fd decoration")
     stop = close + 1
@@ -426,35 +371,6 @@ def _decorated(cur: _Cursor, start: int, lt: int) -> Fd:
     return split_decoration(cur.text[start:stop])
 
 
-def _decoration_close(text: str, lt: int, end: int) -> int:
-    """Index of the ``>`` closing the decoration opened at ``lt``; -1 if none.
-
-    Nested ``<...>`` count (``</dev/null<char 1:3>>``), ``>`` inside ``[...]`` does not
-    (``<TCP:[1.2.3.4:80->5.6.7.8:9]>``), and ``\\76`` is how strace escapes ``>``.
-    """
-    depth = 0
-    brackets = 0
-    i = lt
-    while i < end:
-        c = ord(text[i])
-        if c == 92:
-            i += 2
-            continue
-        if c == 91:
-            brackets += 1
-        elif c == 93 and brackets:
-            brackets -= 1
-        elif brackets == 0:
-            if c == 60:
-                depth += 1
-            elif c == 62:
-                depth -= 1
-                if depth == 0:
-                    return i
-        i += 1
-    return -1
-
-
 def _op(tok: str) -> Op:
     op = _OPS.get(tok)
     if op is None:
@@ -462,14 +378,6 @@ def _op(tok: str) -> Op:
         if len(_OPS) < 1000:
             _OPS[tok] = op
     return op
-
-
-def _octal(tok: str) -> Node:
-    # Typed Node, not int: mypyc would coerce an ``int``-typed result to a plain int.
-    try:
-        return Oct(int(tok, 8))
-    except ValueError:  # "08": not octal after all
-        return int(tok)
 
 
 def _unescape(body: str) -> bytes:
@@ -491,22 +399,5 @@ def split_decoration(tok: str) -> Fd:
         deleted = True
     if "\\" in info:
         info = _unescape(info).decode("utf-8", "surrogateescape")
-    fd: int | str
-    if head.isdigit() or (head[:1] == "-" and head[1:].isdigit()):
-        fd = int(head)
-    elif head[:2] == "0x":
-        fd = int(head, 16)
-    else:
-        fd = head
-    return Fd(fd, info, deleted)
-
-
-def decoration_end(text: str) -> int:
-    """Where the leading ``N<...>`` token of ``text`` ends (the result part of a line)."""
-    lt = text.find("<")
-    space = text.find(" ")
-    if lt > 0 and (space < 0 or lt < space):
-        close = _decoration_close(text, lt, len(text))
-        if close > 0:
-            return close + 10 if text.startswith("(deleted)", close + 1) else close + 1
-    return len(text) if space < 0 else space
+    value = number(head)
+    return Fd(head if value is None else value, info, deleted)

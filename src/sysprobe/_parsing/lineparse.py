@@ -2,20 +2,25 @@
 
 The hot loop reads only the *envelope* of each line (pid, time, name, result, errno,
 duration, unfinished/resumed) with C-level string methods; argument trees are decoded
-later, on demand (see ``_argdecode``). Everything unusual — ``[pid N]`` prefixes, signal
-and exit lines, strace's own messages, lines torn by stderr interleaving — leaves the fast
-path for ``_slow_line``, which may be slower but must never raise.
+later, on demand (``Syscall.args``, through ``argdecode``). What the fast path is not sure
+of — a time after ``[pid N]``, ``killed by`` and older signal notations, strace's own
+messages, ``<pid changed to N ...>``, lines torn by stderr interleaving — goes to the slow
+path (``_slow_line``), which may be slower but must never raise.
 
-Split calls are merged here: a ``<unfinished ...>`` start waits in ``pending`` (one per
-pid: a task is in at most one syscall) until its ``<... NAME resumed>`` half arrives; the
-merged event is emitted at the resumed line, because that is when the call took effect.
+Split calls are merged here: a ``<unfinished ...>`` start waits in ``pending`` until its
+``<... NAME resumed>`` half arrives; the merged event is emitted at the resumed line,
+because that is when the call took effect. ``pending`` holds one call per key, and a
+call put aside never overwrites another (``_hold`` flushes the one it displaces: a task is
+in one call at a time). The keys: a pid; ``-pid`` for a thread's ``execve`` that resumes
+under leader ``pid`` (``+++ superseded by execve`` or ``<pid changed to pid ...>``); None for
+an unprefixed stderr line.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from typing import Final
+from typing import Final, TypeAlias
 
 from ..events import (
     Attached,
@@ -31,7 +36,18 @@ from ..events import (
     Syscall,
     Unparsed,
 )
-from .argdecode import decoration_end
+from .scan import (
+    close_bracket,
+    decimal,
+    decoration_end,
+    number,
+    skip_spaces,
+    starts_name,
+    strings_closed,
+    trim_spaces,
+    unsigned,
+    word_end,
+)
 
 _UNFINISHED: Final = " <unfinished ...>"
 _DETACHED: Final = " <detached ...>"
@@ -58,11 +74,16 @@ _ATTACH_MSG = re.compile(r"(?:strace: )?Process (\d+) (attached|detached)\b")
 _TORN = re.compile(r"strace: Process \d+ (?:attached|detached)$")
 _SIGNO = re.compile(r"si_signo=(\w+)")
 
+Pending: TypeAlias = "dict[int | None, Syscall]"
+
 
 class _Marker(Event):
     """Internal signals between the line readers and the loop; never yielded."""
 
     __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(None, 0, "", None)
 
 
 _HELD: Final = _Marker()  # an unfinished call was put aside until it resumes
@@ -81,220 +102,231 @@ def parse_lines(
     ``pid`` is the pid of unprefixed lines (the file suffix of an ``-ff`` log); ``file``
     is recorded on each event for reports. Lines may keep their trailing newline.
     """
-    pending: dict[int | None, Syscall] = {}
-    torn: tuple[int, str] | None = None  # a line cut by an interleaved strace message
-    last_pid = pid  # whose line came last: -k stack frames belong to it
+    slow = _SlowReader(pid, file)
+    pending = slow.pending
     n = first_line - 1
     for raw in lines:
         n += 1
         if raw and ord(raw[-1]) == 10:
             raw = raw[:-1]
-        if torn is not None:
-            glued, done = _glue(torn, n, raw, pid, pending)
-            torn = None
-            for ev in glued:
-                if file is not None:
-                    ev.file = file
-                yield ev
+        if slow.torn is not None:
+            glued, done = slow.glue(raw, n)
+            yield from glued
             if done:
                 continue
         fast = _fast_line(raw, n, pid, pending)
-        if fast is not None:
-            if fast is not _HELD:
-                if file is not None:
-                    fast.file = file
-                last_pid = fast.pid
-                yield fast
-            else:
-                last_pid = _newest_key(pending)
-            continue
-        if raw.startswith(" > "):  # -k: a stack frame of the line before
-            frame = StackFrame(last_pid, n, raw, raw[3:].strip())
+        if fast is _HELD:
+            slow.last_pid = _newest_key(pending)
+        elif fast is not None:
             if file is not None:
-                frame.file = file
-            yield frame
-            continue
-        for ev in _slow_line(raw, n, pid, pending):
-            if ev is _TORN_MARK:
-                torn = (n, raw)
-                continue
-            if file is not None:
-                ev.file = file
-            last_pid = ev.pid
-            yield ev
+                fast.file = file
+            slow.last_pid = fast.pid
+            yield fast
+        else:
+            yield from slow.read(raw, n)
+    yield from slow.finish()
 
-    if torn is not None:
-        yield Unparsed(pid, torn[0], torn[1], "line cut off by a strace message at the end of the log")
-    for left in sorted(pending.values(), key=_line_of):
-        if file is not None:
-            left.file = file
-        yield left
+
+class _SlowReader:
+    """What the lines share (``pending`` calls, a torn line, whose line came last), and
+    the reading of each line the fast path does not take."""
+
+    __slots__ = ("default_pid", "file", "last_pid", "pending", "torn")
+
+    def __init__(self, default_pid: int | None, file: str | None) -> None:
+        self.default_pid = default_pid
+        self.file = file
+        self.pending: Pending = {}
+        self.torn: tuple[int, str] | None = None  # a line cut by an interleaved strace message
+        self.last_pid = default_pid  # whose line came last: -k stack frames belong to it
+
+    def read(self, raw: str, n: int) -> list[Event]:
+        """The events of line ``n``, which the fast path did not take."""
+        if raw.startswith(" > "):  # -k: a stack frame of the line before
+            return [self._stamp(StackFrame(self.last_pid, n, raw, raw[3:].strip()))]
+        out: list[Event] = []
+        for ev in _slow_line(raw, n, self.default_pid, self.pending):
+            if ev is _TORN_MARK:
+                self.torn = (n, raw)
+            else:
+                self.last_pid = ev.pid
+                out.append(self._stamp(ev))
+        return out
+
+    def glue(self, raw: str, n: int) -> tuple[list[Event], bool]:
+        """Line ``n`` read as the rest of the torn line before it: the events, and whether
+        line ``n`` was used up (if not, it must be read on its own)."""
+        assert self.torn is not None
+        if _TORN.match(raw):  # a second task attached meanwhile: the torn line goes on after it
+            return self.read(raw, n), True
+        events, done = _glue(self.torn, n, raw, self.default_pid, self.pending)
+        self.torn = None
+        for ev in events:
+            self._stamp(ev)
+            if done:
+                self.last_pid = ev.pid
+        return events, done
+
+    def finish(self) -> list[Event]:
+        """What is left at the end of the log: a torn line, calls that never resumed."""
+        out: list[Event] = []
+        if self.torn is not None:
+            n, raw = self.torn
+            reason = "line cut off by a strace message at the end of the log"
+            out.append(Unparsed(self.default_pid, n, raw, reason))
+        out.extend(sorted(self.pending.values(), key=_line_of))
+        return [self._stamp(ev) for ev in out]
+
+    def _stamp(self, ev: Event) -> Event:
+        if self.file is not None:
+            ev.file = self.file
+        return ev
 
 
 def _line_of(ev: Event) -> int:
     return ev.line
 
 
-def _newest_key(pending: dict[int | None, Syscall]) -> int | None:
+def _newest_key(pending: Pending) -> int | None:
     """The pid of the call most recently put aside (dicts keep insertion order)."""
     for key in reversed(pending):
         return key if key is None or key >= 0 else -key
     return None
 
 
+def _exec_key(pid: int | None) -> int | None:
+    """The key in ``pending`` of a thread's execve that resumes under leader ``pid``."""
+    return None if pid is None else -pid
+
+
+def _hold(pending: Pending, key: int | None, ev: Syscall) -> list[Event]:
+    """Put ``ev`` aside under ``key`` until its resumed half comes. Returns the call it
+    displaces, which will never resume (a task is in one call at a time): no line is lost."""
+    displaced = pending.pop(key, None)
+    pending[key] = ev
+    return [] if displaced is None else [displaced]
+
+
+def _flush(pending: Pending, key: int | None) -> list[Event]:
+    """The call waiting under ``key``, taken out: it will never resume."""
+    left = pending.pop(key, None)
+    return [] if left is None else [left]
+
+
 # ---- the fast path ----
 #
-# Plain loops over ord(raw[i]) on purpose: mypyc compiles them to C array reads (setup.py),
-# and they avoid the copies that slicing, strip() and partition() would make of every line.
-# Each reader returns None for anything it is not sure of; the slow path then reads the line.
+# Plain loops over ord(raw[i]) on purpose, here and in .scan: mypyc compiles them to C
+# array reads (setup.py), and they avoid the copies that slicing, strip() and partition()
+# would make of every line. Each reader returns None for anything it is not sure of; the
+# slow path then reads the line. Prefix readers return the index where the rest of the line
+# starts (-1: not sure), the pid and the time.
+
+_NOT_SURE: Final = (-1, None, None)
 
 
-def _fast_line(raw: str, n: int, default_pid: int | None, pending: dict[int | None, Syscall]) -> Event | None:
+def _fast_line(raw: str, n: int, default_pid: int | None, pending: Pending) -> Event | None:
     """Read the prefix (pid, time), then the common line kinds."""
     end = len(raw)
-    if end == 0:
-        return None
-    i = 0
-    lpid = default_pid
-    time: str | None = None
-    c = ord(raw[0])
+    c = ord(raw[0]) if end else 0
     if 48 <= c <= 57:  # a digit: a pid, or a time when no pid is printed
-        value = 0
-        while i < end:
-            c = ord(raw[i])
-            if 48 <= c <= 57:
-                value = value * 10 + (c - 48)
-                i += 1
-            else:
-                break
-        if i == end:
-            return None
-        if c == 60:  # "<": -Y prints "123<comm> "
-            close = raw.find("> ", i, end)
-            if close < 0:
-                return None
-            i = close + 1
-            c = 32
-        if c == 32:
-            lpid = value
-            while i < end and ord(raw[i]) == 32:
-                i += 1
-            if i < end and 48 <= ord(raw[i]) <= 57:  # a time after the pid
-                sp = raw.find(" ", i, end)
-                if sp < 0:
-                    return None
-                time = raw[i:sp]
-                i = sp
-                while i < end and ord(raw[i]) == 32:
-                    i += 1
-        elif c in (46, 58):  # "." or ":": a time with no pid (-ff files, one process)
-            sp = raw.find(" ", i, end)
-            if sp < 0:
-                return None
-            time = raw[0:sp]
-            i = sp
-            while i < end and ord(raw[i]) == 32:
-                i += 1
-        else:
-            return None
+        i, lpid, time = _fast_number_prefix(raw, end, default_pid)
     elif c == 91:  # "[pid  N]" (stderr output)
-        if not raw.startswith("[pid ", 0):
-            return None
-        close = raw.find("]", 5, end)
-        if close < 0:
-            return None
-        j = 5
-        while j < close and ord(raw[j]) == 32:
-            j += 1
-        digits = j
-        value = 0
-        while j < close:
-            c = ord(raw[j])
-            if 48 <= c <= 57:
-                value = value * 10 + (c - 48)
-                j += 1
-            else:
-                break
-        if j == digits or (j < close and c != 60):
-            return None
-        lpid = value
-        i = close + 1
-        while i < end and ord(raw[i]) == 32:
-            i += 1
-        if i < end and 48 <= ord(raw[i]) <= 57:
-            return None  # a time after "[pid N]": rare, the slow path reads it
-    if i >= end:
+        i, lpid, time = _fast_bracket_prefix(raw, end)
+    else:
+        i, lpid, time = 0, default_pid, None
+    if i < 0 or i >= end:
         return None
-
     c = ord(raw[i])
-    if 97 <= c <= 122 or 65 <= c <= 90 or c == 95:
+    if starts_name(c):
         return _fast_call(raw, i, end, n, lpid, time, pending)
-    if c == 60:
+    if c == 60:  # "<"
         return _fast_resumed(raw, i, end, n, lpid, pending)
-    if c == 43 and lpid not in pending and raw.startswith("+++ exited with ", i) and raw.endswith(" +++"):
-        code = raw[i + 16 : end - 4]
-        if code.isdigit():
-            return Exit(lpid, n, raw, time, int(code))
-        return None
-    if c == 45 and raw.startswith("--- SIG", i) and raw.endswith(" ---"):
-        sp = raw.find(" ", i + 4, end)
-        if sp < 0 or ord(raw[sp + 1]) == 40:  # "(": the strace 4.x form, slow path
-            return None
-        return Signal(lpid, n, raw, time, raw[i + 4 : sp], raw[sp + 1 : end - 4])
+    if c == 43:  # "+"
+        return _fast_exit(raw, i, end, n, lpid, time, pending)
+    if c == 45:  # "-"
+        return _fast_signal(raw, i, end, n, lpid, time)
     return None
 
 
+def _fast_number_prefix(raw: str, end: int, default_pid: int | None) -> tuple[int, int | None, str | None]:
+    """``123 ``, ``123<comm> ``, ``123 TIME `` or ``TIME `` (no pid: -ff files, one process)."""
+    value, i = decimal(raw, 0, end)
+    if i == end:
+        return _NOT_SURE
+    c = ord(raw[i])
+    if c == 60:  # "<": -Y prints "123<comm> "
+        close = raw.find("> ", i, end)
+        if close < 0:
+            return _NOT_SURE
+        i = close + 1
+        c = 32
+    if c == 32:
+        i = skip_spaces(raw, i, end)
+        if i < end and 48 <= ord(raw[i]) <= 57:  # a time after the pid
+            return _fast_time(raw, i, end, value)
+        return i, value, None
+    if c in (46, 58):  # "." or ":": the digits began a time
+        return _fast_time(raw, 0, end, default_pid)
+    return _NOT_SURE
+
+
+def _fast_time(raw: str, i: int, end: int, pid: int | None) -> tuple[int, int | None, str | None]:
+    sp = raw.find(" ", i, end)
+    if sp < 0:
+        return _NOT_SURE
+    return skip_spaces(raw, sp, end), pid, raw[i:sp]
+
+
+def _fast_bracket_prefix(raw: str, end: int) -> tuple[int, int | None, str | None]:
+    """``[pid  N] `` or ``[pid N<comm>] ``."""
+    if not raw.startswith("[pid ", 0):
+        return _NOT_SURE
+    close = raw.find("]", 5, end)
+    if close < 0:
+        return _NOT_SURE
+    digits = skip_spaces(raw, 5, close)
+    value, j = decimal(raw, digits, close)
+    if j == digits or (j < close and ord(raw[j]) != 60):
+        return _NOT_SURE
+    i = skip_spaces(raw, close + 1, end)
+    if i < end and 48 <= ord(raw[i]) <= 57:
+        return _NOT_SURE  # a time after "[pid N]": rare, the slow path reads it
+    return i, value, None
+
+
 def _fast_call(
-    raw: str,
-    i: int,
-    end: int,
-    n: int,
-    lpid: int | None,
-    time: str | None,
-    pending: dict[int | None, Syscall],
+    raw: str, i: int, end: int, n: int, lpid: int | None, time: str | None, pending: Pending
 ) -> Event | None:
     """``NAME(ARGS) = RESULT``, or the first half ``NAME(ARGS <unfinished ...>``."""
     p = raw.find("(", i, end)
-    if p <= i:
+    if p <= i or word_end(raw, i + 1, p) != p:
         return None
-    j = i + 1
-    while j < p:
-        c = ord(raw[j])
-        if 97 <= c <= 122 or 48 <= c <= 57 or c == 95 or 65 <= c <= 90:
-            j += 1
-        else:
-            return None
     if ord(raw[end - 1]) == 62:  # ">": maybe a split call
         if raw.endswith(_UNFINISHED):
-            if lpid in pending:
-                return None  # the slow path first flushes the older unfinished call
-            k = end - len(_UNFINISHED)
-            while k > p + 1 and ord(raw[k - 1]) == 32:
-                k -= 1
-            if not _strings_closed(raw, p + 1, k):
-                return None
-            ev = Syscall(lpid, n, raw, time, raw[i:p], raw[p + 1 : k], None, None, None, None, None)
-            ev.split = "unfinished"
-            pending[lpid] = ev
-            return _HELD
+            return _fast_unfinished(raw, i, p, end, n, lpid, time, pending)
         if raw.endswith(_DETACHED):
             return None
-    q = raw.rfind(" = ", p, end)
-    if q < 0:
+    close, q = _args_close(raw, p + 1, end)
+    if close < 0:
         return None
-    k = q
-    while k > p and ord(raw[k - 1]) == 32:
-        k -= 1
-    if ord(raw[k - 1]) != 41 or not _strings_closed(raw, p + 1, k - 1):  # 41: ")"
-        return None
-    ev = Syscall(lpid, n, raw, time, raw[i:p], raw[p + 1 : k - 1], None, None, None, None, None)
+    ev = Syscall.completed(lpid, n, raw, time, raw[i:p], raw[p + 1 : close])
     _set_result(ev, raw, q + 3, end)
     return ev
 
 
-def _fast_resumed(
-    raw: str, i: int, end: int, n: int, lpid: int | None, pending: dict[int | None, Syscall]
+def _fast_unfinished(
+    raw: str, i: int, p: int, end: int, n: int, lpid: int | None, time: str | None, pending: Pending
 ) -> Event | None:
+    if lpid in pending:
+        return None  # the slow path first flushes the older unfinished call
+    k = trim_spaces(raw, p + 1, end - len(_UNFINISHED))
+    if not strings_closed(raw, p + 1, k):
+        return None
+    pending[lpid] = Syscall.unfinished(lpid, n, raw, time, raw[i:p], raw[p + 1 : k])
+    return _HELD
+
+
+def _fast_resumed(raw: str, i: int, end: int, n: int, lpid: int | None, pending: Pending) -> Event | None:
     """``<... NAME resumed>TAIL) = RESULT``, merged into the call waiting in ``pending``."""
     if not raw.startswith("<... ", i):
         return None
@@ -303,143 +335,68 @@ def _fast_resumed(
     if j < 0 or start is None or start.name != raw[i + 5 : j] or raw.endswith(_UNFINISHED):
         return None
     t = j + 9
-    q = raw.rfind(" = ", t, end)
-    if q < 0:
-        return None
-    k = q
-    while k > t and ord(raw[k - 1]) == 32:
-        k -= 1
-    if ord(raw[k - 1]) != 41 or not _strings_closed(raw, t, k - 1):
+    close, q = _args_close(raw, t, end)
+    if close < 0:
         return None
     del pending[lpid]
-    start.args_text = _join_args(start.args_text, raw[t : k - 1])
-    start.split = "merged"
-    start.end_line = n
-    start.end_raw = raw
+    start.take_resumed(n, raw, _join_args(start.args_text, raw[t:close]))
     _set_result(start, raw, q + 3, end)
     return start
 
 
-def _strings_closed(raw: str, a: int, b: int) -> bool:
-    """Does ``raw[a:b]`` end outside any string? A line torn inside a string
-    (``write(1, "x) = 3``) would otherwise look complete."""
-    j = raw.find('"', a, b)
-    while j >= 0:
-        if ord(raw[j - 1]) == 92 and _escaped(raw, j):  # \" in a -y path, not a string
-            j = raw.find('"', j + 1, b)
-            continue
-        j = raw.find('"', j + 1, b)
-        while j > 0 and ord(raw[j - 1]) == 92 and _escaped(raw, j):
-            j = raw.find('"', j + 1, b)
-        if j < 0:
-            return False
-        j = raw.find('"', j + 1, b)
-    return True
+def _args_close(raw: str, a: int, end: int) -> tuple[int, int]:
+    """``ARGS) = RESULT`` from ``a``: where the ``)`` ending the arguments is, and the
+    `` = ``; (-1, -1) when not so (no result, or a line cut inside a string)."""
+    q = raw.rfind(" = ", a, end)
+    if q < 0:
+        return -1, -1
+    close = trim_spaces(raw, a, q) - 1
+    if ord(raw[close]) != 41 or not strings_closed(raw, a, close):  # 41: ")"
+        return -1, -1
+    return close, q
+
+
+def _fast_exit(
+    raw: str, i: int, end: int, n: int, lpid: int | None, time: str | None, pending: Pending
+) -> Event | None:
+    """``+++ exited with N +++`` of a task with no call waiting (the slow path flushes one)."""
+    if lpid in pending or _exec_key(lpid) in pending:
+        return None
+    if not (raw.startswith("+++ exited with ", i) and raw.endswith(" +++")):
+        return None
+    code, stop = decimal(raw, i + 16, end - 4)
+    if stop != end - 4 or stop == i + 16:
+        return None
+    return Exit(lpid, n, raw, time, code)
+
+
+def _fast_signal(raw: str, i: int, end: int, n: int, lpid: int | None, time: str | None) -> Event | None:
+    """``--- SIGCHLD {si_signo=...} ---``."""
+    if not (raw.startswith("--- SIG", i) and raw.endswith(" ---")):
+        return None
+    sp = raw.find(" ", i + 4, end)
+    if sp < 0 or ord(raw[sp + 1]) == 40:  # "(": the strace 4.x form, slow path
+        return None
+    return Signal(lpid, n, raw, time, raw[i + 4 : sp], raw[sp + 1 : end - 4])
 
 
 def _set_result(ev: Syscall, raw: str, j0: int, end: int) -> None:
-    """Read ``RET[ AUX][ <DURATION>]`` from ``raw[j0:end]`` into ``ev``."""
-    j = j0
-    value = 0
-    while j < end:
-        c = ord(raw[j])
-        if 48 <= c <= 57:
-            value = value * 10 + (c - 48)
-            j += 1
-        else:
-            break
+    """Read ``RET[ AUX][ <DURATION>]`` from ``raw[j0:end]`` into ``ev``: a bare number here,
+    anything else in ``_read_result``."""
+    value, j = decimal(raw, j0, end)
     if j == end and j > j0:
-        if ord(raw[j0]) == 48 and j > j0 + 1:
-            text = raw[j0:end]
-            ev.ret_text = text
-            ev.ret = _octal_or_decimal(text)
-        else:
+        if ord(raw[j0]) != 48 or j == j0 + 1:
             ev.ret = value  # ret_text stays None: the same as str(ret), no copy made
-        return
-    if j == j0 + 1 and ord(raw[j0]) == 48 and j < end and ord(raw[j]) == 120:  # "0x": an address
-        j += 1
-        value = 0
-        while j < end:
-            c = ord(raw[j])
-            if 48 <= c <= 57:
-                value = value * 16 + (c - 48)
-            elif 97 <= c <= 102:
-                value = value * 16 + (c - 87)
-            else:
-                break
-            j += 1
-        if j == end and j > j0 + 2:
-            ev.ret_text = raw[j0:end]
-            ev.ret = value
             return
-    ev.ret_text, ev.ret, ev.errno, ev.aux, ev.duration = _parse_result(raw[j0:end])
-
-
-def _escaped(text: str, j: int) -> bool:
-    """Is the quote at ``j`` escaped (preceded by an odd number of backslashes)?"""
-    count = 0
-    while j > 0 and ord(text[j - 1]) == 92:
-        count += 1
-        j -= 1
-    return count % 2 == 1
-
-
-def _octal_or_decimal(text: str) -> int:
-    """strace prints some results in octal (``umask``: ``022``)."""
-    try:
-        return int(text, 8)
-    except ValueError:
-        return int(text)
-
-
-# ---- the slow path ----
-
-
-def _syscall_with_result(
-    pid: int | None, line: int, raw: str, time: str | None, name: str, args: str, rest: str
-) -> Syscall:
-    ret_text, ret, errno, aux, duration = _parse_result(rest)
-    return Syscall(pid, line, raw, time, name, args, ret_text, ret, errno, aux, duration)
-
-
-def _parse_result(rest: str) -> tuple[str, int | None, str | None, str | None, str | None]:
-    """``3</etc/passwd> <0.000012>`` → (ret_text, ret, errno, aux, duration)."""
-    duration = None
-    if rest[-1:] == ">":
-        k = rest.rfind(" <")
-        if k >= 0:
-            cand = rest[k + 2 : -1]
-            if cand == "unavailable" or (cand[:1].isdigit() and cand.replace(".", "", 1).isdigit()):
-                duration = cand
-                rest = rest[:k].rstrip(" ")
-    if "<" in rest:
-        cut = decoration_end(rest)
-        ret_text, aux_text = rest[:cut], rest[cut:].lstrip(" ")
-        aux = aux_text or None
+    elif j != j0 + 1 or ord(raw[j0]) != 48 or ord(raw[j]) != 120:  # not "0x"
+        _read_result(ev, raw[j0:end])
+        return
+    value, j, base = unsigned(raw, j0, end)  # 0x1f, or 022 (octal: umask) or 08
+    if j == end and j > (j0 + 2 if base == 16 else j0 + 1):
+        ev.ret_text = raw[j0:end]  # printed otherwise than str(ret): keep the text
+        ev.ret = value
     else:
-        ret_text, _, aux_text = rest.partition(" ")
-        aux = aux_text or None
-    ret = _int_value(ret_text)
-    errno = None
-    if aux is not None and (ret is None or ret < 0):
-        word = aux.partition(" ")[0]
-        if word[:1] == "E" and word.replace("_", "").isalnum() and word.isupper():
-            errno = word
-    return ret_text, ret, errno, aux, duration
-
-
-def _int_value(text: str) -> int | None:
-    head = text.partition("<")[0]
-    if head.isdigit():
-        return _octal_or_decimal(head) if head[0] == "0" and len(head) > 1 else int(head)
-    if head[:1] == "-" and head[1:].isdigit():
-        return int(head)
-    if head[:2] in ("0x", "0X"):
-        try:
-            return int(head, 16)
-        except ValueError:
-            return None
-    return None
+        _read_result(ev, raw[j0:end])
 
 
 def _join_args(start: str, tail: str) -> str:
@@ -457,9 +414,67 @@ def _join_args(start: str, tail: str) -> str:
     return start + tail
 
 
-def _slow_line(
-    raw: str, n: int, default_pid: int | None, pending: dict[int | None, Syscall]
-) -> Iterator[Event]:
+# ---- results (both paths) ----
+
+
+def _read_result(ev: Syscall, rest: str) -> None:
+    """``3</etc/passwd> <0.000012>`` → ``ev``'s ret_text, ret, errno, aux and duration."""
+    rest, ev.duration = _split_duration(rest)
+    if "<" in rest:
+        cut = decoration_end(rest)
+        ret_text, aux = rest[:cut], rest[cut:].lstrip(" ")
+    else:
+        ret_text, _, aux = rest.partition(" ")
+    ret = number(ret_text.partition("<")[0])
+    ev.ret_text = ret_text
+    ev.ret = ret
+    ev.aux = aux or None
+    ev.errno = _errno_of(aux) if ret is None or ret < 0 else None
+
+
+def _split_duration(rest: str) -> tuple[str, str | None]:
+    """``0 <0.000012>`` → (``0``, ``0.000012``); -T's ``<unavailable>`` too."""
+    if rest[-1:] == ">":
+        k = rest.rfind(" <")
+        if k >= 0:
+            cand = rest[k + 2 : -1]
+            if cand == "unavailable" or (cand[:1].isdigit() and cand.replace(".", "", 1).isdigit()):
+                return rest[:k].rstrip(" "), cand
+    return rest, None
+
+
+def _errno_of(aux: str) -> str | None:
+    """``ENOENT`` from ``ENOENT (No such file or directory)``."""
+    word = aux.partition(" ")[0]
+    if word[:1] == "E" and word.replace("_", "").isalnum() and word.isupper():
+        return word
+    return None
+
+
+# ---- the slow path ----
+
+
+class _Line:
+    """A line on the slow path: its number, text, pid and time, and where its body starts
+    (after the pid, time and ``-i``/``-n`` brackets)."""
+
+    __slots__ = ("n", "pid", "raw", "start", "time")
+
+    def __init__(self, raw: str, n: int, default_pid: int | None) -> None:
+        m = _PREFIX.match(raw)
+        assert m is not None  # every group is optional
+        pid_text = m.group("pid1") or m.group("pid2")
+        self.raw = raw
+        self.n = n
+        self.pid = int(pid_text) if pid_text else default_pid
+        self.time: str | None = m.group("time")
+        self.start = m.end()
+
+    def unparsed(self, reason: str) -> Unparsed:
+        return Unparsed(self.pid, self.n, self.raw, reason, self.time)
+
+
+def _slow_line(raw: str, n: int, default_pid: int | None, pending: Pending) -> Iterator[Event]:
     """Read a line the fast path did not take. Yields zero or more events; never raises."""
     try:
         yield from _slow_line_inner(raw, n, default_pid, pending)
@@ -467,113 +482,95 @@ def _slow_line(
         yield Unparsed(default_pid, n, raw, f"internal parser error: {type(exc).__name__}: {exc}")
 
 
-def _slow_line_inner(
-    raw: str, n: int, default_pid: int | None, pending: dict[int | None, Syscall]
-) -> Iterator[Event]:
+def _slow_line_inner(raw: str, n: int, default_pid: int | None, pending: Pending) -> Iterator[Event]:
+    """Tell the line's kind by its body, and read it."""
     if not raw.strip():
         yield Unparsed(default_pid, n, raw, "blank line")
         return
     if raw.startswith(" > "):
         yield StackFrame(default_pid, n, raw, raw[3:].strip())
         return
-    m = _PREFIX.match(raw)
-    assert m is not None  # every group is optional
-    pid_text = m.group("pid1") or m.group("pid2")
-    pid = int(pid_text) if pid_text else default_pid
-    time = m.group("time")
-    body = raw[m.end() :]
+    line = _Line(raw, n, default_pid)
+    body = raw[line.start :]
+    if body.startswith(("strace: ", "Process ", "[ Process PID=")):
+        yield _message(body, line.pid, n, raw, line.time)
+    elif body.startswith("<... "):
+        yield from _resumed(line, body, pending)
+    elif body.startswith("--- ") and body.endswith(" ---"):
+        yield _signal_line(line, body[4:-4])
+    elif body.startswith("+++ ") and body.endswith(" +++"):
+        yield from _exit_line(line, body[4:-4], pending)
+    else:
+        yield from _call_line(line, body, default_pid, pending)
 
-    if body.startswith("strace: ") or body.startswith("Process ") or body.startswith("[ Process PID="):
-        yield _message(body, pid, n, raw, time)
-        return
-    if body.startswith("<... "):
-        yield from _resumed(body, pid, n, raw, time, pending)
-        return
-    if body.startswith("--- ") and body.endswith(" ---"):
-        yield _signal_line(body[4:-4], pid, n, raw, time)
-        return
-    if body.startswith("+++ ") and body.endswith(" +++"):
-        yield from _exit_line(body[4:-4], pid, n, raw, time, pending)
-        return
 
+def _call_line(line: _Line, body: str, default_pid: int | None, pending: Pending) -> Iterator[Event]:
+    """``NAME(...`` in any form, or what is left: a torn line, a fused one, an unreadable one."""
     p = body.find("(")
     name = body[:p]
-    if p > 0 and _is_name(name):
-        changed = _PID_CHANGED.search(body)
-        if changed is not None:
-            # strace 6: a thread's execve that will complete as the leader, pid N. It is
-            # kept under -N (pids are positive) so the leader's own pending call stays.
-            new_pid = int(changed.group(1))
-            ev = Syscall(
-                new_pid,
-                n,
-                raw,
-                time,
-                name,
-                body[p + 1 : changed.start()].rstrip(" "),
-                None,
-                None,
-                None,
-                None,
-                None,
-            )
-            ev.split = "unfinished"
-            previous = pending.pop(pid, None)
-            if previous is not None:
-                yield previous
-            pending[-new_pid] = ev
+    named = p > 0 and _is_name(name)
+    if named:
+        events = _call(line, body, p, pending)
+        if events is not None:
+            yield from events
             return
-        for suffix in (_UNFINISHED, _DETACHED):
-            if body.endswith(suffix):
-                ev = Syscall(
-                    pid,
-                    n,
-                    raw,
-                    time,
-                    name,
-                    body[p + 1 : -len(suffix)].rstrip(" "),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                )
-                ev.split = "unfinished"
-                previous = pending.pop(pid, None)
-                if previous is not None:
-                    yield previous
-                if suffix == _DETACHED:
-                    yield ev  # strace let go of the task: this call will never resume
-                else:
-                    pending[pid] = ev
-                return
-        parsed = _complete_call(body, p)
-        if parsed is not None:
-            args, rest = parsed
-            yield _syscall_with_result(pid, n, raw, time, name, args, rest)
-            return
+    raw = line.raw
     if _TORN.search(raw) and not _ATTACH_MSG.match(body):
         # stderr output: strace wrote "strace: Process N attached" into the middle of a
         # line; the line goes on in the next one. Emit the message now, glue the rest.
         cut = raw.rfind("strace: Process ")
-        yield _message(raw[cut:], None, n, raw[cut:], None)
+        yield _message(raw[cut:], None, line.n, raw[cut:], None)
         yield _TORN_MARK
         return
-    fused = _FUSED.search(raw) if p > 0 and _is_name(name) else None
+    fused = _FUSED.search(raw) if named else None
     if fused is not None and fused.start() > 0:
-        # strace began a call, then wrote an exit/signal line for the same task without
-        # ending the first: "pause(9 +++ superseded by execve in pid 10 +++". The call
-        # never completes; the rest is a line of its own.
-        args = raw[m.end() + p + 1 : fused.start()]
-        ev = Syscall(pid, n, raw[: fused.start()], time, name, args, None, None, None, None, None)
-        ev.split = "unfinished"
-        yield ev
-        for part in _slow_line_inner(raw[fused.start() :], n, default_pid, pending):
-            part.raw = raw  # both events come from this one physical line
-            yield part
+        yield from _fused(line, name, line.start + p + 1, fused.start(), default_pid, pending)
         return
-    reason = "incomplete line (strace cut off?)" if p > 0 and _is_name(name) else "not a strace line"
-    yield Unparsed(pid, n, raw, reason, time)
+    yield line.unparsed("incomplete line (strace cut off?)" if named else "not a strace line")
+
+
+def _call(line: _Line, body: str, p: int, pending: Pending) -> list[Event] | None:
+    """A call line: whole, unfinished, detached or an exec changing the pid; None when
+    its argument list does not close."""
+    name = body[:p]
+    changed = _PID_CHANGED.search(body)
+    if changed is not None:
+        # strace 6: a thread's execve that will complete as the leader, pid N. It is
+        # kept under -N (pids are positive) so the leader's own pending call stays.
+        new_pid = int(changed.group(1))
+        args = body[p + 1 : changed.start()].rstrip(" ")
+        ev = Syscall.unfinished(new_pid, line.n, line.raw, line.time, name, args)
+        return [*_flush(pending, line.pid), *_hold(pending, _exec_key(new_pid), ev)]
+    if body.endswith(_UNFINISHED):
+        args = body[p + 1 : -len(_UNFINISHED)].rstrip(" ")
+        ev = Syscall.unfinished(line.pid, line.n, line.raw, line.time, name, args)
+        return _hold(pending, line.pid, ev)
+    if body.endswith(_DETACHED):  # strace let go of the task: this call will never resume
+        args = body[p + 1 : -len(_DETACHED)].rstrip(" ")
+        ev = Syscall.unfinished(line.pid, line.n, line.raw, line.time, name, args)
+        return [*_flush(pending, line.pid), ev]
+    close = close_bracket(body, p + 1, len(body), 41)
+    if close < 0:
+        return None
+    tail = body[close + 1 :].lstrip(" ")
+    if not tail.startswith("= "):
+        return None
+    ev = Syscall.completed(line.pid, line.n, line.raw, line.time, name, body[p + 1 : close])
+    _read_result(ev, tail[2:])
+    return [ev]
+
+
+def _fused(
+    line: _Line, name: str, args_at: int, cut: int, default_pid: int | None, pending: Pending
+) -> Iterator[Event]:
+    """strace began a call, then wrote an exit/signal line for the same task without
+    ending the first: "pause(9 +++ superseded by execve in pid 10 +++". The call never
+    completes; the rest (from ``cut``) is a line of its own."""
+    raw = line.raw
+    yield Syscall.unfinished(line.pid, line.n, raw[:cut], line.time, name, raw[args_at:cut])
+    for part in _slow_line_inner(raw[cut:], line.n, default_pid, pending):
+        part.raw = raw  # both events come from this one physical line
+        yield part
 
 
 def _is_name(name: str) -> bool:
@@ -581,91 +578,62 @@ def _is_name(name: str) -> bool:
     return name.isidentifier() or (name != "" and name.strip("?") == "")
 
 
-def _complete_call(body: str, p: int) -> tuple[str, str] | None:
-    """Split ``NAME(ARGS) = REST`` carefully: find the ``)`` that closes the argument list."""
-    end = _scan_to_close(body, p + 1)
-    if end is None:
-        return None
-    tail = body[end + 1 :].lstrip(" ")
-    if not tail.startswith("= "):
-        return None
-    return body[p + 1 : end], tail[2:]
-
-
-def _scan_to_close(text: str, i: int, closer: str = ")") -> int | None:
-    """Index of the ``closer`` that ends the bracket opened just before ``i``."""
-    depth = 0
-    end = len(text)
-    while i < end:
-        ch = text[i]
-        if ch == "\\":
-            i += 1  # an escape in a -y decoration: skip the escaped character
-        elif ch == '"':
-            i += 1
-            while i < end and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            if depth == 0:
-                return i if ch == closer else None
-            depth -= 1
-        i += 1
-    return None
-
-
-def _resumed(
-    body: str, pid: int | None, n: int, raw: str, time: str | None, pending: dict[int | None, Syscall]
-) -> Iterator[Event]:
+def _resumed(line: _Line, body: str, pending: Pending) -> list[Event]:
+    """``<... NAME resumed>TAIL``: merged into its start when one waits, else kept alone."""
     j = body.find(" resumed>")
     if j < 0:
-        yield Unparsed(pid, n, raw, "resumed line without 'resumed>'", time)
-        return
+        return [line.unparsed("resumed line without 'resumed>'")]
     name = body[5:j]
-    tail = body[j + 9 :]
-    start = pending.pop(pid, None)
-    if start is not None and start.name != name:
-        yield start  # that call never resumed; this resumes one we never saw start
-        start = None
-    took_over = False
-    if start is None and pid is not None and pending.get(-pid) is not None and pending[-pid].name == name:
-        start = pending.pop(-pid)  # the execve of a thread, now resuming as the leader
-        took_over = True
-    if start is None and pid is not None and pending.get(None) is not None and pending[None].name == name:
-        # strace's stderr output omits "[pid N]" while only one task is traced: a call
-        # that started unprefixed may resume as "[pid N]" once there are more
-        start = pending.pop(None)
-        start.pid = pid
-
-    tail_args, rest = _split_tail(tail)
+    events, start, took_over = _start_of(pending, line.pid, name)
+    tail_args, rest = _split_tail(body[j + 9 :])
     if start is None:
-        ev = Syscall(pid, n, raw, time, name, tail_args, None, None, None, None, None)
-        ev.split = "resumed"
+        ev = Syscall.resumed(line.pid, line.n, line.raw, line.time, name, tail_args)
     else:
+        start.take_resumed(line.n, line.raw, _join_args(start.args_text, tail_args))
         ev = start
-        ev.args_text = _join_args(start.args_text, tail_args)
-        ev.split = "merged"
-        ev.end_line = n
-        ev.end_raw = raw
     if rest is not None:
-        ev.ret_text, ev.ret, ev.errno, ev.aux, ev.duration = _parse_result(rest)
+        _read_result(ev, rest)
         if took_over and ev.ret != 0:
             # Only a successful exec changes a pid. strace 6.1 with --seccomp-bpf misses
             # that exec's syscall-exit stop and prints `= -1 (errno 18446744073709551359)`.
             ev.aux = f"(the pid change shows success; strace printed {rest.split(' <', 1)[0]!r})"
             ev.ret_text, ev.ret, ev.errno = "0", 0, None
-    yield ev
+    events.append(ev)
+    return events
+
+
+def _start_of(pending: Pending, pid: int | None, name: str) -> tuple[list[Event], Syscall | None, bool]:
+    """The unfinished call a ``<... NAME resumed>`` of ``pid`` completes: (calls that will
+    never resume now, the start or None, whether it is a thread's exec taken over by ``pid``)."""
+    flushed: list[Event] = []
+    start = pending.pop(pid, None)
+    if start is not None and start.name != name:
+        flushed.append(start)  # that call never resumed; this resumes one we never saw start
+        start = None
+    if start is None and pid is not None:
+        theirs = pending.get(_exec_key(pid))
+        if theirs is not None and theirs.name == name:
+            del pending[_exec_key(pid)]  # the execve of a thread, now resuming as the leader
+            return flushed, theirs, True
+        unprefixed = pending.get(None)
+        if unprefixed is not None and unprefixed.name == name:
+            # strace's stderr output omits "[pid N]" while only one task is traced: a call
+            # that started unprefixed may resume as "[pid N]" once there are more
+            del pending[None]
+            unprefixed.pid = pid
+            return flushed, unprefixed, False
+    return flushed, start, False
 
 
 def _split_tail(tail: str) -> tuple[str, str | None]:
     """The part of a resumed line after ``resumed>``: ``NULL, 8) = 0`` → (``NULL, 8``, ``0``)."""
     if tail.endswith(_UNFINISHED):
         return tail[: -len(_UNFINISHED)], None
-    end = _scan_to_close("(" + tail, 1)
-    if end is not None:
-        after = tail[end:].lstrip(" ")
+    close = close_bracket(tail, 0, len(tail), 41)
+    if close >= 0:
+        after = tail[close + 1 :].lstrip(" ")
         if after.startswith("= "):
-            return tail[: end - 1], after[2:]
+            return tail[:close], after[2:]
     head, sep, rest = tail.rpartition(" = ")
     if sep:
         head = head.rstrip(" ")
@@ -673,54 +641,58 @@ def _split_tail(tail: str) -> tuple[str, str | None]:
     return tail, None
 
 
-def _signal_line(inner: str, pid: int | None, n: int, raw: str, time: str | None) -> Event:
+def _signal_line(line: _Line, inner: str) -> Event:
+    """``--- ... ---``: a group-stop, or a signal in one of three notations."""
     if inner.startswith("stopped by "):
-        return Stopped(pid, n, raw, time, inner[11:].strip())
+        return Stopped(line.pid, line.n, line.raw, line.time, inner[11:].strip())
     if inner.startswith("{"):
         # strace 4.x: "--- {si_signo=SIGCHLD, ...} (Child exited) ---"
         m = _SIGNO.search(inner)
-        close = _scan_to_close(inner, 1, "}")
-        info = inner[: close + 1] if close is not None else inner
+        close = close_bracket(inner, 1, len(inner), 125)
+        info = inner[: close + 1] if close >= 0 else inner
         rest = inner[len(info) :].strip()
         desc = rest[1:-1] if rest.startswith("(") and rest.endswith(")") else (rest or None)
-        return Signal(pid, n, raw, time, m.group(1) if m else "?", info, desc)
+        return Signal(line.pid, line.n, line.raw, line.time, m.group(1) if m else "?", info, desc)
     name, _, info = inner.partition(" ")
     description = None
     if info.startswith("("):
         # strace 4.x: "--- SIGCHLD (Child exited) @ 0 (0) ---"
-        close = _scan_to_close(info, 1)
-        if close is not None:
+        close = close_bracket(info, 1, len(info), 41)
+        if close >= 0:
             description = info[1:close]
-    return Signal(pid, n, raw, time, name, info, description)
+    return Signal(line.pid, line.n, line.raw, line.time, name, info, description)
 
 
-def _exit_line(
-    inner: str, pid: int | None, n: int, raw: str, time: str | None, pending: dict[int | None, Syscall]
-) -> Iterator[Event]:
+def _exit_line(line: _Line, inner: str, pending: Pending) -> list[Event]:
+    """``+++ ... +++``: the task exited, was killed, or was superseded by an exec'ing thread."""
+    pid = line.pid
     if inner.startswith("superseded by execve in pid "):
-        by = int(inner.rsplit(" ", 1)[1])
-        # The exec'ing thread's "execve(... <unfinished ...>" resumes under this pid.
-        mine = pending.pop(pid, None)
-        if mine is not None:
-            yield mine
-        theirs = pending.pop(by, None)
-        if theirs is not None:
-            theirs.pid = pid  # the new program runs under the leader's pid
-            pending[pid if pid is None else -pid] = theirs  # where `<pid changed to N ...>` puts it
-        yield Superseded(pid, n, raw, time, by)
-        return
-    for key in (pid, None if pid is None else -pid):
-        started = pending.pop(key, None)
-        if started is not None:
-            yield started  # the task ended inside this call
-    if inner.startswith("exited with "):
-        yield Exit(pid, n, raw, time, int(inner[12:]))
+        by = number(inner[28:])
+        if by is not None:
+            return _superseded(line, by, pending)
+    events = [*_flush(pending, pid), *_flush(pending, _exec_key(pid))]  # it ended inside them
+    code = number(inner[12:]) if inner.startswith("exited with ") else None
+    if code is not None:
+        events.append(Exit(pid, line.n, line.raw, line.time, code))
     elif inner.startswith("killed by "):
         what = inner[10:]
         core = what.endswith(" (core dumped)")
-        yield Killed(pid, n, raw, time, what.split(" ", 1)[0], core)
+        events.append(Killed(pid, line.n, line.raw, line.time, what.split(" ", 1)[0], core))
     else:
-        yield Unparsed(pid, n, raw, "unknown +++ line", time)
+        events.append(line.unparsed("unknown +++ line"))
+    return events
+
+
+def _superseded(line: _Line, by: int, pending: Pending) -> list[Event]:
+    """Thread ``by`` exec'd and takes over this pid: its ``execve(... <unfinished ...>``
+    will resume under this pid; a call this pid was in never will."""
+    events = _flush(pending, line.pid)
+    theirs = pending.pop(by, None)
+    if theirs is not None:
+        theirs.pid = line.pid  # the new program runs under the leader's pid
+        events += _hold(pending, _exec_key(line.pid), theirs)  # where `<pid changed>` puts it
+    events.append(Superseded(line.pid, line.n, line.raw, line.time, by))
+    return events
 
 
 def _message(body: str, pid: int | None, n: int, raw: str, time: str | None) -> Event:
@@ -739,7 +711,7 @@ def _message(body: str, pid: int | None, n: int, raw: str, time: str | None) -> 
 
 
 def _glue(
-    torn: tuple[int, str], n: int, raw: str, pid: int | None, pending: dict[int | None, Syscall]
+    torn: tuple[int, str], n: int, raw: str, pid: int | None, pending: Pending
 ) -> tuple[list[Event], bool]:
     """Rebuild a line that an interleaved strace message cut in two.
 

@@ -11,18 +11,25 @@ pattern matches a value: ``*`` anything; a flag name a set containing it (also b
 ``-X raw``); a flag set all of its flags; a struct the fields it names; an array elements
 matching each of its items; a string the same bytes (``*`` in it is a wildcard), or the
 path ``-y`` shows for a descriptor; a number the same value. Missing trailing arguments
-match anything, as does a trailing ``...``. A name matches its ABI variants too.
+match anything, as does a trailing ``...``. A name matches its ABI variants too. A result
+condition compares the result (``=`` or ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``) with a
+number written as strace writes one (``022`` is octal) or ``?`` (no result), and may name
+the errno.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Final
 
 from .._kernel.syscalls import variants
 from .._model.query import has_flag, int_of, is_value
 from .._parsing.argdecode import decode_args_strict
+from .._parsing.scan import close_bracket, number
 from ..argtree import (
     Call,
     Changed,
@@ -32,8 +39,10 @@ from ..argtree import (
     Fd,
     Field,
     Flags,
+    Hex,
     More,
     Node,
+    Oct,
     Op,
     SigSet,
     Str,
@@ -43,8 +52,32 @@ from ..argtree import (
 from ..errors import RuleSyntaxError
 from ..events import Syscall
 
+# The comparisons a result condition (``= -1``, ``> 0``) and ``--expect-count`` (``>=2
+# sendfile``) accept: ``COMPARISON`` reads one (a regex group), ``comparison`` names it
+# (``==`` is ``=``), ``compare`` applies it.
+COMPARISON: Final = r"(==|!=|>=|<=|=|>|<)"
+_COMPARE: Final[dict[str, Callable[[int, int], bool]]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+def comparison(symbol: str) -> str:
+    """The operator ``COMPARISON`` matched, as reports print it."""
+    return "=" if symbol == "==" else symbol
+
+
+def compare(left: int, op: str, right: int) -> bool:
+    """``left op right``, ``op`` as ``comparison`` names it."""
+    return _COMPARE[op](left, right)
+
+
 _NAME = re.compile(r"\s*(\*|[A-Za-z_?][\w?]*(?:\s*\|\s*[A-Za-z_?][\w?]*)*)\s*")
-_RESULT = re.compile(r"\s*(=|!=|>=|<=|>|<)\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
+_RESULT = re.compile(rf"\s*{COMPARISON}\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
 _ANY = Op("*")
 
 
@@ -59,16 +92,7 @@ class ResultCondition:
             return False
         if self.value is None:
             return (ev.ret is None) == (self.op == "=")
-        if ev.ret is None:
-            return False
-        return {
-            "=": ev.ret == self.value,
-            "!=": ev.ret != self.value,
-            ">": ev.ret > self.value,
-            ">=": ev.ret >= self.value,
-            "<": ev.ret < self.value,
-            "<=": ev.ret <= self.value,
-        }[self.op]
+        return ev.ret is not None and compare(ev.ret, self.op, self.value)
 
     def __str__(self) -> str:
         value = "?" if self.value is None else str(self.value)
@@ -123,7 +147,7 @@ def parse_pattern(text: str) -> Pattern:
     rest = source[m.end() :]
     args: tuple[Node, ...] | None = None
     if rest.startswith("("):
-        close = _closing_paren(rest)
+        close = close_bracket(rest, 1, len(rest), 41)
         if close < 0:
             raise RuleSyntaxError(f"pattern {text!r}: unbalanced parentheses")
         try:
@@ -137,28 +161,9 @@ def parse_pattern(text: str) -> Pattern:
         if rm is None:
             example = "a result looks like '= 0', '> 0', '= -1 EINVAL'"
             raise RuleSyntaxError(f"pattern {text!r}: cannot read {rest.strip()!r} ({example})")
-        value = None if rm.group(2) == "?" else int(rm.group(2), 0)
-        result = ResultCondition(rm.group(1), value, rm.group(3))
+        value = None if rm.group(2) == "?" else number(rm.group(2))  # "022": octal, as strace prints
+        result = ResultCondition(comparison(rm.group(1)), value, rm.group(3))
     return Pattern(" ".join(source.split()), names, args, result)
-
-
-def _closing_paren(text: str) -> int:
-    depth = 0
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
-            i += 1
-            while i < len(text) and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i if ch == ")" else -1
-        i += 1
-    return -1
 
 
 def _args_match(pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dict[str, int]) -> str | None:
@@ -190,68 +195,106 @@ def match_value(want: Node, have: Node | None, consts: dict[str, int]) -> bool:
         return False
     if want == _ANY:
         return True
-    if isinstance(want, Commented):
-        return match_value(want.value, have, consts)
-    if isinstance(want, Const):
-        if isinstance(have, Fd) and isinstance(have.fd, str):
-            return have.fd == want.name
-        return has_flag(have, want.name, consts) or is_value(have, want.name, consts)
-    if isinstance(want, Flags):
-        return all(match_value(item, have, consts) for item in want.items)
-    if isinstance(want, bool | int):
-        got = int_of(have, consts)
-        return got is not None and got == want
-    if isinstance(want, Str):
-        text = have.info if isinstance(have, Fd) else have.text if isinstance(have, Str) else None
-        if text is None:
-            return False
-        wanted = want.text
-        if "*" in wanted or "?" in wanted:
-            return fnmatch.fnmatchcase(text, wanted)
-        if isinstance(have, Str) and have.truncated:
-            return wanted.startswith(text)
-        return text == wanted
-    if isinstance(want, Struct):
-        if not isinstance(have, Struct):
-            return False
-        for item in want.items:
-            if isinstance(item, More):
-                continue
-            if isinstance(item, Field):
-                if not match_value(item.value, have.get(item.name), consts):
-                    return False
-            elif not any(match_value(item, h, consts) for h in have.items):
+    matcher = _MATCHERS.get(type(want))
+    if matcher is None:
+        return bool(want == have)
+    return matcher(want, have, consts)
+
+
+def _match_number(want: int, have: Node, consts: dict[str, int]) -> bool:
+    got = int_of(have, consts)
+    return got is not None and got == want
+
+
+def _match_const(want: Const, have: Node, consts: dict[str, int]) -> bool:
+    if isinstance(have, Fd) and isinstance(have.fd, str):
+        return have.fd == want.name
+    return has_flag(have, want.name, consts) or is_value(have, want.name, consts)
+
+
+def _match_str(want: Str, have: Node, consts: dict[str, int]) -> bool:
+    """The same bytes (``*`` a wildcard); a string strace cut short by its start; a ``-y`` path."""
+    text = have.info if isinstance(have, Fd) else have.text if isinstance(have, Str) else None
+    if text is None:
+        return False
+    wanted = want.text
+    if "*" in wanted or "?" in wanted:
+        return fnmatch.fnmatchcase(text, wanted)
+    if isinstance(have, Str) and have.truncated:
+        return wanted.startswith(text)
+    return text == wanted
+
+
+def _match_struct(want: Struct, have: Node, consts: dict[str, int]) -> bool:
+    """The fields the pattern names, and a matching item for each positional one."""
+    if not isinstance(have, Struct):
+        return False
+    for item in want.items:
+        if isinstance(item, More):
+            continue
+        if isinstance(item, Field):
+            if not match_value(item.value, have.get(item.name), consts):
                 return False
-        return True
-    if isinstance(want, tuple):
-        if not isinstance(have, tuple):
+        elif not any(match_value(item, h, consts) for h in have.items):
             return False
-        if not want:
-            return not have
-        return all(isinstance(w, More) or any(match_value(w, h, consts) for h in have) for w in want)
-    if isinstance(want, SigSet):
-        return (
-            isinstance(have, SigSet)
-            and have.complement == want.complement
-            and all(any(match_value(w, h, consts) for h in have.items) for w in want.items)
-        )
-    if isinstance(want, Changed):
-        return (
-            isinstance(have, Changed)
-            and match_value(want.before, have.before, consts)
-            and match_value(want.after, have.after, consts)
-        )
-    if isinstance(want, Call):
-        return (
-            isinstance(have, Call)
-            and have.name == want.name
-            and _args_match(want.args, have.args, consts) is None
-            and (len(want.args) == len(have.args) or bool(want.args and isinstance(want.args[-1], More)))
-        )
-    if isinstance(want, Fd):
-        if not isinstance(have, Fd) or have.fd != want.fd:
-            return False
-        return fnmatch.fnmatchcase(have.info, want.info) if "*" in want.info else have.info == want.info
-    if isinstance(want, Expr):
-        return isinstance(have, Expr) and format_node(have) == format_node(want)
-    return bool(want == have)
+    return True
+
+
+def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int]) -> bool:
+    """Some element matching each item (``[]`` only an empty array)."""
+    if not isinstance(have, tuple):
+        return False
+    if not want:
+        return not have
+    return all(isinstance(w, More) or any(match_value(w, h, consts) for h in have) for w in want)
+
+
+def _match_sigset(want: SigSet, have: Node, consts: dict[str, int]) -> bool:
+    return (
+        isinstance(have, SigSet)
+        and have.complement == want.complement
+        and all(any(match_value(w, h, consts) for h in have.items) for w in want.items)
+    )
+
+
+def _match_changed(want: Changed, have: Node, consts: dict[str, int]) -> bool:
+    return (
+        isinstance(have, Changed)
+        and match_value(want.before, have.before, consts)
+        and match_value(want.after, have.after, consts)
+    )
+
+
+def _match_call(want: Call, have: Node, consts: dict[str, int]) -> bool:
+    return (
+        isinstance(have, Call)
+        and have.name == want.name
+        and _args_match(want.args, have.args, consts) is None
+        and (len(want.args) == len(have.args) or bool(want.args and isinstance(want.args[-1], More)))
+    )
+
+
+def _match_fd(want: Fd, have: Node, consts: dict[str, int]) -> bool:
+    if not isinstance(have, Fd) or have.fd != want.fd:
+        return False
+    return fnmatch.fnmatchcase(have.info, want.info) if "*" in want.info else have.info == want.info
+
+
+# How each kind of pattern node matches; any other node, by equality.
+_MATCHERS: dict[type, Callable[[Any, Node, dict[str, int]], bool]] = {
+    int: _match_number,
+    bool: _match_number,
+    Hex: _match_number,
+    Oct: _match_number,
+    Commented: lambda want, have, consts: match_value(want.value, have, consts),
+    Const: _match_const,
+    Flags: lambda want, have, consts: all(match_value(item, have, consts) for item in want.items),
+    Str: _match_str,
+    Struct: _match_struct,
+    tuple: _match_array,
+    SigSet: _match_sigset,
+    Changed: _match_changed,
+    Call: _match_call,
+    Fd: _match_fd,
+    Expr: lambda want, have, consts: isinstance(have, Expr) and format_node(have) == format_node(want),
+}

@@ -22,7 +22,7 @@ from .._model.records import Descriptor, ExecRecord
 from .._report.output import plural
 from ..errors import RuleSyntaxError
 from ..events import Event, Exit, Killed, Syscall
-from .patterns import Pattern, parse_pattern
+from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern
 
 MAX_EVIDENCE = 5
 MAX_LEAKS_SHOWN = 50
@@ -181,7 +181,7 @@ class Forbid(_Matching):
         )
 
 
-_COUNT = re.compile(r"\s*(==|=|!=|>=|<=|>|<)\s*(\d+)\s+(.+)$", re.S)
+_COUNT = re.compile(rf"\s*{COMPARISON}\s*(\d+)\s+(.+)$", re.S)
 
 
 class Count(_Matching):
@@ -193,19 +193,12 @@ class Count(_Matching):
         m = _COUNT.match(text)
         if m is None:
             raise RuleSyntaxError(f"--expect-count {text!r}: expected 'OP N PATTERN', e.g. '>=2 sendfile'")
-        self.op, self.n = ("=" if m.group(1) == "==" else m.group(1)), int(m.group(2))
+        self.op, self.n = comparison(m.group(1)), int(m.group(2))
         super().__init__(m.group(3))
         self.text = text
 
     def result(self) -> RuleResult:
-        ok = {
-            "=": self.count == self.n,
-            "!=": self.count != self.n,
-            ">": self.count > self.n,
-            ">=": self.count >= self.n,
-            "<": self.count < self.n,
-            "<=": self.count <= self.n,
-        }[self.op]
+        ok = compare(self.count, self.op, self.n)
         summary = f"{self.count} matching call{'s' if self.count != 1 else ''} (wanted {self.op} {self.n})"
         evidence: list[Evidence | str] = [*self.examples, *self._more(len(self.examples))]
         if not self.count:
