@@ -16,32 +16,10 @@ import pytest
 import sysprobe
 from sysprobe import Trace
 
+from ..helpers import FD_SCENARIOS
+
 pytestmark = pytest.mark.usefixtures("strace_ok")
 
-SCENARIOS = [
-    "pipe",
-    "pipe2",
-    "fcntl",
-    "fcntl_clear",
-    "getfd",
-    "dup",
-    "dup2",
-    "dup2_same",
-    "dup2_over",
-    "dup3",
-    "dupfd",
-    "fioclex",
-    "close",
-    "close_range",
-    "close_range_cloexec",
-    "close_range_part",
-    "sockets",
-    "anon",
-    "vfork",
-    "fork_then_close",
-    "thread",
-    "unshare",
-]
 MODES = {
     "-y": {},
     "-X raw": {"strace_args": ["-X", "raw"]},
@@ -61,7 +39,7 @@ def oracle_run(
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("scenario", FD_SCENARIOS)
 def test_leaks_equal_what_the_kernel_passed(
     scenario: str, mode: str, compile_c: Callable[..., Path], tmp_path: Path
 ) -> None:
