@@ -262,22 +262,19 @@ def render(
     # crossed each exec. Then everything is written in task order, so that numbering
     # (tasks, inodes, ports) does not depend on how the processes were scheduled.
     model = FdModel(arch)
-    kept: dict[int, tuple[frozenset[int], list[Descriptor] | None]] = {}
+    kept: dict[int, frozenset[int]] = {}
+    # The model applies a child's events only once its parent's clone returns (a vfork
+    # child's execve always comes first): take each exec's record from the model when it
+    # applies that exec, not the latest record after feeding the event.
+    crossed: dict[tuple[str | None, int], list[Descriptor]] = {}
+    model.on_exec.append(lambda record: crossed.__setitem__((record.file, record.line), record.crossed))
     for ev in events:
         if selection.keep(ev):
             table = model.table(ev.pid)
-            stdio: frozenset[int] = frozenset(
+            kept[id(ev)] = frozenset(
                 fd for fd in (0, 1, 2) if fd in table and table[fd].origin.syscall is None
             )
-            kept[id(ev)] = (stdio, None)
         model.feed(ev)
-        if (
-            isinstance(ev, Syscall)
-            and isinstance(EFFECTS.get(ev.name), Execs)
-            and ev.ret == 0
-            and model.execs
-        ):
-            kept[id(ev)] = (kept[id(ev)][0], model.execs[-1].crossed)
     model.finish()
 
     labels: dict[int | None, str] = {pid: f"task {i + 1}" for i, pid in enumerate(order)}
@@ -296,10 +293,9 @@ def render(
         out.append(_heading(i + 1, task, labels))
         for ev in task.events:
             if id(ev) in kept:
-                stdio, crossed = kept[id(ev)]
-                out.append("  " + _line(ev, normalizer, labels, stdio))
-                if crossed is not None:
-                    out.append("  " + _crossed(crossed, normalizer))
+                out.append("  " + _line(ev, normalizer, labels, kept[id(ev)]))
+                if isinstance(ev, Syscall) and (ev.file, ev.line) in crossed:
+                    out.append("  " + _crossed(crossed[(ev.file, ev.line)], normalizer))
         out.append("")
     return "\n".join(out)
 
