@@ -8,6 +8,7 @@ without -y at all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -157,3 +158,50 @@ def test_a_long_orphan_is_adopted_and_later_given_its_parent() -> None:
     child = model.processes[200]
     assert (child.pid, child.parent, child.exit_code) == (200, 100, 0)
     assert child.created_by is not None and child.created_by.syscall == "clone"
+
+
+def test_close_range_cloexec_marks_the_range_and_closes_nothing(
+    compile_c: Callable[..., Path], tmp_path: Path
+) -> None:
+    """close_range(3, ~0U, CLOSE_RANGE_CLOEXEC): both files stay open, now close-on-exec
+    (nothing crosses the exec, whether they were closed or marked: the table tells)."""
+    t, truth, _ = oracle_run("close_range_cloexec", "-y", compile_c, tmp_path)
+    assert truth == set()
+    (call,) = t.calls("close_range")
+    before, after = t.fd_table(call.pid, at=call.line - 1), t.fd_table(call.pid, at=call.line)
+    assert {fd: d.cloexec for fd, d in before.items() if fd >= 3} == {3: False, 4: False}
+    assert {fd: d.cloexec for fd, d in after.items() if fd >= 3} == {3: True, 4: True}
+    assert [after[fd].name for fd in (3, 4)] == ["/etc/hostname", "/etc/hostname"]
+    assert after[3].changes[-1].describe().startswith("close-on-exec set by close_range(CLOSE_RANGE_CLOEXEC)")
+    plain, _, _ = oracle_run("close_range", "-y", compile_c, tmp_path)
+    (call,) = plain.calls("close_range")
+    assert [fd for fd in plain.fd_table(call.pid, at=call.line) if fd >= 3] == []
+
+
+def test_a_clone_files_child_shares_its_parents_table(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    """clone(CLONE_FILES) without CLONE_THREAD: a process of its own whose close and opens
+    change its parent's table."""
+    t, truth, openfds = oracle_run("clone_files", "-y", compile_c, tmp_path)
+    assert truth == {3, 4, 5}
+    parent, child = t.processes[:2]
+    assert child.parent == parent.pid and child.threads == [child.pid]  # a process, not a thread
+    leaks = {leak.fd: leak for leak in t.leaks() if leak.exec.program == openfds}
+    assert (leaks[3].descriptor.kind, leaks[4].descriptor.name, leaks[5].descriptor.name) == (
+        "pipe",
+        "/etc/hostname",
+        "/etc/hostname",
+    )
+    assert leaks[4].descriptor.origin.pid == child.pid  # opened by the child, inherited by the parent's exec
+
+
+@pytest.mark.usefixtures("backend")
+def test_paths_are_utf8_and_undecodable_bytes_survive(tmp_path: Path) -> None:
+    """A UTF-8 name reads as itself; a latin-1 byte is kept as a surrogate (not mojibake),
+    and encodes back to the file's real name."""
+    (tmp_path / "café").write_text("x")
+    latin1 = os.fsdecode(b"l\xe9")
+    (tmp_path / latin1).write_text("x")
+    t = sysprobe.trace(["sh", "-c", 'exec 3<café 4<"$(printf "l\\351")"; exec true'], cwd=tmp_path)
+    named = {leak.fd: leak.descriptor.name for leak in t.leaks()}
+    assert named == {3: f"{tmp_path}/café", 4: f"{tmp_path}/l\udce9"}
+    assert os.fsencode(named[4]) == os.fsencode(tmp_path) + b"/l\xe9"

@@ -178,3 +178,26 @@ def test_interpreted_and_compiled_parsers_agree(
         out[label] = [json.loads(line) for line in events]
     assert out["pure"] == out["compiled"]
     assert len(out["pure"]) > 100
+
+
+@pytest.mark.parametrize("options", [(), ("-tt", "-y")])
+def test_pids_of_a_real_stderr_log(
+    options: tuple[str, ...], run_strace: Callable[..., Path], tmp_path: Path
+) -> None:
+    """strace's stderr writes "[pid %5u] " before every line once there is more than one
+    process (the leader's lines before that have no prefix): the pids read from it are the
+    ones the processes report themselves, whatever their width (test_prefixes pins each)."""
+    reported = tmp_path / "pids"
+    script = f'echo $$ >> {reported}; sh -c "echo \\$\\$ >> {reported}"; sh -c "echo \\$\\$ >> {reported}"'
+    log = run_strace(["sh", "-c", script], "-f", *options, mode="stderr")
+    events = list(parse_lines(list(lines_of(log))))
+    leader, *children = (int(pid) for pid in reported.read_text().split())
+    assert len(children) == 2 and leader not in children
+    # (a call split by the first fork started unprefixed: whole calls only)
+    prefixed = [e for e in events if e.pid is not None and isinstance(e, Syscall) and e.split is None]
+    assert {e.pid for e in events if e.pid is not None} == {e.pid for e in prefixed} == {leader, *children}
+    assert all(e.raw.startswith(f"[pid {e.pid:5d}] ") for e in prefixed)
+    first = events[0]
+    assert isinstance(first, Syscall) and (first.pid, first.name) == (None, "execve")  # the leader, alone
+    exits = {e.pid: e.code for e in events if isinstance(e, Exit)}
+    assert exits == {children[0]: 0, children[1]: 0, None: 0}  # the leader exits alone again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -9,14 +10,18 @@ from pathlib import Path
 
 import pytest
 
+import sysprobe
+from sysprobe import RuleSet
 from sysprobe._kernel.constants import constants
 from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._rules.patterns import parse_pattern
 from sysprobe.errors import RuleSyntaxError
 from sysprobe.events import Syscall
+from sysprobe.pytest_plugin import require_strace
+
+from ..helpers import check
 
 CONSTS = constants("x86_64")
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
 
 
 def call(line: str) -> Syscall:
@@ -123,12 +128,6 @@ def test_mismatch_reasons() -> None:
     assert p.mismatch(call("epoll_create1(0) = 3"), CONSTS) == "argument 1 is 0, not EPOLL_CLOEXEC"
     assert p.mismatch(call("epoll_create1(EPOLL_CLOEXEC) = 4"), CONSTS) == "the result is 4, not = 3"
     assert p.mismatch(call("epoll_create1(EPOLL_CLOEXEC) = 3"), CONSTS) is None
-
-
-def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SYSPROBE, "check", *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 @pytest.mark.parametrize(
@@ -300,3 +299,116 @@ def test_a_check_forgets_ended_processes_but_not_its_verdicts() -> None:
     kept = Analysis(rules.build(), keep_events=True).feed_all(parse_lines(many_children(3000)))
     assert kept.finish("many").to_json() == report.to_json()
     assert len(kept.model.processes) == 3001
+
+
+# ---- each rule kind, both ways, on one real trace (checked in-process) ----
+
+
+@pytest.fixture(scope="module")
+def pipe_leak(request: pytest.FixtureRequest, compile_c: Callable[..., Path]) -> sysprobe.Trace:
+    """forkexec_pipe: pipe2(p, 0) = 3, 4; a child execs sleep with both ends (2 execve = 0,
+    counting the program's own, and the PATH search's failures); no sendfile."""
+    require_strace(request.config)
+    return sysprobe.trace([str(compile_c("forkexec_pipe"))], backend="strace")
+
+
+def verdict(t: sysprobe.Trace, **rules: object) -> tuple[bool, str]:
+    (result,) = t.check(RuleSet(**rules)).results  # type: ignore[arg-type]
+    return result.passed, result.summary
+
+
+@pytest.mark.parametrize(
+    ("spec", "passed"),
+    [
+        ("=2 execve = 0", True),
+        ("==2 execve = 0", True),
+        ("=1 execve = 0", False),  # more than wanted
+        ("=3 execve = 0", False),  # fewer than wanted
+        ("= 2 execve = 0", True),
+        ("!=2 execve = 0", False),
+        ("!=1 execve = 0", True),
+        (">1 execve = 0", True),
+        (">2 execve = 0", False),
+        (">=2 execve = 0", True),
+        (">=3 execve = 0", False),
+        ("<3 execve = 0", True),
+        ("<2 execve = 0", False),
+        ("<=2 execve = 0", True),
+        ("<=1 execve = 0", False),
+        ("=0 sendfile", True),
+        ("=1 sendfile", False),
+    ],
+)
+def test_expect_count_operators(spec: str, passed: bool, pipe_leak: sysprobe.Trace) -> None:
+    count = 0 if "sendfile" in spec else 2
+    ok, summary = verdict(pipe_leak, expect_count=[spec])
+    assert ok is passed
+    assert summary.startswith(f"{count} matching call{'s' if count != 1 else ''} (wanted ")
+
+
+@pytest.mark.parametrize(
+    ("allow", "summary", "leaked"),
+    [
+        ([], "2 descriptors leaked", [3, 4]),
+        ([3], "1 descriptor leaked", [4]),
+        ([4], "1 descriptor leaked", [3]),
+        ([5], "2 descriptors leaked", [3, 4]),
+        ([3, 4], "no leaks across 2 execs", []),
+        ([4, 3, 5], "no leaks across 2 execs", []),
+    ],
+)
+def test_allow_fd(allow: list[int], summary: str, leaked: list[int], pipe_leak: sysprobe.Trace) -> None:
+    (result,) = pipe_leak.check(RuleSet(no_fd_leaks=True, allow_fds=allow)).results
+    assert (result.passed, result.summary) == (not leaked, summary)
+    assert result.rule == "--no-fd-leaks" + "".join(f" --allow-fd {fd}" for fd in sorted(allow))
+    shown = [str(e) for e in result.evidence]
+    if leaked:
+        assert [int(line.split()[1]) for line in shown] == leaked
+        assert all("leaked into pid" in line for line in shown)
+    else:
+        assert [re.fullmatch(r"allowed: fd (\d+) \(pipe:\[\d+\]\)", line) is not None for line in shown] == [
+            True,
+            True,
+        ]
+        assert [int(line.split()[2]) for line in shown] == [3, 4]
+    assert [leak.fd for leak in pipe_leak.leaks(allow=allow)] == leaked
+
+
+@pytest.mark.parametrize(
+    ("pattern", "passed", "summary"),
+    [
+        ("pipe2", False, "1 matching call"),
+        ("execve = 0", False, "2 matching calls"),
+        ("pipe2(*, O_CLOEXEC)", True, "no call matched"),
+        ("sendfile", True, "no call matched"),
+    ],
+)
+def test_forbid(pattern: str, passed: bool, summary: str, pipe_leak: sysprobe.Trace) -> None:
+    assert verdict(pipe_leak, forbid=[pattern]) == (passed, summary)
+    assert verdict(pipe_leak, expect=[pattern])[0] is not passed  # --expect is its opposite
+    if passed:
+        pipe_leak.assert_not_called(pattern)
+    else:
+        with pytest.raises(AssertionError, match=f"FAIL  --forbid {re.escape(pattern)}: {summary}"):
+            pipe_leak.assert_not_called(pattern)
+
+
+@pytest.mark.usefixtures("strace_ok")
+@pytest.mark.parametrize("flags", ["0", "os.O_CLOEXEC"])
+def test_cloexec_without_any_exec(flags: str) -> None:
+    """A descriptor closed without ever having close-on-exec violates --cloexec even when
+    no exec ever happens (the process might have exec'd while it was open)."""
+    code = f"import os; r, w = os.pipe2({flags}); os.close(r); os.close(w)"
+    t = sysprobe.trace([sys.executable, "-c", code], backend="strace")
+    assert [e.program for e in t.model.execs] == [sys.executable]  # its own exec, before the pipe
+    (result,) = t.check(RuleSet(cloexec=["pipe2"])).results
+    if flags == "0":
+        assert (result.passed, result.summary) == (False, "2 violation(s)")
+        for fd, line in zip((3, 4), result.evidence, strict=True):
+            assert re.fullmatch(
+                rf"fd {fd} \(pipe:\[\d+\]\) from pipe2 at line \d+ in pid \d+ closed at line \d+ "
+                r"without ever having close-on-exec",
+                str(line),
+            ), line
+    else:
+        assert result.passed and result.summary.endswith(", close-on-exec throughout")
