@@ -37,7 +37,15 @@ MUTANTS = [
 ]
 KILLED = {1, 3}  # a test failed (3: pytest's internal error, a crash, counts too)
 # Which exit codes mutmut records mean what (mutmut/stats.py)
-STATUS = {0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout", 24: "timeout", None: "not run"}
+STATUS = {
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    34: "skipped",
+    36: "timeout",
+    24: "timeout",
+    None: "not run",
+}
 
 
 def sandbox() -> None:
@@ -102,7 +110,9 @@ def report(patterns: list[str]) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("patterns", nargs="*", help="mutant-name globs (default: the whole scope)")
     parser.add_argument("--report", action="store_true", help="only print the last run's results")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)

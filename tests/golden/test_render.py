@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import sysprobe
 
 # a vfork child's lines come before its parent's vfork returns: strace shows the child's
@@ -93,12 +91,6 @@ VFORK_CHILD_DUP2 = """\
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the renderer reads fd 0-2's state when it feeds an event, not when the model "
-    "applies it: a held child's inherited stdout keeps the caller's terminal path (needs "
-    "the model's state at apply time; reported to the lead with issue 20)",
-)
 def test_a_held_childs_inherited_stdout_is_named_stdout(tmp_path: Path) -> None:
     lines = golden_of(tmp_path, VFORK_CHILD_DUP2)
     assert "  dup2(4<pipe:[1]>, 1<stdout>) = 1<pipe:[1]>" in lines

@@ -261,19 +261,21 @@ def render(
     # In stream order, with the model: what was inherited stdio at each call, and what
     # crossed each exec. Then everything is written in task order, so that numbering
     # (tasks, inodes, ports) does not depend on how the processes were scheduled.
+    # The model applies a child's events only once its parent's clone returns (a vfork
+    # child's execve always comes first): both are read as the model applies each event.
     model = FdModel(arch)
     kept: dict[int, frozenset[int]] = {}
-    # The model applies a child's events only once its parent's clone returns (a vfork
-    # child's execve always comes first): take each exec's record from the model when it
-    # applies that exec, not the latest record after feeding the event.
     crossed: dict[tuple[str | None, int], list[Descriptor]] = {}
-    model.on_exec.append(lambda record: crossed.__setitem__((record.file, record.line), record.crossed))
-    for ev in events:
+
+    def applied(ev: Event, table: dict[int, Descriptor]) -> None:
         if selection.keep(ev):
-            table = model.table(ev.pid)
             kept[id(ev)] = frozenset(
                 fd for fd in (0, 1, 2) if fd in table and table[fd].origin.syscall is None
             )
+
+    model.on_apply.append(applied)
+    model.on_exec.append(lambda record: crossed.__setitem__((record.file, record.line), record.crossed))
+    for ev in events:
         model.feed(ev)
     model.finish()
 

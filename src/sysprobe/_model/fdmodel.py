@@ -208,6 +208,9 @@ class FdModel:
         self._started = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
         self.on_close: list[Callable[[Descriptor, Syscall | None], None]] = []
+        # each event as the model applies it (a held child's only once its parent's clone
+        # returns), with its task's table just before
+        self.on_apply: list[Callable[[Event, dict[int, Descriptor]], None]] = []
 
     # ---- input ----
 
@@ -269,6 +272,8 @@ class FdModel:
     # ---- dispatch ----
 
     def _apply(self, task: _Task, event: Event) -> None:
+        for listener in self.on_apply:
+            listener(event, task.table.fds)
         if isinstance(event, Syscall):
             effect = EFFECTS.get(event.name)
             if effect is not None:
