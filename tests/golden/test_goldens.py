@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._golden.golden import write_atomically
 from sysprobe.pytest_plugin import Sysprobe
 
 from ..helpers import SYSPROBE, program
@@ -144,17 +143,3 @@ def test_interrupted_update_leaves_the_old_golden(compile_c: Callable[..., Path]
         if content == new:
             golden.write_bytes(old)  # start again from the old golden
     assert True in seen, "every kill came after the rename"  # at least one left the old golden
-
-
-def test_a_failing_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    golden = tmp_path / "g.trace"
-    golden.write_text("old\n")
-
-    def interrupted(fd: int) -> None:
-        raise KeyboardInterrupt  # ^C while the new text is being written
-
-    monkeypatch.setattr(os, "fsync", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_atomically(golden, "new\n" * 10_000)
-    assert golden.read_text() == "old\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]  # no temporary file left

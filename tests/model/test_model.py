@@ -205,3 +205,27 @@ def test_paths_are_utf8_and_undecodable_bytes_survive(tmp_path: Path) -> None:
     named = {leak.fd: leak.descriptor.name for leak in t.leaks()}
     assert named == {3: f"{tmp_path}/café", 4: f"{tmp_path}/l\udce9"}
     assert os.fsencode(named[4]) == os.fsencode(tmp_path) + b"/l\xe9"
+
+
+def test_a_descriptor_used_but_never_created(tmp_path: Path) -> None:
+    """-y names a descriptor the trace never showed being made (inherited from outside the
+    trace): it is learnt from its first use, with what -y says of it."""
+    log = tmp_path / "inherited.log"
+    log.write_text(
+        '100 read(7</var/lib/app.db>, "x", 1) = 1\n'
+        "100 fcntl(8<socket:[77]>, F_SETFD, FD_CLOEXEC) = 0\n"
+        "100 dup2(9</dev/null>, 12) = 12</dev/null>\n"
+        '100 execve("/usr/bin/helper", ["helper"], 0x7ffe /* 3 vars */) = 0\n'
+        "100 +++ exited with 0 +++\n"
+    )
+    t = sysprobe.parse(log)
+    leaked = {leak.fd: leak.descriptor for leak in t.leaks()}
+    assert sorted(leaked) == [7, 9, 12]  # 8 was made close-on-exec before the exec
+    seen, copied = leaked[7], leaked[12]
+    assert (seen.kind, seen.name, seen.cloexec) == ("file", "/var/lib/app.db", False)
+    assert seen.origin.syscall is None and seen.origin.describe() == "origin unknown, first seen in read"
+    assert (seen.origin.pid, seen.origin.line) == (100, 1)
+    assert copied.source is not None and copied.source.name == "/dev/null"
+    assert copied.creation().describe() == "origin unknown, first seen in dup2"
+    table = t.fd_table(100, at=2)
+    assert (table[8].kind, table[8].name, table[8].cloexec) == ("socket", "socket:[77]", True)

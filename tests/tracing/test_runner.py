@@ -291,3 +291,32 @@ def test_stopping_early_leaves_nothing_behind() -> None:
     run_events = run.events  # noqa: F841  (the generator is closed above)
     time.sleep(0.1)
     assert processes_with(f"sleep {marker}") == []
+
+
+@pytest.mark.parametrize(
+    ("end", "status"),
+    [
+        ("+++ exited with 3 +++", 3),
+        ("+++ killed by SIGSEGV (core dumped) +++", 139),
+        ("+++ killed by SIGKILL +++", 137),
+        ("+++ killed by SIGRT_3 +++", 128 + signal.SIGRTMIN + 3),
+        ("+++ killed by SIGRTMIN+3 +++", 128 + signal.SIGRTMIN + 3),
+        ("+++ killed by SIG40 +++", 168),
+    ],
+)
+def test_the_exit_status_a_log_gives(end: str, status: int, tmp_path: Path) -> None:
+    """The command's status as a shell reports it, from the log alone: 128+N for signal N."""
+    log = tmp_path / "trace.log"
+    log.write_text(f'10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0\n10 {end}\n')
+    assert api.parse(log).exit_status == status
+
+
+@pytest.mark.parametrize(
+    ("script", "status"), [("exit 3", 3), ("kill -SEGV $$", 139), ("kill -TERM $$", 143)]
+)
+def test_the_exit_status_a_run_gives(script: str, status: int) -> None:
+    t = api.trace(["sh", "-c", script], backend="strace")
+    assert t.exit_status == status
+    assert t.outcome is not None and t.outcome.leader_signal == (
+        None if status < 128 else t.processes[0].signal
+    )
