@@ -138,6 +138,25 @@ def test_a_thread_whose_clone_result_was_lost_is_still_a_thread(tmp_path: Path) 
     assert sorted(leak.fd for leak in t.leaks()) == [3, 4]  # the copied table crossed the exec
 
 
+# The same, the exec'ing thread having opened a file before the leader's clone3 returned:
+# its events wait for a creation that never shows, until the superseded line.
+LOST_CLONE_RESULT_WITH_AN_OPEN = LOST_CLONE_RESULT.replace(
+    "16061 execve(",
+    '16061 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 5</etc/hostname>\n16061 execve(',
+)
+
+
+def test_a_threads_events_held_for_a_lost_clone_are_its_processs(tmp_path: Path) -> None:
+    log = tmp_path / "lost.log"
+    log.write_text(LOST_CLONE_RESULT_WITH_AN_OPEN)
+    t = sysprobe.parse(log)
+    assert [p.pid for p in t.processes] == [16028, 16060]
+    assert sorted(t.processes[1].threads) == [16060, 16061]
+    leaked = {leak.fd: leak.descriptor for leak in t.leaks()}
+    assert sorted(leaked) == [3, 4, 5]  # the thread's file is in the table that crossed
+    assert (leaked[5].name, leaked[5].origin.pid) == ("/etc/hostname", 16061)
+
+
 def test_a_long_orphan_is_adopted_and_later_given_its_parent() -> None:
     """Events of a task whose creation has not shown are held, but only up to a budget: a
     log with many roots must not hold all of itself. An orphan adopted early still gets
@@ -227,5 +246,24 @@ def test_a_descriptor_used_but_never_created(tmp_path: Path) -> None:
     assert (seen.origin.pid, seen.origin.line) == (100, 1)
     assert copied.source is not None and copied.source.name == "/dev/null"
     assert copied.creation().describe() == "origin unknown, first seen in dup2"
+    assert leaked[9].cloexec is False and leaked[9].kind == "device"
     table = t.fd_table(100, at=2)
     assert (table[8].kind, table[8].name, table[8].cloexec) == ("socket", "socket:[77]", True)
+
+
+def test_a_descriptor_never_created_in_a_log_without_y(tmp_path: Path) -> None:
+    """Without -y nothing says what it is: kind unknown, no name; in a per-pid (-ff) file,
+    the origin names the file."""
+    log = tmp_path / "run.100"  # strace -ff -o run: one file per pid, lines without one
+    log.write_text(
+        "fcntl(13, F_SETFD, 0) = 0\n"
+        'execve("/usr/bin/helper", ["helper"], 0x7ffe /* 3 vars */) = 0\n'
+        "+++ exited with 0 +++\n"
+    )
+    (tmp_path / "run.101").write_text("+++ exited with 0 +++\n")
+    (leak,) = sysprobe.parse([log, tmp_path / "run.101"]).leaks()
+    d = leak.descriptor
+    assert (d.fd, d.kind, d.name, d.cloexec, d.describe()) == (13, "unknown", None, False, "fd 13")
+    assert (d.origin.syscall, d.origin.pid, d.origin.line, d.origin.file) == (None, 100, 1, "run.100")
+    assert d.origin.describe() == "origin unknown, first seen in fcntl"
+    assert d.changes[0].describe() == "close-on-exec cleared by fcntl(F_SETFD) at run.100:1 in pid 100"

@@ -412,3 +412,93 @@ def test_cloexec_without_any_exec(flags: str) -> None:
             ), line
     else:
         assert result.passed and result.summary.endswith(", close-on-exec throughout")
+
+
+@pytest.mark.parametrize(
+    ("rule", "passed", "summary", "calls"),
+    [
+        ("execve -> pipe2", True, "in order", ["execve", "pipe2"]),
+        ("clone|fork -> wait4", True, "in order", ["clone", "wait4"]),
+        # each process is judged at its first B: the program's own exec, and the child's
+        ("pipe2 -> execve = 0", False, "out of order in 2 processes", ["execve", "execve"]),
+        ("sendfile -> pipe2", False, "out of order in 1 process", ["pipe2"]),
+        ("pipe2 -> sendfile", False, "no call matched sendfile", []),
+    ],
+)
+def test_order(rule: str, passed: bool, summary: str, calls: list[str], pipe_leak: sysprobe.Trace) -> None:
+    (result,) = pipe_leak.check(RuleSet(order=[rule])).results
+    assert (result.rule, result.passed, result.summary) == (f"--order {rule}", passed, summary)
+    shown = [e for e in result.evidence if not isinstance(e, str)]
+    assert [e.text.split("(")[0] for e in shown] == calls
+    notes = [e for e in result.evidence if isinstance(e, str)]
+    before = rule.split(" -> ", maxsplit=1)[0]
+    assert notes == ([] if passed else [f"  ... with no {before} before it in pid {e.pid}" for e in shown])
+    if passed:
+        first, then = (int(e.where.split()[1].split("+")[0]) for e in shown)  # "line 31+33": split
+        assert shown[0].pid == shown[1].pid and first < then
+
+
+def test_expect_exit(pipe_leak: sysprobe.Trace, tmp_path: Path) -> None:
+    assert verdict(pipe_leak, expect_exit=0) == (True, "exit status 0")
+    assert verdict(pipe_leak, expect_exit=1) == (False, "exit status 0, not 1")
+    log = tmp_path / "trace.log"
+    log.write_text(
+        '10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0\n10 +++ killed by SIGSEGV +++\n'
+    )
+    assert verdict(sysprobe.parse(log), expect_exit=139) == (True, "exit status 139")
+    log.write_text('10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0\n')  # cut short
+    assert verdict(sysprobe.parse(log), expect_exit=0) == (False, "exit status unknown, not 0")
+    (result,) = pipe_leak.check(RuleSet(expect_exit=0)).results
+    assert result.rule == "--expect-exit 0"
+
+
+def test_the_calls_a_check_needs_traced() -> None:
+    """The derived set (check traces only these): the model's calls plus what the rules
+    name; a rule that may match any call needs them all."""
+    from sysprobe._kernel.effects import TRACKED
+    from sysprobe._rules.rules import needed_syscalls
+
+    def needed(**rules: object) -> set[str] | None:
+        return needed_syscalls(RuleSet(**rules).build())  # type: ignore[arg-type]
+
+    assert needed(no_fd_leaks=True, expect_exit=0) == set(TRACKED)
+    assert needed(expect=["getpid"], forbid=["writev|readv"]) == {*TRACKED, "getpid", "writev", "readv"}
+    assert needed(order=["getpid -> kill(*, 0)"], cloexec=["memfd_create"], expect_count=[">0 read"]) == {
+        *TRACKED,
+        "getpid",
+        "kill",
+        "memfd_create",
+        "read",
+    }
+    assert "sendfile64" in (needed(expect=["sendfile"]) or set())  # its ABI variant too
+    for rules in (
+        {"forbid": ["*"]},
+        {"order": ["* -> execve"]},
+        {"cloexec": ["* = 3"]},
+        {"expect_count": ["=1 *"]},
+    ):
+        assert needed(**rules) is None, rules
+
+
+def test_cloexec_forgets_closed_creations_without_losing_a_verdict(tmp_path: Path) -> None:
+    """Past PRUNE_AT tracked creations the rule forgets those closed everywhere: memory
+    follows the open descriptors, and every violation is still counted."""
+    from sysprobe._analysis import Analysis
+    from sysprobe._rules.rules import PRUNE_AT
+
+    n = PRUNE_AT + 100
+    lines = ['100 execve("/bin/prog", ["prog"], 0x7ffd /* 3 vars */) = 0']
+    lines += ['100 openat(AT_FDCWD, "/tmp/kept", O_RDONLY|O_CLOEXEC) = 3']  # open throughout
+    for i in range(n):
+        lines += [f'100 openat(AT_FDCWD, "/tmp/f{i}", O_RDONLY) = 4', "100 close(4) = 0"]
+    lines += ["100 +++ exited with 0 +++"]
+    analysis = Analysis(RuleSet(cloexec=["openat"]).build()).feed_all(parse_lines(lines))
+    rule = analysis.rules[0]
+    assert len(rule.created) < PRUNE_AT  # type: ignore[attr-defined]
+    assert (100, 2) in rule.created  # type: ignore[attr-defined]  # the one still open is kept
+    (result,) = analysis.finish("many").results
+    assert (result.passed, result.summary) == (False, f"{n} violation(s)")
+    assert len(result.evidence) == 11 and result.evidence[-1] == f"... and {n - 10} more"
+    assert str(result.evidence[0]).startswith(
+        "fd 4 (/tmp/f0) from openat at line 3 in pid 100 closed at line 4"
+    )
