@@ -502,3 +502,56 @@ def test_cloexec_forgets_closed_creations_without_losing_a_verdict(tmp_path: Pat
     assert str(result.evidence[0]).startswith(
         "fd 4 (/tmp/f0) from openat at line 3 in pid 100 closed at line 4"
     )
+
+
+# every way a --cloexec descriptor can go wrong, or right, in one process
+CLOEXEC_CASES = """\
+100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+100 pipe2([3<pipe:[1]>, 4<pipe:[1]>], 0) = 0
+100 close(4<pipe:[1]>) = 0
+100 pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0
+100 close(6<pipe:[2]>) = 0
+100 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
+100 pipe2([4<pipe:[3]>, 6<pipe:[3]>], 0) = 0
+100 fcntl(4<pipe:[3]>, F_SETFD, FD_CLOEXEC) = 0
+100 openat(AT_FDCWD, "/a", O_RDONLY) = 7</a>
+100 openat(AT_FDCWD, "/b", O_RDONLY|O_CLOEXEC) = 7</b>
+"""
+CLOSED_WITHOUT = (
+    "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 closed at line 3 without ever having close-on-exec"
+)
+CROSSED = (
+    "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 crossed exec of /bin/next at line 6 "
+    "without close-on-exec"
+)
+# the model never saw 7 closed before the second openat returned it again
+REPLACED = "fd 7 (/a) from openat at line 9 in pid 100 closed without ever having close-on-exec"
+OPEN_AT_THE_END = [
+    "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 is open at the end without close-on-exec",
+    "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 is open at the end without close-on-exec",
+]
+
+
+@pytest.mark.parametrize("ends", [True, False])
+def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
+    log = tmp_path / "trace.log"
+    log.write_text(CLOEXEC_CASES + ("100 +++ exited with 0 +++\n" if ends else ""))
+    t = sysprobe.parse(log)
+    (result,) = t.check(RuleSet(cloexec=["pipe2|openat"])).results
+    # (a process that exits closes what it holds: only a trace cut short has open ones)
+    expected = [CLOSED_WITHOUT, CROSSED, REPLACED, *([] if ends else OPEN_AT_THE_END)]
+    assert (result.rule, result.passed, result.summary) == (
+        "--cloexec pipe2|openat",
+        False,
+        f"{len(expected)} violation(s)",
+    )
+    assert result.evidence == expected
+    (fine,) = t.check(RuleSet(cloexec=["pipe2(*, O_CLOEXEC)"])).results
+    assert (fine.passed, fine.summary) == (True, "1 descriptor, close-on-exec throughout")
+    assert [e.render() for e in fine.evidence] == [  # type: ignore[union-attr]
+        "line 4 pid 100: pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0"
+    ]
+    (none,) = t.check(RuleSet(cloexec=["sendfile"])).results
+    assert (none.passed, none.summary, none.evidence) == (False, "no descriptor was created by sendfile", [])
+    (both,) = t.check(RuleSet(cloexec=["openat"])).results
+    assert both.summary == "1 violation(s)" and both.evidence == [REPLACED]
