@@ -193,10 +193,12 @@ def test_pids_of_a_real_stderr_log(
     events = list(parse_lines(list(lines_of(log))))
     leader, *children = (int(pid) for pid in reported.read_text().split())
     assert len(children) == 2 and leader not in children
-    # (a call split by the first fork started unprefixed: whole calls only)
-    prefixed = [e for e in events if e.pid is not None and isinstance(e, Syscall) and e.split is None]
-    assert {e.pid for e in events if e.pid is not None} == {e.pid for e in prefixed} == {leader, *children}
-    assert all(e.raw.startswith(f"[pid {e.pid:5d}] ") for e in prefixed)
+    assert {e.pid for e in events if e.pid is not None} == {leader, *children}
+    # whole calls only: one split by the first fork started unprefixed (and whether the
+    # leader's calls after it are split or whole is the scheduler's choice)
+    whole = [e for e in events if isinstance(e, Syscall) and e.pid is not None and e.split is None]
+    assert set(children) <= {e.pid for e in whole}
+    assert all(e.raw.startswith(f"[pid {e.pid:5d}] ") for e in whole)
     first = events[0]
     assert isinstance(first, Syscall) and (first.pid, first.name) == (None, "execve")  # the leader, alone
     exits = {e.pid: e.code for e in events if isinstance(e, Exit)}
