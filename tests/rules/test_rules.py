@@ -555,3 +555,108 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
     assert (none.passed, none.summary, none.evidence) == (False, "no descriptor was created by sendfile", [])
     (both,) = t.check(RuleSet(cloexec=["openat"])).results
     assert both.summary == "1 violation(s)" and both.evidence == [REPLACED]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "expected"),
+    [
+        # values inside calls: htons(), makedev(), inet_addr()
+        ("bind(*, {sin_port=htons(80)})", "bind(3, {sa_family=AF_INET, sin_port=htons(80)}, 16) = 0", True),
+        (
+            "bind(*, {sin_port=htons(80)})",
+            "bind(3, {sa_family=AF_INET, sin_port=htons(8080)}, 16) = 0",
+            False,
+        ),
+        ("bind(*, {sin_port=htons(80)})", "bind(3, {sa_family=AF_INET, sin_port=80}, 16) = 0", False),
+        ("bind(*, {sin_port=ntohs(80)})", "bind(3, {sa_family=AF_INET, sin_port=htons(80)}, 16) = 0", False),
+        ("mknod(*, *, makedev(1, ...))", 'mknod("/x", S_IFCHR, makedev(0x1, 0x3)) = 0', True),
+        (
+            "mknod(*, *, makedev(1))",
+            'mknod("/x", S_IFCHR, makedev(0x1, 0x3)) = 0',
+            False,
+        ),  # one argument short
+        ("mknod(*, *, makedev(1, 5))", 'mknod("/x", S_IFCHR, makedev(0x1, 0x3)) = 0', False),
+        # a value changed by the call: before => after
+        ("sendfile(*, *, [0] => [3], 3)", "sendfile(4, 5, [0] => [4], 3) = 3", False),
+        ("sendfile(*, *, [1] => [3], 3)", "sendfile(4, 5, [0] => [3], 3) = 3", False),
+        ("sendfile(*, *, [0] => [3], 3)", "sendfile(4, 5, [0], 3) = 3", False),
+        # signal sets, complemented or not
+        (
+            "rt_sigprocmask(SIG_BLOCK, [TERM CHLD], ...)",
+            "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0",
+            True,
+        ),
+        (
+            "rt_sigprocmask(SIG_BLOCK, [CHLD INT], ...)",
+            "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0",
+            False,
+        ),
+        ("rt_sigprocmask(*, ~[CHLD], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0", False),
+        ("rt_sigprocmask(*, ~[KILL], ...)", "rt_sigprocmask(SIG_SETMASK, ~[KILL STOP], NULL, 8) = 0", True),
+        # descriptors by number, by -y path (glob), or by name
+        ("read(3</etc/*>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),
+        ("read(4</etc/*>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', False),
+        ("read(3</etc/hostname>, ...)", 'read(3</etc/passwd>, "x", 1) = 1', False),
+        ("read(3</etc/hostname>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),
+        ("openat(AT_FDCWD, ...)", 'openat(AT_FDCWD</tmp>, "/x", O_RDONLY) = 3', True),
+        ("openat(3, ...)", 'openat(AT_FDCWD</tmp>, "/x", O_RDONLY) = 3', False),
+        # a truncated string matches what strace kept of it
+        ('write(1, "hello world")', 'write(1, "hello"..., 11) = 11', True),
+        ('write(1, "help")', 'write(1, "hello"..., 11) = 11', False),
+        ('write(1, "hel")', 'write(1, "hello", 5) = 5', False),
+        # arrays: each wanted item somewhere, an empty one only for an empty one
+        (
+            "poll([{fd=3}, {fd=4}], ...)",
+            "poll([{fd=4, events=POLLIN}, {fd=3, events=POLLIN}], 2, -1) = 1",
+            True,
+        ),
+        (
+            "poll([{fd=3}, {fd=5}], ...)",
+            "poll([{fd=4, events=POLLIN}, {fd=3, events=POLLIN}], 2, -1) = 1",
+            False,
+        ),
+        ("poll([], ...)", "poll([], 0, 10) = 0 (Timeout)", True),
+        ("poll([], ...)", "poll([{fd=3, events=POLLIN}], 1, 10) = 0 (Timeout)", False),
+        ("poll([{fd=3}], ...)", "poll(NULL, 0, 10) = 0 (Timeout)", False),
+        # struct fields by name, and a field the call does not have
+        ("clone3({exit_signal=SIGCHLD})", "clone3({flags=CLONE_VM, exit_signal=SIGCHLD}, 88) = 7", True),
+        ("clone3({exit_signal=SIGCHLD})", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone3({stack=NULL})", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone3({CLONE_VM})", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone3(7)", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone(flags=CLONE_VM)", "clone(child_stack=NULL, flags=SIGCHLD) = 7", False),
+        ("clone(child_tidptr=NULL)", "clone(child_stack=NULL, flags=SIGCHLD) = 7", False),  # no such argument
+        # numbers: decimal, hex and named constants compare by value
+        ("lseek(3, 16, SEEK_SET)", "lseek(3, 0x10, SEEK_SET) = 16", True),
+        ("lseek(3, 17, SEEK_SET)", "lseek(3, 0x10, SEEK_SET) = 16", False),
+        ("lseek(3, 16, SEEK_CUR)", "lseek(3, 16, SEEK_SET) = 16", False),
+        ("close(3)", "close(4) = 0", False),
+        ("close(3, 4)", "close(3) = 0", False),  # more arguments than the call has
+    ],
+)
+def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
+    assert matches(pattern, line) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "reason"),
+    [
+        ("close(3, 4)", "close(3) = 0", "the call has 1 argument"),
+        ("write(1, *, 1, 4)", 'write(1, "x", 1) = 1', "the call has 3 arguments"),
+        (
+            "clone(child_tidptr=NULL)",
+            "clone(child_stack=NULL, flags=SIGCHLD) = 7",
+            "no argument child_tidptr=",
+        ),
+        (
+            "clone(flags=CLONE_VM)",
+            "clone(child_stack=NULL, flags=SIGCHLD) = 7",
+            "argument 1 is SIGCHLD, not CLONE_VM",
+        ),
+        ("close = 0", "close(3) = -1 EBADF (Bad file descriptor)", "the result is -1 EBADF, not = 0"),
+        ("exit_group = 0", "exit_group(0) = ?", "the result is ?, not = 0"),
+        ("open", 'openat(AT_FDCWD, "/x", O_RDONLY) = 3', "the call is openat"),
+    ],
+)
+def test_pattern_mismatch_reasons(pattern: str, line: str, reason: str) -> None:
+    assert parse_pattern(pattern).mismatch(call(line), CONSTS) == reason
