@@ -267,3 +267,42 @@ def test_a_descriptor_never_created_in_a_log_without_y(tmp_path: Path) -> None:
     assert (d.origin.syscall, d.origin.pid, d.origin.line, d.origin.file) == (None, 100, 1, "run.100")
     assert d.origin.describe() == "origin unknown, first seen in fcntl"
     assert d.changes[0].describe() == "close-on-exec cleared by fcntl(F_SETFD) at run.100:1 in pid 100"
+
+
+# descriptors arriving over SCM_RIGHTS: several in one message, several messages in one
+# recvmmsg, with and without MSG_CMSG_CLOEXEC
+RECEIVED = """\
+100 recvmsg(3<socket:[1]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, \
+msg_control=[{cmsg_len=24, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, \
+cmsg_data=[5</etc/hostname>, 6<pipe:[7]>]}], msg_controllen=24, msg_flags=0}, 0) = 1
+100 recvmmsg(3<socket:[1]>, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], \
+msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, \
+cmsg_data=[7</etc/passwd>]}], msg_controllen=24, msg_flags=MSG_CMSG_CLOEXEC}, msg_len=1}, \
+{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="y", iov_len=1}], msg_iovlen=1, \
+msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[8<socket:[9]>]}], \
+msg_controllen=24, msg_flags=MSG_CMSG_CLOEXEC}, msg_len=1}], \
+2, MSG_CMSG_CLOEXEC, NULL) = 2
+100 recvmsg(3<socket:[1]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="z", iov_len=1}], msg_iovlen=1, \
+msg_control=[{cmsg_len=28, cmsg_level=SOL_SOCKET, cmsg_type=SCM_CREDENTIALS, \
+cmsg_data={pid=1, uid=0, gid=0}}], msg_controllen=32, msg_flags=0}, 0) = 1
+100 execve("/usr/bin/helper", ["helper"], 0x7ffe /* 3 vars */) = 0
+100 +++ exited with 0 +++
+"""
+
+
+def test_descriptors_received_over_scm_rights(tmp_path: Path) -> None:
+    log = tmp_path / "received.log"
+    log.write_text(RECEIVED)
+    t = sysprobe.parse(log)
+    table = t.fd_table(100, at=3)
+    got = {
+        fd: (d.kind, d.name, d.cloexec, d.origin.syscall, d.origin.line) for fd, d in table.items() if fd > 3
+    }
+    assert got == {
+        5: ("file", "/etc/hostname", False, "recvmsg", 1),
+        6: ("pipe", "pipe:[7]", False, "recvmsg", 1),
+        7: ("file", "/etc/passwd", True, "recvmmsg", 2),
+        8: ("socket", "socket:[9]", True, "recvmmsg", 2),
+    }
+    assert {d.origin.detail for fd, d in table.items() if fd > 3} == {"received over SCM_RIGHTS on fd 3"}
+    assert sorted(leak.fd for leak in t.leaks()) == [5, 6]
