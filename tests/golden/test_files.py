@@ -72,8 +72,17 @@ def test_the_new_text_is_renamed_over_the_old_from_beside_it(
     renamed: list[tuple[str, str]] = []
     synced: list[int] = []
     real_replace, real_fsync = os.replace, os.fsync
-    monkeypatch.setattr(os, "replace", lambda a, b: (renamed.append((str(a), str(b))), real_replace(a, b))[1])
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+
+    def replace(source: str, target: str) -> None:
+        renamed.append((str(source), str(target)))
+        real_replace(source, target)
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
     write_atomically(golden, "new \udce9\n")
     ((source, target),) = renamed
     assert target == str(golden) and Path(source).parent == tmp_path
