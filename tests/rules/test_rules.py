@@ -660,3 +660,84 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
 )
 def test_pattern_mismatch_reasons(pattern: str, line: str, reason: str) -> None:
     assert parse_pattern(pattern).mismatch(call(line), CONSTS) == reason
+
+
+EVIDENCE_LOG = """\
+100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+100 close(3) = 0
+100 close(4) = -1 EBADF (Bad file descriptor)
+100 read(5, <unfinished ...>
+101 close(6) = 0
+100 <... read resumed>"x", 1) = 1
+100 close(7) = 0
+100 close(8) = 0
+100 close(9) = 0
+100 close(10) = 0
+100 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)
+100 openat(AT_FDCWD, "/x", O_RDONLY) = 3
+100 write(1, "y", 1 <unfinished ...>
+100 +++ exited with 0 +++
+"""
+FIVE_CLOSES = [
+    "line 2 pid 100: close(3) = 0",
+    "line 5 pid 101: close(6) = 0",
+    "line 7 pid 100: close(7) = 0",
+    "line 8 pid 100: close(8) = 0",
+    "line 9 pid 100: close(9) = 0",
+    "... and 1 more",
+]
+
+
+@pytest.mark.parametrize(
+    ("rules", "passed", "summary", "evidence"),
+    [
+        ({"expect": ["close = 0"]}, True, "6 matching calls", FIVE_CLOSES),
+        ({"forbid": ["close = 0"]}, False, "6 matching calls", FIVE_CLOSES),
+        ({"expect_count": ["=0 close = 0"]}, False, "6 matching calls (wanted = 0)", FIVE_CLOSES),
+        ({"expect": ["read"]}, True, "1 matching call", ['line 4+6 pid 100: read(5, "x", 1) = 1']),
+        (
+            {"expect": ["fcntl(*, F_GETFL)"]},
+            True,
+            "1 matching call",
+            ["line 11 pid 100: fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)"],
+        ),
+        ({"expect": ["write"]}, True, "1 matching call", ['line 13 pid 100: write(1, "y", 1) <unfinished>']),
+        (
+            {"expect": ["closee"]},
+            False,
+            "no call matched",
+            ["the trace has no closee call at all; calls with similar names: close"],
+        ),
+        (
+            {"expect": ['openat(*, "/y")']},
+            False,
+            "no call matched",
+            [
+                "nearest calls:",
+                'line 12 pid 100: openat(AT_FDCWD, "/x", O_RDONLY) = 3   (argument 2 is "/x", not "/y")',
+            ],
+        ),
+        (
+            {"expect": ["sendfile"]},
+            False,
+            "no call matched",
+            ["the trace has no sendfile or sendfile64 call at all"],
+        ),
+        (
+            {"expect_count": ["=2 openat"]},
+            False,
+            "1 matching call (wanted = 2)",
+            ['line 12 pid 100: openat(AT_FDCWD, "/x", O_RDONLY) = 3'],
+        ),
+    ],
+)
+def test_evidence_reads_as_strace_wrote_it(
+    rules: dict[str, list[str]], passed: bool, summary: str, evidence: list[str], tmp_path: Path
+) -> None:
+    """Each matching call once, however strace split it; at most five, then a count; and
+    when nothing matched, the nearest calls or the names that exist."""
+    log = tmp_path / "trace.log"
+    log.write_text(EVIDENCE_LOG)
+    (result,) = sysprobe.parse(log).check(RuleSet(**rules)).results  # type: ignore[arg-type]
+    assert (result.passed, result.summary) == (passed, summary)
+    assert [e if isinstance(e, str) else e.render() for e in result.evidence] == evidence
