@@ -36,7 +36,8 @@ MUTANTS = [
     "sysprobe._tracing.strace.tracer.x_note_event__*",  # ... and the command's status from its events
 ]
 KILLED = {1, 3}  # a test failed (3: pytest's internal error, a crash, counts too)
-# Which exit codes mutmut records mean what (mutmut/stats.py)
+# Which exit codes mutmut records mean what (mutmut/stats.py); a mutant that runs out of
+# its CPU time (SIGXCPU) hangs the tests: caught, as a kill is
 STATUS = {
     0: "survived",
     5: "no tests",
@@ -44,6 +45,8 @@ STATUS = {
     34: "skipped",
     36: "timeout",
     24: "timeout",
+    -24: "timeout",
+    152: "timeout",
     None: "not run",
 }
 
@@ -93,15 +96,25 @@ def results(patterns: list[str]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def score(counts: Counter[str]) -> str:
+    """Killed (a timeout counts) among the mutants some test ran against."""
+    caught = counts["killed"] + counts["timeout"]
+    tested = caught + counts["survived"]
+    text = f"{caught}/{tested} killed ({caught / tested:.1%})" if tested else "none tested"
+    return text + f", {counts['no tests']} with no test, {counts['not run']} not run"
+
+
 def report(patterns: list[str]) -> int:
     found = results(patterns)
     if not found:
         print("mutate: no mutants in scope (has `make mutate` run?)", file=sys.stderr)
         return 2
     counts = Counter(found.values())
-    score = counts["killed"] / len(found)
     print(f"\n{len(found)} mutants: " + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
-    print(f"killed: {score:.1%}")
+    for module in sorted({name.split(".x")[0] for name in found}):
+        mine = Counter(status for name, status in found.items() if name.split(".x")[0] == module)
+        print(f"  {module}: {score(mine)}")
+    print(f"all: {score(counts)}")
     for name, status in found.items():
         if status != "killed":
             print(f"  {status:9} {name}")
