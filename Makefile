@@ -15,7 +15,7 @@ COMPILED := $(shell $(PYTHON) -c 'import ast; t = ast.parse(open("setup.py").rea
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench deps system-deps test-deps clean
+.PHONY: demo test lint bench deps system-deps test-deps clean mutate flake-check
 
 demo: deps
 	@mkdir -p build/demo
@@ -38,6 +38,18 @@ lint: deps
 
 bench: deps
 	$(PY) benchmarks/run.py
+
+# Mutation testing (mutmut) of the model, the rules and patterns, the golden renderer and
+# the runner's exit status, in build/mutate (interpreted sources): score and survivors in
+# MUTATION.md. MUTANTS='sysprobe._rules.*' narrows it; scope: tests/mutate.py, pyproject.
+MUTANTS ?=
+mutate: deps test-deps
+	$(PY) tests/mutate.py $(MUTANTS)
+
+# The whole suite RUNS times under load (-n 4 on this machine's cores): a tally of failures.
+RUNS ?= 20
+flake-check: deps test-deps
+	RUNS=$(RUNS) PY=$(PY) sh tests/flake_check.sh
 
 deps: system-deps $(STAMP)
 

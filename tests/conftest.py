@@ -1,22 +1,33 @@
-"""Shared test helpers: compile the C programs in tests/programs, run the real strace."""
+"""Fixtures: compile the C programs in tests/programs, run the real strace, choose the
+backend; Hypothesis's deterministic profile. Plain helpers are in tests/helpers.py."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from sysprobe.pytest_plugin import require_backend, require_strace
 
+pytest.register_assert_rewrite("tests.helpers")  # its asserts explain themselves too
+
+from .helpers import PROGRAMS, TESTS  # noqa: E402
+
 pytest_plugins = ["pytester"]
 
-TESTS = Path(__file__).parent
-PROGRAMS = TESTS / "programs"
-CORPUS = TESTS / "data" / "corpus"
+# Hypothesis in the suite is deterministic: the same examples on every run and machine
+# (derandomize), and no example database, so nothing hidden decides a run's outcome. An
+# example it ever finds becomes an explicit regression test. HYPOTHESIS_PROFILE=explore
+# searches at random (with a local database) when hunting for new failures by hand.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -116,8 +127,3 @@ def run_strace(tmp_path: Path, strace_ok: None) -> Callable[..., Path]:
 @pytest.fixture
 def python() -> str:
     return sys.executable
-
-
-def lines_of(path: Path) -> Iterator[str]:
-    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-        yield from fh

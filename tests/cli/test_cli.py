@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from ..conftest import CORPUS
+from ..helpers import CORPUS, sysprobe
 
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
 SMALL = CORPUS / "tree-sitter-strace" / "example-file-small.strace"
-
-
-def sysprobe(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SYSPROBE, *args], capture_output=True, text=True, input=stdin, timeout=60, check=False
-    )
 
 
 def test_parse_json_lines() -> None:

@@ -7,25 +7,25 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from sysprobe._golden.golden import write_atomically
 from sysprobe.pytest_plugin import Sysprobe
 
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
+from ..helpers import SYSPROBE, program
+from ..helpers import sysprobe as cli
+
 # Every golden is checked on both backends: the same committed file must match each.
 pytestmark = pytest.mark.usefixtures("backend")
 
 
 @pytest.mark.parametrize("variant", ["leak", "FIX_PIPE2", "FIX_FCNTL", "FIX_SPAWN"])
 def test_pipe_leak(variant: str, sysprobe: Sysprobe, compile_c: Callable[..., Path]) -> None:
-    program = compile_c("forkexec_pipe", *([] if variant == "leak" else [variant]))
-    t = sysprobe.run([program])
+    binary = compile_c("forkexec_pipe", *([] if variant == "leak" else [variant]))
+    t = sysprobe.run([binary])
     if variant == "leak":
         assert [leak.fd for leak in t.leaks()] == [3, 4]
     else:
@@ -55,18 +55,8 @@ def test_epoll_cloexec(
     t.assert_golden()
 
 
-EXTRA_FILES = textwrap.dedent("""
-    import select, socket, subprocess
-    listener = socket.create_server(("127.0.0.1", 0))
-    poller = select.epoll()
-    subprocess.run(["true"], pass_fds=(listener.fileno(),), check=True)
-""")
-
-
 def test_extra_files(sysprobe: Sysprobe, tmp_path: Path) -> None:
-    script = tmp_path / "extra_files.py"
-    script.write_text(EXTRA_FILES)
-    t = sysprobe.run([sys.executable, script])
+    t = sysprobe.run([sys.executable, program("extra_files.py", tmp_path), "pass_fds"])
     (sock,) = t.calls("socket")
     t.assert_no_fd_leaks(allow=[sock.ret or 0])
     t.assert_golden()
@@ -79,27 +69,10 @@ def test_fd_passing(variant: str, sysprobe: Sysprobe, compile_c: Callable[..., P
     t.assert_golden()
 
 
-SENDFILE = textwrap.dedent("""
-    import socket, sys, threading
-    listener = socket.create_server(("127.0.0.1", 0))
-    def client():
-        with socket.create_connection(listener.getsockname()) as c:
-            while c.recv(65536):
-                pass
-    reader = threading.Thread(target=client)
-    reader.start()
-    conn, _ = listener.accept()
-    with conn, open(sys.argv[1], "rb") as f:
-        conn.sendfile(f)
-    reader.join()
-""")
-
-
 def test_sendfile(sysprobe: Sysprobe, tmp_path: Path) -> None:
-    script, data = tmp_path / "server.py", tmp_path / "data.bin"
-    script.write_text(SENDFILE)
+    script, data = program("sendfile_server.py", tmp_path), tmp_path / "data.bin"
     data.write_bytes(b"x" * 200_000)
-    t = sysprobe.run([sys.executable, script, data])
+    t = sysprobe.run([sys.executable, script, "sendfile", data])
     t.assert_called("sendfile(*, *, *, *) > 0")
     t.assert_golden()
 
@@ -107,14 +80,8 @@ def test_sendfile(sysprobe: Sysprobe, tmp_path: Path) -> None:
 # ---- the golden workflow ----
 
 
-def golden_cli(path: Path, program: str | Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SYSPROBE, "trace", "--no-summary", "--golden", str(path), *extra, "--", str(program)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def golden_cli(path: Path, command: str | Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return cli("trace", "--no-summary", "--golden", str(path), *extra, "--", str(command))
 
 
 @pytest.mark.usefixtures("strace_ok")
@@ -176,17 +143,3 @@ def test_interrupted_update_leaves_the_old_golden(compile_c: Callable[..., Path]
         if content == new:
             golden.write_bytes(old)  # start again from the old golden
     assert True in seen, "every kill came after the rename"  # at least one left the old golden
-
-
-def test_a_failing_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    golden = tmp_path / "g.trace"
-    golden.write_text("old\n")
-
-    def interrupted(fd: int) -> None:
-        raise KeyboardInterrupt  # ^C while the new text is being written
-
-    monkeypatch.setattr(os, "fsync", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_atomically(golden, "new\n" * 10_000)
-    assert golden.read_text() == "old\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]  # no temporary file left

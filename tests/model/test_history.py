@@ -21,7 +21,7 @@ from sysprobe._pipeline import Analysis
 from sysprobe._rules.rules import RuleSet
 from sysprobe.events import Event
 
-from ..conftest import CORPUS
+from ..helpers import CORPUS
 
 LOGS = [
     CORPUS / "tree-sitter-strace" / "example-file-interleaf.strace",  # threads, split calls

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sysprobe._parsing.sources import parse_paths
-from sysprobe.argtree import Call, Comment, Commented, Const, Flags, Raw, Str, Struct
+from sysprobe.argtree import Call, Comment, Commented, Const, Flags, Str, Struct
 from sysprobe.events import Event, Exit, Syscall, Unparsed
 
-from ..conftest import CORPUS
+from ..helpers import CORPUS, raw_nodes
 
 LOGS = sorted(
     p
@@ -22,22 +22,6 @@ LOGS = sorted(
 
 def events_of(path: Path) -> list[Event]:
     return list(parse_paths([str(path)]))
-
-
-def raw_nodes(node: object) -> list[Raw]:
-    """Every Raw (undecodable) node in a tree."""
-    if isinstance(node, Raw):
-        return [node]
-    children: tuple[object, ...] = ()
-    if isinstance(node, tuple):
-        children = node
-    elif hasattr(node, "items"):
-        children = node.items
-    elif hasattr(node, "args"):
-        children = node.args
-    elif hasattr(node, "value") and not isinstance(node, Str):
-        children = (node.value,)
-    return [r for child in children for r in raw_nodes(child)]
 
 
 def test_the_corpus_is_there() -> None:

@@ -4,6 +4,7 @@ vfork/clone3, exec from a thread, signals and killed children: every line is rea
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,7 @@ from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._parsing.sources import parse_paths
 from sysprobe.events import Event, Exit, Killed, Signal, StackFrame, Stopped, Superseded, Syscall, Unparsed
 
-from ..conftest import lines_of
-from .test_corpus import raw_nodes
+from ..helpers import lines_of, program, raw_nodes
 
 OPTION_SETS = [
     ("file", ()),
@@ -152,29 +152,54 @@ def test_python_and_shell_programs(run_strace: Callable[..., Path], python: str)
 def test_interpreted_and_compiled_parsers_agree(
     run_strace: Callable[..., Path], compile_c: Callable[..., Path], tmp_path: Path
 ) -> None:
-    """The same sources run interpreted (as without a C compiler) give the same events."""
+    """The same sources run interpreted (as without a C compiler) give the same events as
+    the mypyc-compiled modules of this install."""
     package = Path(sysprobe.__file__).parent
+    if not list((package / "_parsing").glob("lineparse.*.so")):
+        reason = f"no compiled line parser in {package}: nothing to compare the interpreted sources with"
+        if os.environ.get("SYSPROBE_PURE"):
+            pytest.skip(f"{reason} (SYSPROBE_PURE is set)")
+        pytest.fail(f"{reason}; `make deps` compiles it (SYSPROBE_PURE=1 to test a pure install)")
     pure = tmp_path / "pure" / "sysprobe"
     shutil.copytree(package, pure, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
     log = run_strace([str(compile_c("zoo"))], "-f", "-yy", "-T")
-    script = (
-        "import json, sys\n"
-        "from sysprobe._parsing.sources import parse_paths\n"
-        "import sysprobe._parsing.lineparse as lp, sysprobe._parsing.scan as sc\n"
-        "print(lp.__file__, sc.__file__, file=sys.stderr)\n"
-        "for e in parse_paths([sys.argv[1]]): print(json.dumps(e.to_json()))\n"
-    )
     out = {}
     for label, path in (("pure", str(pure.parent)), ("compiled", str(package.parent))):
         done = subprocess.run(
-            [sys.executable, "-c", script, str(log)],
+            [sys.executable, str(program("parsed_events.py")), str(log)],
             capture_output=True,
             text=True,
             check=True,
             env={"PYTHONPATH": path, "PATH": "/usr/bin:/bin"},
         )
-        out[label] = [json.loads(line) for line in done.stdout.splitlines()]
-        files = done.stderr.split()[-2:]
-        assert [Path(f).suffix for f in files] == ([".py", ".py"] if label == "pure" else [".so", ".so"])
+        first, *events = done.stdout.splitlines()
+        for module, loaded in json.loads(first).items():
+            assert loaded.endswith(".py" if label == "pure" else ".so"), (label, module, loaded)
+        out[label] = [json.loads(line) for line in events]
     assert out["pure"] == out["compiled"]
     assert len(out["pure"]) > 100
+
+
+@pytest.mark.parametrize("options", [(), ("-tt", "-y")])
+def test_pids_of_a_real_stderr_log(
+    options: tuple[str, ...], run_strace: Callable[..., Path], tmp_path: Path
+) -> None:
+    """strace's stderr writes "[pid %5u] " before every line once there is more than one
+    process (the leader's lines before that have no prefix): the pids read from it are the
+    ones the processes report themselves, whatever their width (test_prefixes pins each)."""
+    reported = tmp_path / "pids"
+    script = f'echo $$ >> {reported}; sh -c "echo \\$\\$ >> {reported}"; sh -c "echo \\$\\$ >> {reported}"'
+    log = run_strace(["sh", "-c", script], "-f", *options, mode="stderr")
+    events = list(parse_lines(list(lines_of(log))))
+    leader, *children = (int(pid) for pid in reported.read_text().split())
+    assert len(children) == 2 and leader not in children
+    assert {e.pid for e in events if e.pid is not None} == {leader, *children}
+    # whole calls only: one split by the first fork started unprefixed (and whether the
+    # leader's calls after it are split or whole is the scheduler's choice)
+    whole = [e for e in events if isinstance(e, Syscall) and e.pid is not None and e.split is None]
+    assert set(children) <= {e.pid for e in whole}
+    assert all(e.raw.startswith(f"[pid {e.pid:5d}] ") for e in whole)
+    first = events[0]
+    assert isinstance(first, Syscall) and (first.pid, first.name) == (None, "execve")  # the leader, alone
+    exits = {e.pid: e.code for e in events if isinstance(e, Exit)}
+    assert exits == {children[0]: 0, children[1]: 0, None: 0}  # the leader exits alone again

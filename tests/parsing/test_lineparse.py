@@ -49,6 +49,9 @@ def call(text: str, **kw: object) -> Syscall:
         ('374673 openat(AT_FDCWD, "/a", O_RDONLY) = 3', 374673, None),
         ('[pid  2169] openat(AT_FDCWD, "/a", O_RDONLY) = 3', 2169, None),
         ('[pid 1234567] openat(AT_FDCWD, "/a", O_RDONLY) = 3', 1234567, None),
+        ('[pid 12345] openat(AT_FDCWD, "/a", O_RDONLY) = 3', 12345, None),  # 5 digits fill the field
+        ('[pid 32767] 05:17:36 openat(AT_FDCWD, "/a", O_RDONLY) = 3', 32767, "05:17:36"),
+        ('[pid     7] openat(AT_FDCWD, "/a", O_RDONLY) = 3', 7, None),
         ('2175<strace> openat(AT_FDCWD, "/a", O_RDONLY) = 3', 2175, None),
         ('2175<my prog> openat(AT_FDCWD, "/a", O_RDONLY) = 3', 2175, None),
         ('[pid  2169<sh>] openat(AT_FDCWD, "/a", O_RDONLY) = 3', 2169, None),
@@ -149,6 +152,17 @@ def test_decorated_results() -> None:
 def test_strings_that_look_like_results() -> None:
     ev = call('write(1, "a) = 3 \\"q\\" \\n", 12) = 12')
     assert ev.ret == 12 and ev.args == (1, Str(b'a) = 3 "q" \n'), 12)
+
+
+def test_decorations_are_utf8_with_undecodable_bytes_kept() -> None:
+    """-y escapes a path's non-ASCII bytes (octal): UTF-8 decodes as UTF-8, a byte that is
+    not UTF-8 (latin-1 é) is kept as a surrogate, never guessed as another encoding."""
+    utf8 = call('openat(AT_FDCWD</tmp>, "caf\\303\\251", O_RDONLY) = 3</tmp/caf\\303\\251>')
+    assert utf8.args[1] == Str("café".encode())
+    assert utf8.ret_fd is not None and utf8.ret_fd.info == "/tmp/café"
+    latin1 = call('read(4</tmp/l\\351>, "", 16) = 0')
+    assert latin1.args[0].info == "/tmp/l\udce9"  # type: ignore[union-attr]
+    assert latin1.args[0].info.encode("utf-8", "surrogateescape") == b"/tmp/l\xe9"  # type: ignore[union-attr]
 
 
 def test_escaped_quote_in_a_decoration() -> None:

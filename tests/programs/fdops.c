@@ -23,12 +23,41 @@
 static char *openfds, *out;
 static int shared_pipe[2];
 
-static void run_openfds(void) { execl(openfds, "openfds", out, (char *)NULL); _exit(127); }
-
 static int opened(int flags) { return open("/etc/hostname", O_RDONLY | flags); }
+
+static void run_openfds(void) { execl(openfds, "openfds", out, (char *)NULL); _exit(127); }
 
 static void *make_pipe(void *arg) { (void)arg; (void)!pipe(shared_pipe); return NULL; }
 static void *exec_from_thread(void *arg) { (void)arg; run_openfds(); return NULL; }
+
+static char clone_stack[64 * 1024] __attribute__((aligned(16)));
+
+/* clone(CLONE_FILES) without CLONE_THREAD: a process of its own sharing the caller's
+ * descriptor table, running fn; the caller waits for it. */
+static void in_shared_table(int (*fn)(void *), int *p)
+{
+    pid_t pid = clone(fn, clone_stack + sizeof clone_stack, CLONE_FILES | SIGCHLD, p);
+    waitpid(pid, NULL, 0);
+}
+
+/* the table is the parent's: its close and opens are the parent's too */
+static int close_and_open(void *arg)
+{
+    close(((int *)arg)[1]);
+    opened(0);
+    opened(0);
+    return 0;
+}
+
+/* an open before unshare lands in the parent's table, the closes after it only in the copy */
+static int open_unshare_close(void *arg)
+{
+    opened(0);
+    unshare(CLONE_FILES);
+    close(((int *)arg)[0]);
+    close(((int *)arg)[1]);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -90,13 +119,17 @@ int main(int argc, char **argv)
         for (;;)
             pause();
     }
-    else if (!strcmp(s, "unshare")) {
-        /* a CLONE_FILES child (not a thread) shares the table until it unshares */
+    else if (!strcmp(s, "clone_files")) {
+        /* a CLONE_FILES child (not a thread) closes the write end and opens two files:
+         * the parent's exec inherits 3 (the read end), 4 and 5 */
         (void)!pipe(p);
-        pid_t pid = fork();
-        if (pid == 0) { unshare(CLONE_FILES); close(p[0]); run_openfds(); }
-        waitpid(pid, NULL, 0);
-        return 0;
+        in_shared_table(close_and_open, p);
+    }
+    else if (!strcmp(s, "unshare")) {
+        /* a CLONE_FILES child shares the table until it unshares: the parent's exec
+         * inherits the file it opened before (5) and the pipe it closed after (3, 4) */
+        (void)!pipe(p);
+        in_shared_table(open_unshare_close, p);
     }
     else {
         fprintf(stderr, "unknown scenario %s\n", s);

@@ -14,7 +14,7 @@ from sysprobe._parsing.sources import parse_paths
 from sysprobe._pipeline import Analysis
 from sysprobe._rules.rules import PRUNE_AT, RuleSet
 
-from ..conftest import CORPUS
+from ..helpers import CORPUS
 
 RULES = RuleSet(
     expect=["execve", "sendfile"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -9,14 +10,18 @@ from pathlib import Path
 
 import pytest
 
+import sysprobe
+from sysprobe import RuleSet
 from sysprobe._kernel.constants import constants
 from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._rules.patterns import parse_pattern
 from sysprobe.errors import RuleSyntaxError
 from sysprobe.events import Syscall
+from sysprobe.pytest_plugin import require_strace
+
+from ..helpers import check
 
 CONSTS = constants("x86_64")
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
 
 
 def call(line: str) -> Syscall:
@@ -141,12 +146,6 @@ def test_mismatch_reasons() -> None:
     assert p.mismatch(call("epoll_create1(0) = 3"), CONSTS) == "argument 1 is 0, not EPOLL_CLOEXEC"
     assert p.mismatch(call("epoll_create1(EPOLL_CLOEXEC) = 4"), CONSTS) == "the result is 4, not = 3"
     assert p.mismatch(call("epoll_create1(EPOLL_CLOEXEC) = 3"), CONSTS) is None
-
-
-def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SYSPROBE, "check", *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 @pytest.mark.parametrize(
@@ -318,3 +317,445 @@ def test_a_check_forgets_ended_processes_but_not_its_verdicts() -> None:
     kept = Analysis(rules.build(), keep_events=True).feed_all(parse_lines(many_children(3000)))
     assert kept.finish("many").to_json() == report.to_json()
     assert len(kept.model.processes) == 3001
+
+
+# ---- each rule kind, both ways, on one real trace (checked in-process) ----
+
+
+@pytest.fixture(scope="module")
+def pipe_leak(request: pytest.FixtureRequest, compile_c: Callable[..., Path]) -> sysprobe.Trace:
+    """forkexec_pipe: pipe2(p, 0) = 3, 4; a child execs sleep with both ends (2 execve = 0,
+    counting the program's own, and the PATH search's failures); no sendfile."""
+    require_strace(request.config)
+    return sysprobe.trace([str(compile_c("forkexec_pipe"))], backend="strace")
+
+
+def verdict(t: sysprobe.Trace, **rules: object) -> tuple[bool, str]:
+    (result,) = t.check(RuleSet(**rules)).results  # type: ignore[arg-type]
+    return result.passed, result.summary
+
+
+@pytest.mark.parametrize(
+    ("spec", "passed"),
+    [
+        ("=2 execve = 0", True),
+        ("==2 execve = 0", True),
+        ("=1 execve = 0", False),  # more than wanted
+        ("=3 execve = 0", False),  # fewer than wanted
+        ("= 2 execve = 0", True),
+        ("!=2 execve = 0", False),
+        ("!=1 execve = 0", True),
+        (">1 execve = 0", True),
+        (">2 execve = 0", False),
+        (">=2 execve = 0", True),
+        (">=3 execve = 0", False),
+        ("<3 execve = 0", True),
+        ("<2 execve = 0", False),
+        ("<=2 execve = 0", True),
+        ("<=1 execve = 0", False),
+        ("=0 sendfile", True),
+        ("=1 sendfile", False),
+    ],
+)
+def test_expect_count_operators(spec: str, passed: bool, pipe_leak: sysprobe.Trace) -> None:
+    count = 0 if "sendfile" in spec else 2
+    ok, summary = verdict(pipe_leak, expect_count=[spec])
+    assert ok is passed
+    assert summary.startswith(f"{count} matching call{'s' if count != 1 else ''} (wanted ")
+
+
+@pytest.mark.parametrize(
+    ("allow", "summary", "leaked"),
+    [
+        ([], "2 descriptors leaked", [3, 4]),
+        ([3], "1 descriptor leaked", [4]),
+        ([4], "1 descriptor leaked", [3]),
+        ([5], "2 descriptors leaked", [3, 4]),
+        ([3, 4], "no leaks across 2 execs", []),
+        ([4, 3, 5], "no leaks across 2 execs", []),
+    ],
+)
+def test_allow_fd(allow: list[int], summary: str, leaked: list[int], pipe_leak: sysprobe.Trace) -> None:
+    (result,) = pipe_leak.check(RuleSet(no_fd_leaks=True, allow_fds=allow)).results
+    assert (result.passed, result.summary) == (not leaked, summary)
+    assert result.rule == "--no-fd-leaks" + "".join(f" --allow-fd {fd}" for fd in sorted(allow))
+    shown = [str(e) for e in result.evidence]
+    if leaked:
+        assert [int(line.split()[1]) for line in shown] == leaked
+        assert all("leaked into pid" in line for line in shown)
+    else:
+        assert [re.fullmatch(r"allowed: fd (\d+) \(pipe:\[\d+\]\)", line) is not None for line in shown] == [
+            True,
+            True,
+        ]
+        assert [int(line.split()[2]) for line in shown] == [3, 4]
+    assert [leak.fd for leak in pipe_leak.leaks(allow=allow)] == leaked
+
+
+@pytest.mark.parametrize(
+    ("pattern", "passed", "summary"),
+    [
+        ("pipe2", False, "1 matching call"),
+        ("execve = 0", False, "2 matching calls"),
+        ("pipe2(*, O_CLOEXEC)", True, "no call matched"),
+        ("sendfile", True, "no call matched"),
+    ],
+)
+def test_forbid(pattern: str, passed: bool, summary: str, pipe_leak: sysprobe.Trace) -> None:
+    assert verdict(pipe_leak, forbid=[pattern]) == (passed, summary)
+    assert verdict(pipe_leak, expect=[pattern])[0] is not passed  # --expect is its opposite
+    if passed:
+        pipe_leak.assert_not_called(pattern)
+    else:
+        with pytest.raises(AssertionError, match=f"FAIL  --forbid {re.escape(pattern)}: {summary}"):
+            pipe_leak.assert_not_called(pattern)
+
+
+@pytest.mark.usefixtures("strace_ok")
+@pytest.mark.parametrize("flags", ["0", "os.O_CLOEXEC"])
+def test_cloexec_without_any_exec(flags: str) -> None:
+    """A descriptor closed without ever having close-on-exec violates --cloexec even when
+    no exec ever happens (the process might have exec'd while it was open)."""
+    code = f"import os; r, w = os.pipe2({flags}); os.close(r); os.close(w)"
+    t = sysprobe.trace([sys.executable, "-c", code], backend="strace")
+    assert [e.program for e in t.model.execs] == [sys.executable]  # its own exec, before the pipe
+    (result,) = t.check(RuleSet(cloexec=["pipe2"])).results
+    if flags == "0":
+        assert (result.passed, result.summary) == (False, "2 violation(s)")
+        for fd, line in zip((3, 4), result.evidence, strict=True):
+            assert re.fullmatch(
+                rf"fd {fd} \(pipe:\[\d+\]\) from pipe2 at line \d+ in pid \d+ closed at line \d+ "
+                r"without ever having close-on-exec",
+                str(line),
+            ), line
+    else:
+        assert result.passed and result.summary.endswith(", close-on-exec throughout")
+
+
+@pytest.mark.parametrize(
+    ("rule", "passed", "summary", "calls"),
+    [
+        ("execve -> pipe2", True, "in order", ["execve", "pipe2"]),
+        ("clone|fork -> wait4", True, "in order", ["clone", "wait4"]),
+        # each process is judged at its first B: the program's own exec, and the child's
+        ("pipe2 -> execve = 0", False, "out of order in 2 processes", ["execve", "execve"]),
+        ("sendfile -> pipe2", False, "out of order in 1 process", ["pipe2"]),
+        ("pipe2 -> sendfile", False, "no call matched sendfile", []),
+    ],
+)
+def test_order(rule: str, passed: bool, summary: str, calls: list[str], pipe_leak: sysprobe.Trace) -> None:
+    (result,) = pipe_leak.check(RuleSet(order=[rule])).results
+    assert (result.rule, result.passed, result.summary) == (f"--order {rule}", passed, summary)
+    shown = [e for e in result.evidence if not isinstance(e, str)]
+    assert [e.text.split("(")[0] for e in shown] == calls
+    notes = [e for e in result.evidence if isinstance(e, str)]
+    before = rule.split(" -> ", maxsplit=1)[0]
+    assert notes == ([] if passed else [f"  ... with no {before} before it in pid {e.pid}" for e in shown])
+    if passed:
+        first, then = (int(e.where.split()[1].split("+")[0]) for e in shown)  # "line 31+33": split
+        assert shown[0].pid == shown[1].pid and first < then
+
+
+def test_expect_exit(pipe_leak: sysprobe.Trace, tmp_path: Path) -> None:
+    assert verdict(pipe_leak, expect_exit=0) == (True, "exit status 0")
+    assert verdict(pipe_leak, expect_exit=1) == (False, "exit status 0, not 1")
+    log = tmp_path / "trace.log"
+    log.write_text(
+        '10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0\n10 +++ killed by SIGSEGV +++\n'
+    )
+    assert verdict(sysprobe.parse(log), expect_exit=139) == (True, "exit status 139")
+    log.write_text('10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0\n')  # cut short
+    assert verdict(sysprobe.parse(log), expect_exit=0) == (False, "exit status unknown, not 0")
+    (result,) = pipe_leak.check(RuleSet(expect_exit=0)).results
+    assert result.rule == "--expect-exit 0"
+
+
+def test_the_calls_a_check_needs_traced() -> None:
+    """The derived set (check traces only these): the model's calls plus what the rules
+    name; a rule that may match any call needs them all."""
+    from sysprobe._kernel.syscalls import TRACKED
+    from sysprobe._rules.rules import needed_syscalls
+
+    def needed(**rules: object) -> set[str] | None:
+        return needed_syscalls(RuleSet(**rules).build())  # type: ignore[arg-type]
+
+    assert needed(no_fd_leaks=True, expect_exit=0) == set(TRACKED)
+    assert needed(expect=["getpid"], forbid=["writev|readv"]) == {*TRACKED, "getpid", "writev", "readv"}
+    assert needed(order=["getpid -> kill(*, 0)"], cloexec=["memfd_create"], expect_count=[">0 read"]) == {
+        *TRACKED,
+        "getpid",
+        "kill",
+        "memfd_create",
+        "read",
+    }
+    assert "sendfile64" in (needed(expect=["sendfile"]) or set())  # its ABI variant too
+    for rules in (
+        {"forbid": ["*"]},
+        {"order": ["* -> execve"]},
+        {"cloexec": ["* = 3"]},
+        {"expect_count": ["=1 *"]},
+    ):
+        assert needed(**rules) is None, rules
+
+
+def test_cloexec_forgets_closed_creations_without_losing_a_verdict(tmp_path: Path) -> None:
+    """Past PRUNE_AT tracked creations the rule forgets those closed everywhere: memory
+    follows the open descriptors, and every violation is still counted."""
+    from sysprobe._pipeline import Analysis
+    from sysprobe._rules.rules import PRUNE_AT
+
+    n = PRUNE_AT + 100
+    lines = ['100 execve("/bin/prog", ["prog"], 0x7ffd /* 3 vars */) = 0']
+    lines += ['100 openat(AT_FDCWD, "/tmp/kept", O_RDONLY|O_CLOEXEC) = 3']  # open throughout
+    for i in range(n):
+        lines += [f'100 openat(AT_FDCWD, "/tmp/f{i}", O_RDONLY) = 4', "100 close(4) = 0"]
+    lines += ["100 +++ exited with 0 +++"]
+    analysis = Analysis(RuleSet(cloexec=["openat"]).build()).feed_all(parse_lines(lines))
+    rule = analysis.rules[0]
+    assert len(rule.created) < PRUNE_AT  # type: ignore[attr-defined]
+    assert (100, 2) in rule.created  # type: ignore[attr-defined]  # the one still open is kept
+    (result,) = analysis.finish("many").results
+    assert (result.passed, result.summary) == (False, f"{n} violation(s)")
+    assert len(result.evidence) == 11 and result.evidence[-1] == f"... and {n - 10} more"
+    assert str(result.evidence[0]).startswith(
+        "fd 4 (/tmp/f0) from openat at line 3 in pid 100 closed at line 4"
+    )
+
+
+# every way a --cloexec descriptor can go wrong, or right, in one process
+CLOEXEC_CASES = """\
+100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+100 pipe2([3<pipe:[1]>, 4<pipe:[1]>], 0) = 0
+100 close(4<pipe:[1]>) = 0
+100 pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0
+100 close(6<pipe:[2]>) = 0
+100 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
+100 pipe2([4<pipe:[3]>, 6<pipe:[3]>], 0) = 0
+100 fcntl(4<pipe:[3]>, F_SETFD, FD_CLOEXEC) = 0
+100 openat(AT_FDCWD, "/a", O_RDONLY) = 7</a>
+100 openat(AT_FDCWD, "/b", O_RDONLY|O_CLOEXEC) = 7</b>
+"""
+CLOSED_WITHOUT = (
+    "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 closed at line 3 without ever having close-on-exec"
+)
+CROSSED = (
+    "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 crossed exec of /bin/next at line 6 "
+    "without close-on-exec"
+)
+# the model never saw 7 closed before the second openat returned it again
+REPLACED = "fd 7 (/a) from openat at line 9 in pid 100 closed without ever having close-on-exec"
+OPEN_AT_THE_END = [
+    "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 is open at the end without close-on-exec",
+    "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 is open at the end without close-on-exec",
+]
+
+
+@pytest.mark.parametrize("ends", [True, False])
+def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
+    log = tmp_path / "trace.log"
+    log.write_text(CLOEXEC_CASES + ("100 +++ exited with 0 +++\n" if ends else ""))
+    t = sysprobe.parse(log)
+    (result,) = t.check(RuleSet(cloexec=["pipe2|openat"])).results
+    # (a process that exits closes what it holds: only a trace cut short has open ones)
+    expected = [CLOSED_WITHOUT, CROSSED, REPLACED, *([] if ends else OPEN_AT_THE_END)]
+    assert (result.rule, result.passed, result.summary) == (
+        "--cloexec pipe2|openat",
+        False,
+        f"{len(expected)} violation(s)",
+    )
+    assert result.evidence == expected
+    (fine,) = t.check(RuleSet(cloexec=["pipe2(*, O_CLOEXEC)"])).results
+    assert (fine.passed, fine.summary) == (True, "1 descriptor, close-on-exec throughout")
+    assert [e.render() for e in fine.evidence] == [  # type: ignore[union-attr]
+        "line 4 pid 100: pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0"
+    ]
+    (none,) = t.check(RuleSet(cloexec=["sendfile"])).results
+    assert (none.passed, none.summary, none.evidence) == (False, "no descriptor was created by sendfile", [])
+    (both,) = t.check(RuleSet(cloexec=["openat"])).results
+    assert both.summary == "1 violation(s)" and both.evidence == [REPLACED]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "expected"),
+    [
+        # values inside calls: htons(), makedev(), inet_addr()
+        ("bind(*, {sin_port=htons(80)})", "bind(3, {sa_family=AF_INET, sin_port=htons(80)}, 16) = 0", True),
+        (
+            "bind(*, {sin_port=htons(80)})",
+            "bind(3, {sa_family=AF_INET, sin_port=htons(8080)}, 16) = 0",
+            False,
+        ),
+        ("bind(*, {sin_port=htons(80)})", "bind(3, {sa_family=AF_INET, sin_port=80}, 16) = 0", False),
+        ("bind(*, {sin_port=ntohs(80)})", "bind(3, {sa_family=AF_INET, sin_port=htons(80)}, 16) = 0", False),
+        ("mknod(*, *, makedev(1, ...))", 'mknod("/x", S_IFCHR, makedev(0x1, 0x3)) = 0', True),
+        (
+            "mknod(*, *, makedev(1))",
+            'mknod("/x", S_IFCHR, makedev(0x1, 0x3)) = 0',
+            False,
+        ),  # one argument short
+        ("mknod(*, *, makedev(1, 5))", 'mknod("/x", S_IFCHR, makedev(0x1, 0x3)) = 0', False),
+        # a value changed by the call: before => after
+        ("sendfile(*, *, [0] => [3], 3)", "sendfile(4, 5, [0] => [4], 3) = 3", False),
+        ("sendfile(*, *, [1] => [3], 3)", "sendfile(4, 5, [0] => [3], 3) = 3", False),
+        ("sendfile(*, *, [0] => [3], 3)", "sendfile(4, 5, [0], 3) = 3", False),
+        # signal sets, complemented or not
+        (
+            "rt_sigprocmask(SIG_BLOCK, [TERM CHLD], ...)",
+            "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0",
+            True,
+        ),
+        (
+            "rt_sigprocmask(SIG_BLOCK, [CHLD INT], ...)",
+            "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0",
+            False,
+        ),
+        ("rt_sigprocmask(*, ~[CHLD], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0", False),
+        ("rt_sigprocmask(*, ~[KILL], ...)", "rt_sigprocmask(SIG_SETMASK, ~[KILL STOP], NULL, 8) = 0", True),
+        # descriptors by number, by -y path (glob), or by name
+        ("read(3</etc/*>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),
+        ("read(4</etc/*>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', False),
+        ("read(3</etc/hostname>, ...)", 'read(3</etc/passwd>, "x", 1) = 1', False),
+        ("read(3</etc/hostname>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),
+        ("openat(AT_FDCWD, ...)", 'openat(AT_FDCWD</tmp>, "/x", O_RDONLY) = 3', True),
+        ("openat(3, ...)", 'openat(AT_FDCWD</tmp>, "/x", O_RDONLY) = 3', False),
+        # a truncated string matches what strace kept of it
+        ('write(1, "hello world")', 'write(1, "hello"..., 11) = 11', True),
+        ('write(1, "help")', 'write(1, "hello"..., 11) = 11', False),
+        ('write(1, "hel")', 'write(1, "hello", 5) = 5', False),
+        # arrays: each wanted item somewhere, an empty one only for an empty one
+        (
+            "poll([{fd=3}, {fd=4}], ...)",
+            "poll([{fd=4, events=POLLIN}, {fd=3, events=POLLIN}], 2, -1) = 1",
+            True,
+        ),
+        (
+            "poll([{fd=3}, {fd=5}], ...)",
+            "poll([{fd=4, events=POLLIN}, {fd=3, events=POLLIN}], 2, -1) = 1",
+            False,
+        ),
+        ("poll([], ...)", "poll([], 0, 10) = 0 (Timeout)", True),
+        ("poll([], ...)", "poll([{fd=3, events=POLLIN}], 1, 10) = 0 (Timeout)", False),
+        ("poll([{fd=3}], ...)", "poll(NULL, 0, 10) = 0 (Timeout)", False),
+        # struct fields by name, and a field the call does not have
+        ("clone3({exit_signal=SIGCHLD})", "clone3({flags=CLONE_VM, exit_signal=SIGCHLD}, 88) = 7", True),
+        ("clone3({exit_signal=SIGCHLD})", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone3({stack=NULL})", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone3({CLONE_VM})", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone3(7)", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
+        ("clone(flags=CLONE_VM)", "clone(child_stack=NULL, flags=SIGCHLD) = 7", False),
+        ("clone(child_tidptr=NULL)", "clone(child_stack=NULL, flags=SIGCHLD) = 7", False),  # no such argument
+        # numbers: decimal, hex and named constants compare by value
+        ("lseek(3, 16, SEEK_SET)", "lseek(3, 0x10, SEEK_SET) = 16", True),
+        ("lseek(3, 17, SEEK_SET)", "lseek(3, 0x10, SEEK_SET) = 16", False),
+        ("lseek(3, 16, SEEK_CUR)", "lseek(3, 16, SEEK_SET) = 16", False),
+        ("close(3)", "close(4) = 0", False),
+        ("close(3, 4)", "close(3) = 0", False),  # more arguments than the call has
+    ],
+)
+def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
+    assert matches(pattern, line) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "reason"),
+    [
+        ("close(3, 4)", "close(3) = 0", "the call has 1 argument"),
+        ("write(1, *, 1, 4)", 'write(1, "x", 1) = 1', "the call has 3 arguments"),
+        (
+            "clone(child_tidptr=NULL)",
+            "clone(child_stack=NULL, flags=SIGCHLD) = 7",
+            "no argument child_tidptr=",
+        ),
+        (
+            "clone(flags=CLONE_VM)",
+            "clone(child_stack=NULL, flags=SIGCHLD) = 7",
+            "argument 1 is SIGCHLD, not CLONE_VM",
+        ),
+        ("close = 0", "close(3) = -1 EBADF (Bad file descriptor)", "the result is -1 EBADF, not = 0"),
+        ("exit_group = 0", "exit_group(0) = ?", "the result is ?, not = 0"),
+        ("open", 'openat(AT_FDCWD, "/x", O_RDONLY) = 3', "the call is openat"),
+    ],
+)
+def test_pattern_mismatch_reasons(pattern: str, line: str, reason: str) -> None:
+    assert parse_pattern(pattern).mismatch(call(line), CONSTS) == reason
+
+
+EVIDENCE_LOG = """\
+100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+100 close(3) = 0
+100 close(4) = -1 EBADF (Bad file descriptor)
+100 read(5, <unfinished ...>
+101 close(6) = 0
+100 <... read resumed>"x", 1) = 1
+100 close(7) = 0
+100 close(8) = 0
+100 close(9) = 0
+100 close(10) = 0
+100 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)
+100 openat(AT_FDCWD, "/x", O_RDONLY) = 3
+100 write(1, "y", 1 <unfinished ...>
+100 +++ exited with 0 +++
+"""
+FIVE_CLOSES = [
+    "line 2 pid 100: close(3) = 0",
+    "line 5 pid 101: close(6) = 0",
+    "line 7 pid 100: close(7) = 0",
+    "line 8 pid 100: close(8) = 0",
+    "line 9 pid 100: close(9) = 0",
+    "... and 1 more",
+]
+
+
+@pytest.mark.parametrize(
+    ("rules", "passed", "summary", "evidence"),
+    [
+        ({"expect": ["close = 0"]}, True, "6 matching calls", FIVE_CLOSES),
+        ({"forbid": ["close = 0"]}, False, "6 matching calls", FIVE_CLOSES),
+        ({"expect_count": ["=0 close = 0"]}, False, "6 matching calls (wanted = 0)", FIVE_CLOSES),
+        ({"expect": ["read"]}, True, "1 matching call", ['line 4+6 pid 100: read(5, "x", 1) = 1']),
+        (
+            {"expect": ["fcntl(*, F_GETFL)"]},
+            True,
+            "1 matching call",
+            ["line 11 pid 100: fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)"],
+        ),
+        ({"expect": ["write"]}, True, "1 matching call", ['line 13 pid 100: write(1, "y", 1) <unfinished>']),
+        (
+            {"expect": ["closee"]},
+            False,
+            "no call matched",
+            ["the trace has no closee call at all; calls with similar names: close"],
+        ),
+        (
+            {"expect": ['openat(*, "/y")']},
+            False,
+            "no call matched",
+            [
+                "nearest calls:",
+                'line 12 pid 100: openat(AT_FDCWD, "/x", O_RDONLY) = 3   (argument 2 is "/x", not "/y")',
+            ],
+        ),
+        (
+            {"expect": ["sendfile"]},
+            False,
+            "no call matched",
+            ["the trace has no sendfile or sendfile64 call at all"],
+        ),
+        (
+            {"expect_count": ["=2 openat"]},
+            False,
+            "1 matching call (wanted = 2)",
+            ['line 12 pid 100: openat(AT_FDCWD, "/x", O_RDONLY) = 3'],
+        ),
+    ],
+)
+def test_evidence_reads_as_strace_wrote_it(
+    rules: dict[str, list[str]], passed: bool, summary: str, evidence: list[str], tmp_path: Path
+) -> None:
+    """Each matching call once, however strace split it; at most five, then a count; and
+    when nothing matched, the nearest calls or the names that exist."""
+    log = tmp_path / "trace.log"
+    log.write_text(EVIDENCE_LOG)
+    (result,) = sysprobe.parse(log).check(RuleSet(**rules)).results  # type: ignore[arg-type]
+    assert (result.passed, result.summary) == (passed, summary)
+    assert [e if isinstance(e, str) else e.render() for e in result.evidence] == evidence

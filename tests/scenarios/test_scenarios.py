@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import textwrap
 import threading
@@ -19,14 +18,9 @@ import pytest
 
 import sysprobe
 
+from ..helpers import check, program
+
 pytestmark = pytest.mark.usefixtures("strace_ok", "backend")  # every case on both backends
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
-
-
-def check(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SYSPROBE, "check", *args], capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 # ---- 004: fork/exec leaks a pipe end; three fixes ----
@@ -117,24 +111,9 @@ def test_plain_epoll_create_leaks(compile_c: Callable[..., Path]) -> None:
 
 # ---- 000: ExtraFiles — only the descriptor passed on purpose crosses ----
 
-EXTRA_FILES = textwrap.dedent("""
-    import os, select, socket, subprocess, sys
-    listener = socket.create_server(("127.0.0.1", 0))
-    poller = select.epoll()
-    poller.register(listener, select.EPOLLIN)
-    if sys.argv[1] == "pass_fds":
-        subprocess.run(["true"], pass_fds=(listener.fileno(),), check=True)
-    else:
-        os.set_inheritable(listener.fileno(), True)
-        subprocess.run(["true"], close_fds=False, check=True)
-    print(listener.fileno(), poller.fileno())
-""")
 
-
-def test_pass_fds_lets_exactly_that_descriptor_cross(tmp_path: Path) -> None:
-    script = tmp_path / "extra.py"
-    script.write_text(EXTRA_FILES)
-    t = sysprobe.trace([sys.executable, str(script), "pass_fds"])
+def test_pass_fds_lets_exactly_that_descriptor_cross() -> None:
+    t = sysprobe.trace([sys.executable, str(program("extra_files.py")), "pass_fds"])
     (sock,) = t.calls("socket")
     crossed = [leak for leak in t.leaks() if leak.exec.program.endswith("/true")]
     assert [(leak.fd, leak.descriptor.kind) for leak in crossed] == [(sock.ret, "socket")]
@@ -143,10 +122,8 @@ def test_pass_fds_lets_exactly_that_descriptor_cross(tmp_path: Path) -> None:
     t.assert_no_fd_leaks(allow=[sock.ret or 0])
 
 
-def test_inheritable_fd_without_close_fds_is_reported(tmp_path: Path) -> None:
-    script = tmp_path / "extra.py"
-    script.write_text(EXTRA_FILES)
-    t = sysprobe.trace([sys.executable, str(script), "close_fds_false"])
+def test_inheritable_fd_without_close_fds_is_reported() -> None:
+    t = sysprobe.trace([sys.executable, str(program("extra_files.py")), "close_fds_false"])
     (sock,) = t.calls("socket")
     leaked = {leak.fd: leak for leak in t.leaks() if leak.exec.program.endswith("/true")}
     assert sock.ret in leaked  # the inheritable listener leaks; the epoll object does not
@@ -188,29 +165,9 @@ def test_fd_passing_with_scm_rights(cloexec: bool, compile_c: Callable[..., Path
 
 # ---- 003: sendfile was used ----
 
-SENDFILE_SERVER = textwrap.dedent("""
-    import socket, sys, threading
-    data = sys.argv[2]
-    listener = socket.create_server(("127.0.0.1", 0))
-    def client():
-        with socket.create_connection(listener.getsockname()) as c:
-            while c.recv(65536):
-                pass
-    reader = threading.Thread(target=client)
-    reader.start()
-    conn, _ = listener.accept()
-    with conn, open(data, "rb") as f:
-        if sys.argv[1] == "sendfile":
-            conn.sendfile(f)
-        else:
-            conn.sendall(f.read())
-    reader.join()
-""")
-
 
 def test_python_server_uses_sendfile(tmp_path: Path) -> None:
-    script, data = tmp_path / "server.py", tmp_path / "data.bin"
-    script.write_text(SENDFILE_SERVER)
+    script, data = program("sendfile_server.py"), tmp_path / "data.bin"
     data.write_bytes(os.urandom(100_000))
     done = check(
         "--expect", "sendfile(*, *, *, *) > 0", "--", sys.executable, str(script), "sendfile", str(data)

@@ -7,26 +7,22 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+import sysprobe as api
 from sysprobe._parsing.sources import parse_paths
 from sysprobe._tracing.strace.backend import StraceOptions as RunOptions
 from sysprobe._tracing.strace.backend import StraceRun as TracedRun
 from sysprobe.errors import CommandNotExecutable, CommandNotFound, StraceTooOld
 from sysprobe.events import Exit, Syscall
 
-SYSPROBE = [sys.executable, "-m", "sysprobe"]
+from ..helpers import SYSPROBE, program, sysprobe
 
 pytestmark = pytest.mark.usefixtures("strace_ok")
-
-
-def sysprobe(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SYSPROBE, *args], capture_output=True, text=True, timeout=60, check=False, **kw)  # type: ignore[call-overload, no-any-return]
 
 
 def processes_with(marker: str) -> list[str]:
@@ -42,6 +38,19 @@ def processes_with(marker: str) -> list[str]:
             if marker in cmdline:
                 found.append(cmdline)
     return found
+
+
+@pytest.mark.parametrize("via", ["cli", "api"])
+def test_a_killed_strace_gives_128_plus_n(via: str) -> None:
+    """strace killed before the command's exit line: the status is strace's death, as a
+    shell reports it (the command runs as strace's child, so $PPID is strace)."""
+    script = "kill -KILL $PPID; exec sleep 30"
+    if via == "cli":
+        assert sysprobe("trace", "--backend", "strace", "--", "sh", "-c", script).returncode == 137
+    else:
+        t = api.trace(["sh", "-c", script], backend="strace")
+        assert t.exit_status == 128 + signal.SIGKILL
+        assert not any(isinstance(e, Exit) for e in t.events)  # no exit line: strace died first
 
 
 def test_exit_status_is_the_commands() -> None:
@@ -67,14 +76,7 @@ def test_traced_command_starts_with_0_1_2_only(compile_c: Callable[..., Path]) -
     os.set_inheritable(r, True)
     os.set_inheritable(w, True)
     try:
-        done = subprocess.run(
-            [*SYSPROBE, "trace", "--no-summary", "--", str(compile_c("openfds"))],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            close_fds=False,
-            check=False,
-        )
+        done = sysprobe("trace", "--no-summary", "--", str(compile_c("openfds")), close_fds=False)
     finally:
         os.close(r)
         os.close(w)
@@ -204,7 +206,7 @@ def test_ptrace_denied(compile_c: Callable[..., Path], tmp_path: Path) -> None:
         [str(compile_c("noptrace")), *SYSPROBE, "trace", "--", "true"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         env=env,
         check=False,
     )
@@ -225,12 +227,9 @@ def test_bad_syscall_set_is_a_usage_error() -> None:
     assert "invalid system call 'no_such_syscall'" in done.stderr.splitlines()[-1]
 
 
-def test_strace_too_old_for_a_feature(tmp_path: Path) -> None:
-    old = tmp_path / "strace"
-    old.write_text(
-        '#!/bin/sh\n[ "$1" = -V ] && { echo "strace -- version 4.8"; exit 0; }\nexec strace "$@"\n'
-    )
-    old.chmod(0o755)
+def test_strace_too_old_for_a_feature(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = program("fake_strace.sh", tmp_path)
+    monkeypatch.setenv("FAKE_STRACE_VERSION", "4.8")
     run = TracedRun(["true"], RunOptions(strace=str(old), features=["--seccomp-bpf"]))
     with pytest.raises(StraceTooOld, match=r"strace 4.8 .* too old for --seccomp-bpf .needs 5.3"):
         list(run.events())
@@ -293,3 +292,34 @@ def test_stopping_early_leaves_nothing_behind() -> None:
     run_events = run.events  # noqa: F841  (the generator is closed above)
     time.sleep(0.1)
     assert processes_with(f"sleep {marker}") == []
+
+
+@pytest.mark.parametrize(
+    ("end", "status"),
+    [
+        ("+++ exited with 3 +++", 3),
+        ("+++ killed by SIGSEGV (core dumped) +++", 139),
+        ("+++ killed by SIGKILL +++", 137),
+        # strace counts real-time signals from the kernel's SIGRTMIN (32), not glibc's
+        # (34): `kill -35` is written "SIGRT_3"
+        ("+++ killed by SIGRT_3 +++", 128 + 35),
+        ("+++ killed by SIGRTMIN+3 +++", 128 + 35),
+        ("+++ killed by SIG40 +++", 168),
+    ],
+)
+def test_the_exit_status_a_log_gives(end: str, status: int, tmp_path: Path) -> None:
+    """The command's status as a shell reports it, from the log alone: 128+N for signal N."""
+    log = tmp_path / "trace.log"
+    log.write_text(f'10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0\n10 {end}\n')
+    assert api.parse(log).exit_status == status
+
+
+@pytest.mark.parametrize(
+    ("script", "status"), [("exit 3", 3), ("kill -SEGV $$", 139), ("kill -TERM $$", 143)]
+)
+def test_the_exit_status_a_run_gives(script: str, status: int) -> None:
+    t = api.trace(["sh", "-c", script], backend="strace")
+    assert t.exit_status == status
+    assert t.outcome is not None and t.outcome.leader_signal == (
+        None if status < 128 else t.processes[0].signal
+    )

@@ -1,0 +1,96 @@
+"""The golden renderer on orderings a live run shows only now and then (hand-written logs
+of what strace prints): each must render the same text every time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sysprobe
+
+# a vfork child's lines come before its parent's vfork returns: strace shows the child's
+# execve first, and the model applies it only once the vfork has returned
+VFORK_CHILD_FIRST = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 pipe2([3<pipe:[9]>, 4<pipe:[9]>], 0) = 0
+10 vfork( <unfinished ...>
+11 execve("/usr/bin/true", ["true"], 0x7ffe /* 3 vars */) = 0
+10 <... vfork resumed>) = 11
+11 +++ exited with 0 +++
+10 close(3<pipe:[9]>) = 0
+10 close(4<pipe:[9]>) = 0
+10 pipe2([3<pipe:[12]>, 4<pipe:[12]>], O_CLOEXEC) = 0
+10 execve("/bin/last", ["last"], 0x7ffe /* 3 vars */) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def golden_of(tmp_path: Path, text: str) -> list[str]:
+    log = tmp_path / "trace.log"
+    log.write_text(text)
+    return sysprobe.parse(log).golden().splitlines()
+
+
+def test_an_exec_logged_before_its_vfork_returns_shows_what_crossed_it(tmp_path: Path) -> None:
+    lines = golden_of(tmp_path, VFORK_CHILD_FIRST)
+    crossed = [
+        (lines[i - 1].split("(")[1], line.strip()) for i, line in enumerate(lines) if "# crossed" in line
+    ]
+    assert crossed == [  # task 1's execs, then task 2's
+        ('"/bin/parent", ["parent"], <env>) = 0', "# crossed the exec: no descriptor above 2"),
+        ('"/bin/last", ["last"], <env>) = 0', "# crossed the exec: no descriptor above 2"),
+        (
+            '"/usr/bin/true", ["true"], <env>) = 0',
+            "# crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])",
+        ),
+    ]
+
+
+# pids wrap at pid_max: a later child can have a smaller pid than an earlier one
+WRAPPED_PIDS = """\
+32000 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+32000 clone(child_stack=NULL, flags=SIGCHLD) = 32767
+32767 execve("/bin/first", ["first"], 0x7ffe /* 3 vars */) = 0
+32767 clone(child_stack=NULL, flags=SIGCHLD) = 5
+5 execve("/bin/grandchild", ["grandchild"], 0x7ffe /* 3 vars */) = 0
+5 +++ exited with 0 +++
+32767 +++ exited with 0 +++
+32000 clone(child_stack=NULL, flags=SIGCHLD) = 300
+300 execve("/bin/second", ["second"], 0x7ffe /* 3 vars */) = 0
+300 +++ exited with 0 +++
+32000 +++ exited with 0 +++
+"""
+
+
+def test_tasks_are_numbered_in_creation_order_not_by_pid(tmp_path: Path) -> None:
+    lines = golden_of(tmp_path, WRAPPED_PIDS)
+    tasks = [(line, lines[i + 1].split('"')[1]) for i, line in enumerate(lines) if line.startswith("task ")]
+    assert tasks == [
+        ("task 1: the command", "/bin/parent"),
+        ("task 2: process made by task 1 (clone)", "/bin/first"),
+        ("task 3: process made by task 2 (clone)", "/bin/grandchild"),
+        ("task 4: process made by task 1 (clone)", "/bin/second"),
+    ]
+    clones = [line.strip() for line in lines if line.startswith("  clone(")]
+    assert clones == [  # task 1's two, then task 2's
+        "clone(child_stack=NULL, flags=SIGCHLD) = <task 2>",
+        "clone(child_stack=NULL, flags=SIGCHLD) = <task 4>",
+        "clone(child_stack=NULL, flags=SIGCHLD) = <task 3>",
+    ]
+
+
+# the same child, dup2-ing over its inherited stdout before the vfork returns
+VFORK_CHILD_DUP2 = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 pipe2([3<pipe:[9]>, 4<pipe:[9]>], 0) = 0
+10 vfork( <unfinished ...>
+11 dup2(4<pipe:[9]>, 1</dev/pts/7>) = 1<pipe:[9]>
+11 execve("/usr/bin/true", ["true"], 0x7ffe /* 3 vars */) = 0
+10 <... vfork resumed>) = 11
+11 +++ exited with 0 +++
+10 +++ exited with 0 +++
+"""
+
+
+def test_a_held_childs_inherited_stdout_is_named_stdout(tmp_path: Path) -> None:
+    lines = golden_of(tmp_path, VFORK_CHILD_DUP2)
+    assert "  dup2(4<pipe:[1]>, 1<stdout>) = 1<pipe:[1]>" in lines
