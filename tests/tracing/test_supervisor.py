@@ -22,7 +22,7 @@ from sysprobe._tracing.base import RunOptions
 from sysprobe.errors import PtraceDenied, StraceMissing
 from sysprobe.events import Syscall
 
-from ..rules.test_filtered import alive
+from ..helpers import alive
 
 SYSPROBE = [sys.executable, "-m", "sysprobe"]
 
