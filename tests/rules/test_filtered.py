@@ -165,7 +165,7 @@ def test_seccomp_is_used_where_it_works() -> None:
     run = TracedRun(["true"], RunOptions(syscalls={"openat", "close"}))
     run._strace = strace
     options = run.strace_options()
-    assert options[:3] == ["-y", "-e", "trace=?close,?openat"]
+    assert options[:3] == ["-y", "-e", "trace=?close,?execve,?openat,?ptrace"]  # execve, ptrace: always
     assert ("--seccomp-bpf" in options) == seccomp_works(strace)
     assert seccomp_works(strace), "seccomp-bpf should work on the machines sysprobe is tested on"
     run = TracedRun(["true"], RunOptions(syscalls={"openat"}, seccomp=False))
