@@ -36,7 +36,8 @@ NO_LIMIT_SECONDS = 1e9
 
 
 def checked_timeout(value: object) -> float | None:
-    """A timeout in seconds, checked once for every caller (the CLI, the API, the fixture).
+    """A timeout in seconds, checked once for every caller (the CLI, the API, the fixture):
+    the supervisor calls it before anything starts; a CLI may call it to fail earlier.
 
     None, ``inf`` and anything from ``NO_LIMIT_SECONDS`` up mean no limit (None); a number
     above 0 is the limit; zero, a negative number, NaN, or what is not a number is a
@@ -61,7 +62,7 @@ def checked_timeout(value: object) -> float | None:
 class RunOptions:
     """How to run and trace the command, whichever tracer does it."""
 
-    timeout: float | None = None  # seconds (checked_timeout: None, inf or huge = no limit)
+    timeout: float | None = None  # seconds; checked by checked_timeout when the run starts
     raw_output: str | None = None  # also save the trace text here, as the tracer wrote it
     decode_fds: bool = True  # strace's -y: paths, pipe:[N], socket:[N] for every descriptor
     cwd: str | None = None
@@ -75,9 +76,6 @@ class RunOptions:
     # end the run when the command itself exits: kill the processes it left running (a
     # daemon keeps `strace -f` waiting forever) and list them in RunOutcome.ended_leftovers
     end_with_command: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "timeout", checked_timeout(self.timeout))
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from ..errors import (
     UsageError,
 )
 from ..events import Event, Exit, Killed, Stopped, Syscall
-from .base import RunOptions, Tracer, TracerInfo, tracees_of
+from .base import RunOptions, Tracer, TracerInfo, checked_timeout, tracees_of
 from .placement import cpu_split
 from .watchdog import Watchdog
 
@@ -205,6 +205,7 @@ class Supervisor:
         self._abandoned = False  # the consumer stopped reading before the run ended
         self._ending = False  # end_with_command: the command exited, the rest is being killed
         self._at_timeout = ""  # what was still running when the timeout fired
+        self.timeout: float | None = None  # options.timeout, checked (None: no limit)
 
     def events(self) -> Iterator[Event]:
         """Start the command under the tracer and yield its events as the tracer writes them.
@@ -214,6 +215,7 @@ class Supervisor:
         that it ran — unless the run was cut short first (then ``outcome.incomplete`` says
         so). Before anything starts, a bad command or raw-output path is an error too.
         """
+        self.timeout = checked_timeout(self.options.timeout)
         path = resolve_command(self.argv, self.options.env, self.options.cwd)
         self.tracer.prepare()
         raw = RawCopy.open(self.options.raw_output)
@@ -245,7 +247,6 @@ class Supervisor:
             cleanup.callback(self._conclude, outcome, started)
             cleanup.callback(self._shutdown, read_fd)
             self._proc = self._spawn(cleanup, path, fifo)
-            self._watchdog.watch(self._proc.pid)
             self._started_ticks = _start_ticks(self._proc.pid) or 0
             outcome.tracer_info = self.tracer.describe()
             annotate = self.tracer.annotator()
@@ -280,10 +281,10 @@ class Supervisor:
         """Start the tracer; with a placement, it traces on the first CPUs and sysprobe
         parses on the others (the calling thread's affinity is restored when the run ends)."""
         cpus = cpu_split(self.options.placement)
-        if cpus is None:
-            return self.tracer.start(self.argv, path, fifo, None)
-        proc = self.tracer.start(self.argv, path, fifo, cpus.tracer)
-        if cpus.sysprobe:
+        proc = self.tracer.start(self.argv, path, fifo, cpus.tracer if cpus else None)
+        if self._watchdog is not None:
+            self._watchdog.watch(proc.pid)  # at once: the tracer now runs the command
+        if cpus is not None and cpus.sysprobe:
             cleanup.callback(os.sched_setaffinity, 0, os.sched_getaffinity(0))
             os.sched_setaffinity(0, cpus.sysprobe)
         return proc
@@ -305,7 +306,7 @@ class Supervisor:
     def _why_incomplete(self, outcome: RunOutcome) -> str | None:
         """The sentence that says why the trace does not cover the whole run, or None."""
         if outcome.timed_out:
-            limit = f"{self.options.timeout:g} s"
+            limit = f"{self.timeout:g} s"
             return f"timed out after {limit}{self._at_timeout}: the traced processes were killed"
         if self._signals:
             names = " then ".join(_signal_name(sig) for sig in self._signals)
@@ -331,7 +332,7 @@ class Supervisor:
     def _chunks(self, read_fd: int, raw_copy: BinaryIO | None, started: float) -> Iterator[bytes]:
         proc = self._proc
         assert proc is not None
-        deadline = started + self.options.timeout if self.options.timeout is not None else None
+        deadline = started + self.timeout if self.timeout is not None else None
         pidfd = _pidfd(proc.pid)
         wake_fd = self._wake_read
         done = False

@@ -13,11 +13,13 @@ meanwhile is born traced, and waits for it), SIGKILLs every process whose Tracer
 tracer until a round finds no new one (a killed tracee may wait in strace's exit stop, but
 never runs again), then the tracer, and removes the run's FIFO directory.
 
+If sysprobe dies after starting the tracer but before naming it, the watchdog finds the
+tracer by the FIFO path on its command line (``-o FIFO``).
+
 Where it cannot hold: the watchdog itself killed at the same moment (``kill -KILL -1``, a
 cgroup or container torn down — then everything in it dies anyway); sysprobe killed in
 the microseconds between creating the FIFO directory and starting the watchdog (the
-directory stays), or between starting the tracer and writing its pid (the directory is
-still removed); no ``/bin/sh`` (the run goes on without a watchdog). The ptrace backend
+directory stays); no ``/bin/sh`` (the run goes on without a watchdog). The ptrace backend
 does not need it for its tracees (its tracing process has a parent-death signal and
 PTRACE_O_EXITKILL) but it still removes the FIFO directory.
 """
@@ -31,8 +33,21 @@ _SCRIPT = r"""
 trap '' HUP INT QUIT TERM PIPE TSTP TTIN TTOU
 IFS= read -r tracer || tracer=
 IFS= read -r said || said=
-if [ "$said" = ended ]; then tracer=; IFS= read -r said || said=; fi
+if [ "$said" = ended ]; then tracer=-; IFS= read -r said || said=; fi
 [ "$said" = done ] && exit 0
+if [ -z "$tracer" ]; then
+    # sysprobe died before it could name its tracer: find it by its -o FIFO (it may be
+    # between fork and exec a moment longer)
+    for pause in 0 0.05 0.1 0.2 0.4; do
+        sleep $pause
+        for cmdline in $(grep -laF -- "$1/trace" /proc/[0-9]*/cmdline 2>/dev/null); do
+            pid=${cmdline#/proc/}
+            pid=${pid%/cmdline}
+            [ -d "/proc/$pid" ] && tracer=$pid  # not the grep itself, gone by now
+        done
+        [ -n "$tracer" ] && break
+    done
+fi
 case $tracer in ''|*[!0-9]*) tracer= ;; esac
 if [ -n "$tracer" ] && kill -STOP "$tracer" 2>/dev/null; then
     killed=' '
