@@ -54,6 +54,15 @@ RUN_AND_REPORT = textwrap.dedent("""
 """)
 
 
+def cli_run(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command line (sysprobe's, or one that runs sysprobe) and capture its output."""
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def python_c(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
 def run(argv: list[str], backend: str, **options: Any) -> tuple[list[Event], RunOutcome]:
     supervisor = start(argv, RunOptions(**options), backend)
     events = list(supervisor.events())
@@ -89,28 +98,14 @@ def test_under_a_tracer_the_run_is_denied_not_green(backend: str, tmp_path: Path
     status reported as the command's, so `--expect-exit 1` cannot pass either."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     for rules in (["--no-fd-leaks"], ["--expect-exit", "1"]):
-        done = subprocess.run(
-            ["strace", "-f", "-o", os.devnull, *SYSPROBE, "check", *rules, "--", "true"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=env,
-            check=False,
-        )
+        done = cli_run(["strace", "-f", "-o", os.devnull, *SYSPROBE, "check", *rules, "--", "true"], env)
         assert done.returncode == 77, done.stderr
         assert done.stderr.count("\n") == 1, done.stderr
         assert done.stderr.startswith(
             "sysprobe: ptrace is not permitted here (sysprobe itself is traced by pid "
         )
         assert "(strace), which follows its children: a process has one tracer)" in done.stderr
-    api = subprocess.run(
-        ["strace", "-f", "-o", os.devnull, sys.executable, "-c", RUN_AND_REPORT, backend, "true"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    api = cli_run(["strace", "-f", "-o", os.devnull, *python_c(RUN_AND_REPORT), backend, "true"], env)
     said = json.loads(api.stdout.splitlines()[-1])
     assert (said["error"], said["code"]) == ("PtraceDenied", 77)
 
@@ -121,12 +116,10 @@ def test_a_denied_run_does_not_poison_later_runs(tmp_path: Path) -> None:
     traces (a denial is never remembered)."""
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "SYSPROBE_BACKEND": "strace"}
     check = [*SYSPROBE, "check", "--no-fd-leaks", "--", "true"]
-    denied = subprocess.run(
-        ["strace", "-f", "-o", os.devnull, *check], capture_output=True, text=True, env=env, check=False
-    )
+    denied = cli_run(["strace", "-f", "-o", os.devnull, *check], env)
     assert denied.returncode == 77
     assert not list((tmp_path / "sysprobe").glob("works-*"))
-    normal = subprocess.run(check, capture_output=True, text=True, env=env, timeout=60, check=False)
+    normal = cli_run(check, env)
     assert normal.returncode == 0, normal.stderr
     assert "1 process, 1 exec" in normal.stdout + normal.stderr
     assert len(list((tmp_path / "sysprobe").glob("works-*"))) == 1
@@ -140,30 +133,13 @@ def test_a_remembered_success_cannot_make_a_denied_run_green(
     the run's own evidence (no execve in its trace) decides — 77, and the entry is gone."""
     noptrace = str(compile_c("noptrace"))
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path), "SYSPROBE_BACKEND": "strace"}
-    key = subprocess.run(
-        [
-            noptrace,
-            sys.executable,
-            "-c",
-            "from sysprobe._tracing.strace.binary import _environment_key, "
-            "locate; print(_environment_key(locate()))",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    ).stdout.strip()
+    code = "from sysprobe._tracing.strace import binary; print(binary._environment_key(binary.locate()))"
+    key = cli_run([noptrace, *python_c(code)], env).stdout.strip()  # the key in the denied environment
+    assert key
     marker = tmp_path / "sysprobe" / f"works-{key}"
     marker.parent.mkdir(exist_ok=True)
     marker.write_text("seccomp")
-    done = subprocess.run(
-        [noptrace, *SYSPROBE, "check", "--expect-exit", "1", "--", "true"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    done = cli_run([noptrace, *SYSPROBE, "check", "--expect-exit", "1", "--", "true"], env)
     assert done.returncode == 77, done.stderr
     assert done.stderr.splitlines()[-1].startswith(
         "sysprobe: ptrace is not permitted here (this process runs under a seccomp filter); strace says: "
@@ -281,23 +257,9 @@ def test_an_injection_outside_the_selection_is_applied(backend: str, tmp_path: P
 
 def test_check_injects_outside_its_filter(backend: str, tmp_path: Path) -> None:
     target = tmp_path / "made"
-    done = subprocess.run(
-        [
-            *SYSPROBE,
-            "check",
-            "--expect-exit",
-            "1",
-            "--inject",
-            "mkdir:error=EPERM",
-            "--",
-            sys.executable,
-            "-c",
-            f"import os; os.mkdir({str(target)!r})",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    mkdir = f"import os; os.mkdir({str(target)!r})"
+    done = cli_run(
+        [*SYSPROBE, "check", "--expect-exit", "1", "--inject", "mkdir:error=EPERM", "--", *python_c(mkdir)]
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert not target.exists()
@@ -390,13 +352,7 @@ def test_a_run_checks_its_timeout_before_anything_starts(backend: str, tmp_path:
     ],
 )
 def test_the_cli_rejects_nonsense_timeouts(command: list[str], value: str, said: str, backend: str) -> None:
-    done = subprocess.run(
-        [*SYSPROBE, *command, f"--timeout={value}", "--", "true"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli_run([*SYSPROBE, *command, f"--timeout={value}", "--", "true"])
     assert (done.returncode, done.stderr) == (2, said)
 
 
@@ -516,13 +472,9 @@ def test_a_failed_run_leaves_no_fifo_and_no_raw_copy(
     work = tmp_path / "tmp"
     work.mkdir()
     raw = tmp_path / "raw.log"
-    done = subprocess.run(
+    done = cli_run(
         [*SYSPROBE, "trace", "--backend", "strace", "-o", str(raw), *args, "--", "true"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "TMPDIR": str(work)},
-        check=False,
+        {**os.environ, "TMPDIR": str(work)},
     )
     assert done.returncode == code
     assert done.stderr.splitlines()[-1].startswith(said), done.stderr
@@ -542,13 +494,9 @@ def test_a_raw_output_path_that_cannot_be_written_is_a_usage_error(
     work = tmp_path / "tmp"
     work.mkdir()
     path = str(tmp_path / where) if where else str(tmp_path)
-    done = subprocess.run(
+    done = cli_run(
         [*SYSPROBE, "trace", "-o", path, "--", "sh", "-c", f"touch {tmp_path}/ran"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "TMPDIR": str(work)},
-        check=False,
+        {**os.environ, "TMPDIR": str(work)},
     )
     assert (done.returncode, done.stderr) == (2, f"sysprobe: cannot write the trace to {path}: {said}\n")
     assert list(work.iterdir()) == [] and not (tmp_path / "ran").exists()
