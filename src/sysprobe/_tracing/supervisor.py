@@ -234,13 +234,13 @@ class Supervisor:
         with contextlib.ExitStack() as cleanup:
             cleanup.callback(self.tracer.close)
             workdir = tempfile.mkdtemp(prefix="sysprobe-")
+            cleanup.callback(self._release_watchdog)  # last: once the directory is gone
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
             fifo = os.path.join(workdir, "trace")
             os.mkfifo(fifo, 0o600)
             read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             cleanup.callback(os.close, read_fd)
             self._watchdog = Watchdog(workdir, read_fd)
-            cleanup.callback(self._watchdog.release)
             self._hold_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             cleanup.callback(self._release_hold)
             cleanup.callback(self._install_signal_handlers())
@@ -276,6 +276,10 @@ class Supervisor:
                 f"{name} {how} and its trace does not show the command's own execve: "
                 f"{self.argv[0]} did not run under it, so there is nothing to check"
             )
+
+    def _release_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.release()
 
     def _spawn(self, cleanup: contextlib.ExitStack, path: str, fifo: str) -> subprocess.Popen[bytes]:
         """Start the tracer; with a placement, it traces on the first CPUs and sysprobe
