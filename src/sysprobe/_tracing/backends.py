@@ -1,15 +1,15 @@
 """Which tracer runs the command: strace (the default where it exists) or the ptrace
 backend (python-ptrace, the optional extra ``sysprobe[ptrace]``). Both yield the same
-events under the same supervision; ``auto`` takes strace where it is installed and ptrace
-otherwise. Whether either can trace here is decided by the run itself (the command's
-execve in the trace), never by a probe or a cache before it."""
+events under the same supervision; ``auto`` takes strace where it can trace and ptrace
+otherwise. A probe's success may be remembered (``strace.binary.ensure_usable``), but a
+run is judged by its own evidence (the command's execve in the trace)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
 
-from ..errors import StraceMissing, SysprobeError, UsageError
+from ..errors import PtraceDenied, StraceMissing, SysprobeError, UsageError
 from .base import RunOptions, Tracer
 from .strace.backend import StraceOptions, StraceTracer
 from .supervisor import Supervisor
@@ -29,11 +29,13 @@ def choose_backend(backend: str | None, strace: str | None = None) -> str:
         raise UsageError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     if backend != "auto" or strace:
         return "strace" if backend == "auto" else backend  # naming a strace binary asks for strace
-    from .strace.binary import locate
+    from .strace.binary import ensure_usable, locate
 
     try:
-        locate(strace)
+        ensure_usable(locate(strace))  # remembered when it works; a denial is probed each time
         return "strace"
+    except PtraceDenied:
+        raise  # the ptrace backend would be denied just the same
     except SysprobeError as exc:
         why_not_strace = str(exc)
     from .ptrace.backend import available
