@@ -1,7 +1,8 @@
 """Errors a user can act on, each with its own CLI exit code (README: "Exit codes").
 
 The codes stay clear of what a traced command usually returns: the sysexits.h values for
-"unavailable", "no permission" and "configuration", and the shell's 124-127.
+"unavailable", "temporary failure" (an incomplete run: try again), "no permission" and
+"configuration", and the shell's 124-127.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ EXIT_OK = 0
 EXIT_RULE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE: no strace (or no python-ptrace for --backend ptrace)
+EXIT_INCOMPLETE = 75  # EX_TEMPFAIL: the run was cut short (interrupted, tracer killed): no verdict
 EXIT_PTRACE_DENIED = 77  # EX_NOPERM
 EXIT_STRACE_TOO_OLD = 78  # EX_CONFIG: the tracer cannot do what was asked
-EXIT_TIMEOUT = 124  # as GNU timeout
+EXIT_TIMEOUT = 124  # as GNU timeout: an incomplete run whose cause was --timeout
 EXIT_TRACE_FAILED = 125  # strace failed for another reason
 EXIT_NOT_EXECUTABLE = 126  # as the shell
 EXIT_NOT_FOUND = 127  # as the shell
@@ -76,6 +78,20 @@ class TraceFailed(SysprobeError):
     """strace exited without tracing the command, for a reason not covered above."""
 
     exit_code = EXIT_TRACE_FAILED
+
+
+class RunIncomplete(SysprobeError):
+    """The run was cut short — interrupted by a signal, its tracer killed, the consumer
+    gone — so its trace does not cover everything the command did: whatever a rule says
+    about it is not a verdict on the whole run. The message says why (``RunOutcome.incomplete``)."""
+
+    exit_code = EXIT_INCOMPLETE
+
+
+class TimedOut(RunIncomplete):
+    """The run was cut short by its timeout (``--timeout``): as GNU timeout, 124."""
+
+    exit_code = EXIT_TIMEOUT
 
 
 class RuleSyntaxError(UsageError):

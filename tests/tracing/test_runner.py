@@ -17,7 +17,7 @@ import sysprobe as api
 from sysprobe._parsing.sources import parse_paths
 from sysprobe._tracing.strace.backend import StraceOptions as RunOptions
 from sysprobe._tracing.strace.backend import StraceRun as TracedRun
-from sysprobe.errors import CommandNotExecutable, CommandNotFound, StraceTooOld
+from sysprobe.errors import EXIT_INCOMPLETE, CommandNotExecutable, CommandNotFound, StraceTooOld
 from sysprobe.events import Exit, Syscall
 
 from ..helpers import SYSPROBE, program, sysprobe
@@ -41,15 +41,19 @@ def processes_with(marker: str) -> list[str]:
 
 
 @pytest.mark.parametrize("via", ["cli", "api"])
-def test_a_killed_strace_gives_128_plus_n(via: str) -> None:
-    """strace killed before the command's exit line: the status is strace's death, as a
-    shell reports it (the command runs as strace's child, so $PPID is strace)."""
+def test_a_killed_strace_is_not_the_commands_status(via: str) -> None:
+    """strace killed before the command's exit line (the command runs as strace's child,
+    so $PPID is strace): the tracer's death is not the command's status — the run is
+    incomplete (exit 75), and says why."""
     script = "kill -KILL $PPID; exec sleep 30"
     if via == "cli":
-        assert sysprobe("trace", "--backend", "strace", "--", "sh", "-c", script).returncode == 137
+        done = sysprobe("trace", "--backend", "strace", "--", "sh", "-c", script)
+        assert done.returncode == EXIT_INCOMPLETE
+        assert "strace was killed by SIGKILL" in done.stderr
     else:
         t = api.trace(["sh", "-c", script], backend="strace")
-        assert t.exit_status == 128 + signal.SIGKILL
+        assert t.exit_status is None
+        assert t.outcome is not None and "strace was killed by SIGKILL" in (t.outcome.incomplete or "")
         assert not any(isinstance(e, Exit) for e in t.events)  # no exit line: strace died first
 
 

@@ -1,7 +1,8 @@
 """Which tracer runs the command: strace (the default where it exists) or the ptrace
 backend (python-ptrace, the optional extra ``sysprobe[ptrace]``). Both yield the same
-events under the same supervision; ``auto`` takes strace when it can trace here and ptrace
-otherwise."""
+events under the same supervision; ``auto`` takes strace where it can trace and ptrace
+otherwise. A probe's success may be remembered (``strace.binary.ensure_usable``), but a
+run is judged by its own evidence (the command's execve in the trace)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def choose_backend(backend: str | None, strace: str | None = None) -> str:
     from .strace.binary import ensure_usable, locate
 
     try:
-        ensure_usable(locate(strace))
+        ensure_usable(locate(strace))  # remembered when it works; a denial is probed each time
         return "strace"
     except PtraceDenied:
         raise  # the ptrace backend would be denied just the same

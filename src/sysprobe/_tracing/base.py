@@ -15,6 +15,7 @@ Options every tracer honours live in ``RunOptions``; a tracer's own options live
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 from abc import ABC, abstractmethod
@@ -22,7 +23,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from ..errors import PtraceDenied, SysprobeError
+from ..errors import PtraceDenied, SysprobeError, UsageError
 
 if TYPE_CHECKING:
     import subprocess
@@ -30,11 +31,38 @@ if TYPE_CHECKING:
     from ..events import Event
 
 
+# a timeout this long (about 31 years) is no limit: it is treated as None
+NO_LIMIT_SECONDS = 1e9
+
+
+def checked_timeout(value: object) -> float | None:
+    """A timeout in seconds, checked once for every caller (the CLI, the API, the fixture):
+    the supervisor calls it before anything starts; a CLI may call it to fail earlier.
+
+    None, ``inf`` and anything from ``NO_LIMIT_SECONDS`` up mean no limit (None); a number
+    above 0 is the limit; zero, a negative number, NaN, or what is not a number is a
+    UsageError (``--timeout 0`` once meant "no timeout" by accident).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise UsageError(f"timeout {value!r}: expected a number of seconds")
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"timeout {value!r}: expected a number of seconds") from None
+    if math.isnan(seconds):
+        raise UsageError(f"timeout {value}: not a number of seconds")
+    if seconds <= 0:
+        raise UsageError(f"timeout {value}: expected seconds greater than 0 (no timeout: leave it out)")
+    return None if seconds >= NO_LIMIT_SECONDS else seconds
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How to run and trace the command, whichever tracer does it."""
 
-    timeout: float | None = None
+    timeout: float | None = None  # seconds; checked by checked_timeout when the run starts
     raw_output: str | None = None  # also save the trace text here, as the tracer wrote it
     decode_fds: bool = True  # strace's -y: paths, pipe:[N], socket:[N] for every descriptor
     cwd: str | None = None
@@ -45,6 +73,9 @@ class RunOptions:
     placement: str = "auto"  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
     inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
     string_limit: int | None = None  # strace's -s: how much of a string to print
+    # end the run when the command itself exits: kill the processes it left running (a
+    # daemon keeps `strace -f` waiting forever) and list them in RunOutcome.ended_leftovers
+    end_with_command: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,10 +111,11 @@ class Tracer(ABC):
        tracing process must then report the deaths and exit.
     5. ``close()`` — the tracing process has ended (or never started): release what the
        tracer holds.
-    6. ``diagnose(returncode, traced)`` — the error that explains a run whose tracing
-       process exited with ``returncode`` (``traced``: whether any trace line came), or
-       None when the run went as it should. Every failure to start is diagnosed here, with
-       the exit codes of ``sysprobe.errors``.
+    6. ``diagnose(returncode, ran)`` — the error that explains a run whose tracing
+       process exited with ``returncode`` (``ran``: whether the trace shows the command's
+       own execve), or None when the tracer has nothing to add. Every failure to start is
+       diagnosed here, with the exit codes of ``sysprobe.errors``; a run that did not run
+       the command and that no tracer explains is the supervisor's TraceFailed.
 
     ``describe()`` says what traced the run; it may learn more (a version) by ``close()``.
     """
@@ -114,7 +146,7 @@ class Tracer(ABC):
     def describe(self) -> TracerInfo: ...
 
     @abstractmethod
-    def diagnose(self, returncode: int, traced: bool) -> SysprobeError | None: ...
+    def diagnose(self, returncode: int, ran: bool) -> SysprobeError | None: ...
 
 
 def tracees_of(tracer: int) -> list[int]:
@@ -161,12 +193,26 @@ def ptrace_hint() -> str:
     except OSError:
         pass
     status = proc_status()
+    tracer = status.get("TracerPid", "0")
+    if tracer not in ("", "0"):
+        reasons.append(
+            f"sysprobe itself is traced by pid {tracer} ({_comm(tracer)}), which follows its "
+            "children: a process has one tracer"
+        )
     if status.get("Seccomp", "0") != "0":
         reasons.append("this process runs under a seccomp filter")
     cap_eff = int(status.get("CapEff", "0"), 16)
     if os.geteuid() == 0 and not cap_eff & (1 << 19):  # CAP_SYS_PTRACE
         reasons.append("CAP_SYS_PTRACE is missing (a container? try --cap-add=SYS_PTRACE)")
     return "; ".join(reasons) or "the kernel refused PTRACE_SEIZE/TRACEME"
+
+
+def _comm(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return "?"
 
 
 def proc_status() -> dict[str, str]:

@@ -9,8 +9,15 @@ as end of file; a pidfd (or a short poll) says when the tracer is gone.
 Written once here, for every tracer: the raw copy (``-o FILE``), signal forwarding and the
 grace period, the timeout, CPU placement, killing the traced tree (tracees first: a tracer
 killed before them would leave them running untraced), killing survivors of a tracer that
-died first, and what the events say about the run (``note_event``: the command's pid, its
-own exec, its exit status).
+died first, a watchdog for a sysprobe that dies without running any code (``watchdog``),
+and what the events say about the run (``RunBook``: the command's pid, its own exec, its
+exit status, who was refused ptrace).
+
+Trust rests on two facts the run itself shows, never on a cache or a tracer's exit status:
+the command's own successful ``execve`` in the trace (else the run is an error: the
+tracer's diagnosis, or TraceFailed), and whether the trace covers the whole run
+(``RunOutcome.incomplete`` says why not: a timeout, a signal, a tracer killed under the
+command, a consumer that stopped reading).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import BinaryIO
 
@@ -33,19 +40,62 @@ from .._kernel.signals import exit_status_for
 from .._kernel.syscalls import CREATES_PROCESS, EXECS
 from .._parsing.lineparse import parse_lines
 from .._parsing.sources import CHUNK, split_chunks
-from ..errors import CommandNotExecutable, CommandNotFound
-from ..events import Event, Exit, Killed, Syscall
-from .base import RunOptions, Tracer, TracerInfo, tracees_of
+from ..argtree import Const, Str
+from ..errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    RunIncomplete,
+    SysprobeError,
+    TimedOut,
+    TraceFailed,
+    UsageError,
+)
+from ..events import Event, Exit, Killed, Stopped, Syscall
+from .base import RunOptions, Tracer, TracerInfo, checked_timeout, tracees_of
 from .placement import cpu_split
+from .watchdog import Watchdog
 
 GRACE_SECONDS = 3.0  # after forwarding a signal, how long the command gets to exit
 STUCK_SECONDS = 5.0  # after killing the tracees, how long the tracer gets to report and exit
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
+@dataclass(frozen=True)
+class PtraceRefusal:
+    """A traced program's own ptrace call that the kernel refused with EPERM: its strace,
+    gdb or debugger could not work (a process has one tracer, and sysprobe's is it)."""
+
+    pid: int
+    request: str  # PTRACE_TRACEME, PTRACE_ATTACH, PTRACE_SEIZE
+    program: str | None  # what the pid was running (its last execve), when the trace shows it
+    line: int  # where in the trace
+
+    def __str__(self) -> str:
+        who = f"pid {self.pid} ({self.program})" if self.program else f"pid {self.pid}"
+        return f"{who}: ptrace({self.request}) = -1 EPERM (line {self.line})"
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A process the command left running, killed when it exited (``end_with_command``)."""
+
+    pid: int
+    program: str  # its name (/proc/PID/comm) when it was killed
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} ({self.program})"
+
+
 @dataclass
 class RunOutcome:
-    """What happened to the run, beyond the events."""
+    """What happened to the run, beyond the events.
+
+    ``incomplete`` is the first thing to read: a sentence when the trace does not cover
+    the whole run (then no rule can pass on it: ``raise_if_incomplete``), None when it
+    does. ``exit_status`` is the command's own, from the trace; None when the trace never
+    showed how the command ended (its tracer was killed first) — never the tracer's.
+    ``notes()`` lists what degraded a complete run.
+    """
 
     argv: list[str]
     tracer_info: TracerInfo  # what traced it, with the options it used
@@ -56,8 +106,12 @@ class RunOutcome:
     signals_received: list[int] = field(default_factory=list)
     tracer_returncode: int | None = None  # the tracing process's own exit status (Popen's)
     wall_seconds: float = 0.0
-    exec_succeeded: bool = False  # did the command's own execve succeed?
+    exec_succeeded: bool = False  # did the command's own execve succeed (the evidence it ran)?
     exec_error: tuple[str, str] | None = None  # (errno, text) of its failed execve
+    incomplete: str | None = None  # why the trace does not cover the whole run; None: it does
+    tracer_killed_by: str | None = None  # the signal that killed the tracer under the command
+    ptrace_refused: list[PtraceRefusal] = field(default_factory=list)
+    ended_leftovers: list[Leftover] = field(default_factory=list)  # killed at the command's exit
 
     @property
     def backend(self) -> str:
@@ -72,6 +126,25 @@ class RunOutcome:
     @property
     def interrupted(self) -> bool:
         return bool(self.signals_received)
+
+    def notes(self) -> list[str]:
+        """Sentences on what degraded the run, for reports (empty: nothing did)."""
+        out: list[str] = []
+        if self.ptrace_refused:
+            who = "; ".join(str(refusal) for refusal in self.ptrace_refused)
+            out.append(
+                f"the command's own ptrace was refused ({who}): a traced process cannot be "
+                "traced again, so its strace or debugger did not work and it may have degraded"
+            )
+        if self.ended_leftovers:
+            who = ", ".join(str(leftover) for leftover in self.ended_leftovers)
+            out.append(f"the run ended with the command: {who} left running, killed")
+        return out
+
+    def raise_if_incomplete(self) -> None:
+        """Raise TimedOut (124) or RunIncomplete (75) with the reason, if the run was cut short."""
+        if self.incomplete is not None:
+            raise (TimedOut if self.timed_out else RunIncomplete)(self.incomplete)
 
     def raise_exec_error(self) -> None:
         """The command's own execve failed: say so as a shell does (127 or 126)."""
@@ -126,28 +199,50 @@ class Supervisor:
         self._hold_fd: int | None = None  # sysprobe's own write end of the FIFO
         self._kill_since: float | None = None
         self._grace_until: float | None = None
-        self._alive: set[int] = set()  # traced pids not yet seen to end
         self._started_ticks = 0  # when the tracer started, in clock ticks since boot
+        self._book = RunBook()
+        self._watchdog: Watchdog | None = None
+        self._abandoned = False  # the consumer stopped reading before the run ended
+        self._ending = False  # end_with_command: the command exited, the rest is being killed
+        self._at_timeout = ""  # what was still running when the timeout fired
+        self.timeout: float | None = None  # options.timeout, checked (None: no limit)
 
     def events(self) -> Iterator[Event]:
-        """Start the command under the tracer and yield its events as the tracer writes them."""
+        """Start the command under the tracer and yield its events as the tracer writes them.
+
+        Raises the tracer's diagnosis (PtraceDenied, StraceTooOld, UsageError...) or
+        TraceFailed when the trace does not show the command's own execve — the evidence
+        that it ran — unless the run was cut short first (then ``outcome.incomplete`` says
+        so). Before anything starts, a bad command or raw-output path is an error too.
+        """
+        self.timeout = checked_timeout(self.options.timeout)
         path = resolve_command(self.argv, self.options.env, self.options.cwd)
         self.tracer.prepare()
+        raw = RawCopy.open(self.options.raw_output)
+        try:
+            yield from self._run(path, raw)
+        except SysprobeError:
+            raw.discard()  # no trace of a run that did not happen
+            raise
+        finally:
+            raw.close()
+
+    def _run(self, path: str, raw: RawCopy) -> Iterator[Event]:
         started = time.monotonic()
         outcome = RunOutcome(list(self.argv), self.tracer.describe())
         self.outcome = outcome
-        traced = False
         with contextlib.ExitStack() as cleanup:
             cleanup.callback(self.tracer.close)
             workdir = tempfile.mkdtemp(prefix="sysprobe-")
+            cleanup.callback(self._release_watchdog)  # last: once the directory is gone
             cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
             fifo = os.path.join(workdir, "trace")
             os.mkfifo(fifo, 0o600)
             read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             cleanup.callback(os.close, read_fd)
+            self._watchdog = Watchdog(workdir, read_fd)
             self._hold_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             cleanup.callback(self._release_hold)
-            raw_copy = cleanup.enter_context(open_raw_copy(self.options.raw_output))
             cleanup.callback(self._install_signal_handlers())
             cleanup.callback(self._conclude, outcome, started)
             cleanup.callback(self._shutdown, read_fd)
@@ -155,29 +250,45 @@ class Supervisor:
             self._started_ticks = _start_ticks(self._proc.pid) or 0
             outcome.tracer_info = self.tracer.describe()
             annotate = self.tracer.annotator()
-            for event in parse_lines(split_chunks(self._chunks(read_fd, raw_copy, started))):
-                traced = True
+            for event in parse_lines(split_chunks(self._chunks(read_fd, raw.file, started))):
                 if annotate is not None:
                     annotate(event)
-                note_event(event, outcome, self._alive)
+                self._book.note(event, outcome)
+                if self.options.end_with_command and not self._ending and self._book.leader_ended:
+                    self._end_with_command(outcome)
                 yield event
-        if outcome.exit_status is None and outcome.tracer_returncode is not None:
-            rc = outcome.tracer_returncode  # the tracer exits with the command's status
-            outcome.exit_status = 128 - rc if rc < 0 else rc
-        if not outcome.timed_out and outcome.tracer_returncode is not None:
-            error = self.tracer.diagnose(outcome.tracer_returncode, traced)
+        self._verify(outcome)
+
+    def _verify(self, outcome: RunOutcome) -> None:
+        """The run's evidence: the tracer's own diagnosis, the command's exec, or an error."""
+        rc = outcome.tracer_returncode
+        ran = outcome.exec_succeeded or outcome.exec_error is not None
+        cut_short = outcome.incomplete is not None and not outcome.tracer_killed_by
+        if rc is not None and (ran or not cut_short):
+            error = self.tracer.diagnose(rc, ran)
             if error is not None:
                 raise error
         outcome.raise_exec_error()
+        if not ran and not cut_short:
+            name = outcome.tracer_info.name
+            how = f"was killed by {_signal_name(-rc)}" if rc is not None and rc < 0 else f"exited with {rc}"
+            raise TraceFailed(
+                f"{name} {how} and its trace does not show the command's own execve: "
+                f"{self.argv[0]} did not run under it, so there is nothing to check"
+            )
+
+    def _release_watchdog(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.release()
 
     def _spawn(self, cleanup: contextlib.ExitStack, path: str, fifo: str) -> subprocess.Popen[bytes]:
         """Start the tracer; with a placement, it traces on the first CPUs and sysprobe
         parses on the others (the calling thread's affinity is restored when the run ends)."""
         cpus = cpu_split(self.options.placement)
-        if cpus is None:
-            return self.tracer.start(self.argv, path, fifo, None)
-        proc = self.tracer.start(self.argv, path, fifo, cpus.tracer)
-        if cpus.sysprobe:
+        proc = self.tracer.start(self.argv, path, fifo, cpus.tracer if cpus else None)
+        if self._watchdog is not None:
+            self._watchdog.watch(proc.pid)  # at once: the tracer now runs the command
+        if cpus is not None and cpus.sysprobe:
             cleanup.callback(os.sched_setaffinity, 0, os.sched_getaffinity(0))
             os.sched_setaffinity(0, cpus.sysprobe)
         return proc
@@ -188,6 +299,32 @@ class Supervisor:
         if self._proc is not None:
             outcome.tracer_returncode = self._proc.returncode
         outcome.tracer_info = self.tracer.describe()
+        outcome.ptrace_refused = list(self._book.refusals)
+        rc = outcome.tracer_returncode
+        if rc is not None and rc < 0 and self._kill_since is None and not self._abandoned:
+            outcome.tracer_killed_by = _signal_name(-rc)  # not by sysprobe: under the command
+        if not self._book.leader_ended and rc is not None and rc >= 0 and outcome.tracer_killed_by is None:
+            outcome.exit_status = rc  # a tracer that exits on its own exits with the command's status
+        outcome.incomplete = self._why_incomplete(outcome)
+
+    def _why_incomplete(self, outcome: RunOutcome) -> str | None:
+        """The sentence that says why the trace does not cover the whole run, or None."""
+        if outcome.timed_out:
+            limit = f"{self.timeout:g} s"
+            return f"timed out after {limit}{self._at_timeout}: the traced processes were killed"
+        if self._signals:
+            names = " then ".join(_signal_name(sig) for sig in self._signals)
+            return f"interrupted by {names}: the command was stopped before it finished"
+        if outcome.tracer_killed_by is not None:
+            said = (
+                f"{outcome.tracer_info.name} was killed by {outcome.tracer_killed_by} while the command ran"
+            )
+            if outcome.exit_status is None:
+                return f"{said}: the trace ends there, and the command's exit status is unknown"
+            return f"{said}: the trace ends there"
+        if self._abandoned:
+            return "the events were not read to the end: the traced processes were killed"
+        return None
 
     # ---- the read loop ----
 
@@ -199,7 +336,7 @@ class Supervisor:
     def _chunks(self, read_fd: int, raw_copy: BinaryIO | None, started: float) -> Iterator[bytes]:
         proc = self._proc
         assert proc is not None
-        deadline = started + self.options.timeout if self.options.timeout else None
+        deadline = started + self.timeout if self.timeout is not None else None
         pidfd = _pidfd(proc.pid)
         wake_fd = self._wake_read
         done = False
@@ -233,13 +370,14 @@ class Supervisor:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wake_fd, 512)
                     self._handle_signals()
-                if not done and (proc.poll() is not None):
+                if not done and self._tracer_ended():
                     done = True
                     self._release_hold()
                 now = time.monotonic()
                 if deadline is not None and now >= deadline and not self._timed_out():
                     assert self.outcome is not None
                     self.outcome.timed_out = True
+                    self._at_timeout = self._still_running()
                     self._request_kill()
                 if self._grace_until is not None and now >= self._grace_until:
                     self._grace_until = None
@@ -252,6 +390,45 @@ class Supervisor:
 
     def _timed_out(self) -> bool:
         return self.outcome is not None and self.outcome.timed_out
+
+    def _tracer_ended(self) -> bool:
+        """Has the tracing process exited (and been waited for)? The watchdog then forgets its pid."""
+        proc = self._proc
+        if proc is None or proc.poll() is None:
+            return False
+        if self._watchdog is not None:
+            self._watchdog.ended()
+        return True
+
+    def _still_running(self) -> str:
+        """At the timeout: what kept the run open, when the command itself had ended or was stopped."""
+        parts = []
+        if self._book.leader_ended and self.outcome is not None:
+            left = self._leftovers()
+            who = ", ".join(map(str, left)) or "processes"
+            parts.append(
+                f", after the command itself had ended ({_status_text(self.outcome)}); it left {who} "
+                "running (ending the run with the command stops there)"
+            )
+        stopped = self._book.stopped_now()
+        if stopped:
+            parts.append(f"; {stopped}")
+        return "".join(parts)
+
+    def _leftovers(self) -> list[Leftover]:
+        proc = self._proc
+        if proc is None:
+            return []
+        return [
+            Leftover(pid, _comm(pid) or "?") for pid in sorted(tracees_of(proc.pid)) if not _is_zombie(pid)
+        ]
+
+    def _end_with_command(self, outcome: RunOutcome) -> None:
+        """The command has exited: kill what it left running, and say what that was."""
+        self._ending = True
+        outcome.ended_leftovers = self._leftovers()
+        if outcome.ended_leftovers:
+            self._request_kill()
 
     # ---- signals, kills, shutdown ----
 
@@ -320,6 +497,7 @@ class Supervisor:
         if proc is None:
             return
         if proc.poll() is None:
+            self._abandoned = self._kill_since is None and not self._timed_out()
             self._request_kill()
             give_up = time.monotonic() + 2 * STUCK_SECONDS
             while proc.poll() is None and time.monotonic() < give_up:
@@ -331,6 +509,7 @@ class Supervisor:
             if proc.poll() is None:
                 proc.kill()
         proc.wait()
+        self._tracer_ended()
         self._kill_survivors()
 
     def _kill_survivors(self) -> None:
@@ -339,46 +518,128 @@ class Supervisor:
         no --kill-on-exit). Kill the pids the trace showed alive if they are still processes
         that started during this run (not in the session alone: a daemon under test leaves
         it with setsid)."""
-        for pid in self._alive:
+        for pid in self._book.alive:
             started = _start_ticks(pid)
             if started is not None and started >= self._started_ticks:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
 
 
-def note_event(event: Event, outcome: RunOutcome, alive: set[int]) -> None:
-    """What an event says about the run: the command's exec, exit status, live tasks."""
-    if event.pid is not None:
+# ptrace requests that make the caller a tracer (sys/ptrace.h)
+_BECOME_TRACER = {0: "PTRACE_TRACEME", 16: "PTRACE_ATTACH", 0x4206: "PTRACE_SEIZE"}
+
+
+class RunBook:
+    """What the events say about the run, kept as they go by: the command's pid, its own
+    exec and end, the tasks alive, each one's program, the stopped ones, refused ptraces."""
+
+    def __init__(self) -> None:
+        self.alive: set[int] = set()  # traced pids not yet seen to end
+        self.leader_ended = False
+        self.programs: dict[int, str] = {}
+        self.stopped: dict[int, str] = {}  # pid -> the signal that stopped it, until it runs again
+        self.refusals: list[PtraceRefusal] = []
+
+    def note(self, event: Event, outcome: RunOutcome) -> None:
+        pid = event.pid
+        if pid is None:
+            return
         if isinstance(event, Exit | Killed):
-            alive.discard(event.pid)
+            self.alive.discard(pid)
         else:
-            alive.add(event.pid)
+            self.alive.add(pid)
+        if isinstance(event, Stopped):
+            self.stopped[pid] = event.signal
+        else:
+            self.stopped.pop(pid, None)
+        if outcome.leader_pid is None:
+            outcome.leader_pid = pid
+        if isinstance(event, Syscall):
+            self._syscall(event, outcome)
+        elif pid == outcome.leader_pid and isinstance(event, Exit):
+            outcome.exit_status = event.code
+            self.leader_ended = True
+        elif pid == outcome.leader_pid and isinstance(event, Killed):
+            outcome.leader_signal = event.signal
+            outcome.exit_status = exit_status_for(event.signal)
+            self.leader_ended = True
+
+    def _syscall(self, event: Syscall, outcome: RunOutcome) -> None:
+        pid = event.pid
+        assert pid is not None
         # a child that makes no traced call shows only in its parent's result (if it
         # ended first, it is gone: _kill_survivors finds no such process)
-        if isinstance(event, Syscall) and event.name in CREATES_PROCESS and event.ret and event.ret > 0:
-            alive.add(event.ret)
-    if outcome.leader_pid is None and event.pid is not None:
-        outcome.leader_pid = event.pid
-    if event.pid is not None and event.pid == outcome.leader_pid:
-        if isinstance(event, Syscall) and event.name in EXECS and not outcome.exec_succeeded:
+        if event.name in CREATES_PROCESS and event.ret and event.ret > 0:
+            self.alive.add(event.ret)
+            if pid in self.programs:
+                self._inherit(event.ret, self.programs[pid])
+        elif event.name in EXECS and event.ret == 0:
+            path = event.args[0] if event.args else None
+            if isinstance(path, Str):
+                self.programs[pid] = path.text
+        elif event.name == "ptrace" and event.errno == "EPERM" and event.args:
+            request = _become_tracer(event.args[0])
+            if request is not None:
+                program = self.programs.get(pid) or _comm(pid)  # unknown when clone is not traced
+                self.refusals.append(PtraceRefusal(pid, request, program, event.line))
+        if pid == outcome.leader_pid and event.name in EXECS and not outcome.exec_succeeded:
             if event.ret == 0:
                 outcome.exec_succeeded = True
             elif event.errno is not None:
                 outcome.exec_error = (event.errno, event.errno_text or event.errno)
-        elif isinstance(event, Exit):
-            outcome.exit_status = event.code
-        elif isinstance(event, Killed):
-            outcome.leader_signal = event.signal
-            outcome.exit_status = exit_status_for(event.signal)
+
+    def _inherit(self, child: int, program: str) -> None:
+        """A forked child runs its parent's program (its own lines may have come first)."""
+        self.programs.setdefault(child, program)
+        self.refusals = [
+            replace(r, program=program) if r.pid == child and r.program is None else r for r in self.refusals
+        ]
+
+    def stopped_now(self) -> str:
+        """The tasks stopped at this moment ("pid 12 (sh) stayed stopped by SIGSTOP"), or ""."""
+        return ", ".join(
+            f"pid {pid} ({self.programs.get(pid) or _comm(pid) or '?'}) stayed stopped by {sig}"
+            for pid, sig in sorted(self.stopped.items())
+        )
 
 
-@contextlib.contextmanager
-def open_raw_copy(path: str | None) -> Iterator[BinaryIO | None]:
-    if path is None:
-        yield None
-        return
-    with open(path, "wb") as copy:
-        yield copy
+def _become_tracer(request: object) -> str | None:
+    """PTRACE_TRACEME, PTRACE_ATTACH or PTRACE_SEIZE for a ptrace request argument, else None."""
+    if isinstance(request, Const):
+        return request.name if request.name in _BECOME_TRACER.values() else None
+    if isinstance(request, int) and not isinstance(request, bool):
+        return _BECOME_TRACER.get(int(request))
+    return None
+
+
+class RawCopy:
+    """The raw trace copy (``RunOptions.raw_output``): opened before anything starts, so a
+    path that cannot be written is a UsageError and nothing else happens."""
+
+    def __init__(self, path: str | None, file: BinaryIO | None) -> None:
+        self.path = path
+        self.file = file
+
+    @classmethod
+    def open(cls, path: str | None) -> RawCopy:
+        if path is None:
+            return cls(None, None)
+        if os.path.isdir(path):
+            raise UsageError(f"cannot write the trace to {path}: it is a directory")
+        try:
+            return cls(path, open(path, "wb"))
+        except OSError as exc:
+            raise UsageError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def discard(self) -> None:
+        self.close()
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -408,3 +669,34 @@ def _terminal_foreground() -> bool:
         except OSError:
             continue
     return False
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _status_text(outcome: RunOutcome) -> str:
+    if outcome.leader_signal:
+        return f"killed by {outcome.leader_signal}"
+    return f"exit {outcome.exit_status}"
+
+
+def _comm(pid: int) -> str | None:
+    """The name /proc gives a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return True  # gone already
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] in (b"Z", b"X")

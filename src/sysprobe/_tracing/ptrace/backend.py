@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from ...errors import BackendMissing, SysprobeError, TraceFailed, UnsupportedTracee, UsageError
 from ...events import Event, Syscall
 from ..base import RunOptions, Tracer, TracerInfo, ptrace_denied
+from ..selection import trace_expression
 from .support import parse_injections, python_ptrace_missing, selection, wrong_machine
 
 # blocked in the tracing process as strace -o FILE CMD blocks them: they are the command's
@@ -59,7 +60,9 @@ class PtraceTracer(Tracer):
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         parse_injections(options.inject)  # a UsageError now, before anything starts
-        self.selected = selection(options.syscalls)
+        # execve, ptrace and the injected calls are traced whatever the selection (selection.py)
+        self.expression = trace_expression(options.syscalls, options.inject)
+        self.selected = selection(self.expression)
         self.version = ""
         self._argv: list[str] = []
         self._report_fd: int | None = None
@@ -111,8 +114,8 @@ class PtraceTracer(Tracer):
         )
         out = [sys.executable, "-I", "-S", "-c", boot, "--parent", str(os.getpid())]
         out += ["--report-fd", str(report_fd), "-o", output, "--exec", path]
-        if self.selected is not None:
-            out += ["-e", "trace=" + ",".join(sorted(self.selected))]
+        if self.selected is not None:  # "?name": skipped if unknown; a plain name must exist
+            out += ["-e", f"trace={self.expression}"]
         if not opts.seccomp:
             out.append("--no-seccomp")
         for spec in opts.inject:
@@ -149,14 +152,10 @@ class PtraceTracer(Tracer):
         self._read_reports()
         return TracerInfo(self.backend, "python-ptrace", self.version, tuple(self._argv))
 
-    def diagnose(self, returncode: int, traced: bool) -> SysprobeError | None:
+    def diagnose(self, returncode: int, ran: bool) -> SysprobeError | None:
+        """What the tracing process reported (PtraceDenied, UsageError, UnsupportedTracee...)."""
         self._read_reports()
-        if self._error is not None:
-            return self._error
-        if not traced and returncode != 0:
-            how = f"was killed by signal {-returncode}" if returncode < 0 else f"exited with {returncode}"
-            return TraceFailed(f"the ptrace tracing process {how} before tracing anything")
-        return None
+        return self._error
 
     def _read_reports(self) -> None:
         if self._report_fd is None:

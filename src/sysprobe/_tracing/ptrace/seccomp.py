@@ -48,12 +48,3 @@ def install_filter(program: bytes) -> bool:
     if os.geteuid() != 0:
         libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: required without CAP_SYS_ADMIN
     return int(libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0)) == 0  # PR_SET_SECCOMP, FILTER
-
-
-def has_filter(pid: int) -> bool:
-    """Does ``pid`` run under a seccomp filter (was ours installed)?"""
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            return any(line.split() == ["Seccomp:", "2"] for line in fh)
-    except OSError:
-        return False

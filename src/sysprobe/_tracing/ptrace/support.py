@@ -41,26 +41,46 @@ def wrong_machine() -> BackendMissing | None:
     )
 
 
-def parse_injections(specs: Sequence[str]) -> dict[str, tuple[str, int]]:
-    """``NAME[,NAME]:error=ERRNO`` or ``:retval=N`` (strace's -e inject= subset this backend does)."""
+def parse_injections(
+    specs: Sequence[str], known: Collection[str] | None = None
+) -> dict[str, tuple[str, int]]:
+    """``NAME[,NAME]:error=ERRNO`` or ``:retval=N`` (the part of strace's ``-e inject=`` this
+    backend does). Anything else — another action (``when=``, ``signal=``, ``delay_enter=``),
+    a class or pattern for NAME, a name not in ``known`` (the syscall table) — is a
+    UsageError: an injection is applied as asked or not at all, never silently dropped."""
     out: dict[str, tuple[str, int]] = {}
     for spec in specs:
         spec = spec.removeprefix("inject=")
-        names, _, action = spec.partition(":")
-        key, _, value = action.partition("=")
+        names, _, actions = spec.partition(":")
+        if not actions or ":" in actions:
+            raise UsageError(
+                f"inject {spec!r}: the ptrace backend injects NAME:error=ERRNO or NAME:retval=N only "
+                "(one action; use --backend strace for the others)"
+            )
+        key, _, value = actions.partition("=")
         if key == "error":
-            code = getattr(errno, value, None) if not value.isdigit() else int(value)
+            code = (
+                int(value) if value.isdigit() else getattr(errno, value, None) if value[:1] == "E" else None
+            )
             if not isinstance(code, int):
                 raise UsageError(f"inject {spec!r}: unknown errno {value!r}")
+            if not 0 < code < 4096:
+                raise UsageError(f"inject {spec!r}: an errno is between 1 and 4095, not {code}")
             what = ("error", code)
         elif key == "retval" and value.lstrip("-").isdigit():
             what = ("retval", int(value))
         else:
             raise UsageError(
-                f"inject {spec!r}: the ptrace backend injects NAME:error=ERRNO or NAME:retval=N only"
+                f"inject {spec!r}: the ptrace backend injects NAME:error=ERRNO or NAME:retval=N only "
+                "(use --backend strace for the others)"
             )
         for name in names.split(","):
-            out[name.strip()] = what
+            name = name.strip()
+            if not name or name.startswith(("%", "/", "!", "?")):
+                raise UsageError(f"inject {spec!r}: the ptrace backend injects into calls named one by one")
+            if known is not None and name not in known:
+                raise UsageError(f"inject {spec!r}: invalid system call {name!r} (not on x86_64)")
+            out[name] = what
     return out
 
 
@@ -81,3 +101,11 @@ def selection(syscalls: str | Collection[str] | None) -> frozenset[str] | None:
             )
         names.add(item)
     return frozenset(names)
+
+
+def required(expression: str | None) -> list[str]:
+    """The names of a ``trace=`` expression that must exist (not ``?name``), as strace checks them."""
+    if expression is None:
+        return []
+    items = [item.strip() for item in expression.removeprefix("trace=").split(",")]
+    return [item for item in items if item and not item.startswith("?") and item != "all"]

@@ -1,9 +1,12 @@
 """The ptrace tracer: what runs in the tracing process (``python -m sysprobe._tracing.ptrace``).
 
-The command starts as the tracing process's only child (fork, PTRACE_TRACEME, SIGSTOP,
-exec — never attach), so ``waitpid(-1, __WALL)`` here sees only tracees. python-ptrace
-supplies the ptrace binding; the syscall table is sysprobe's own (``_kernel``). The wait
-loop is our own: one blocking
+The command starts as the tracing process's only child, seized before it runs a line of
+its own (fork; the child waits on a pipe; PTRACE_SEIZE; the child installs the seccomp
+filter, stops itself once so that the tracer learns whether the filter is in, and execs),
+so ``waitpid(-1, __WALL)`` here sees only tracees. Seized, as strace seizes: a tracee that
+stops itself (``kill -STOP $$``) stays stopped (PTRACE_LISTEN) until SIGCONT or SIGKILL,
+instead of being resumed at once. python-ptrace supplies the ptrace binding; the syscall
+table is sysprobe's own (``_kernel``). The wait loop is our own: one blocking
 ``waitpid(-1, __WALL)`` for every tracee (python-ptrace's own loop polls each process and
 sleeps, 50× slower on fork-heavy programs). Each finished call becomes one strace-style
 line (``render.finish``); sysprobe reads the lines from a FIFO and parses them with the same line
@@ -28,13 +31,13 @@ from typing import Any
 
 from ..._kernel.constants import constants
 from ..._kernel.signals import signal_name
-from ..._kernel.syscalls import EXECS, X32_SYSCALL_BIT, number_of
-from ...errors import PtraceDenied, UnsupportedTracee
+from ..._kernel.syscalls import EXECS, TABLE, X32_SYSCALL_BIT, number_of
+from ...errors import PtraceDenied, UnsupportedTracee, UsageError
 from .decode import PendingCall, begin, call_name, s64, undecoded
 from .memory import TraceeMemory
 from .render import finish, siginfo_text
-from .seccomp import has_filter, install_filter, seccomp_filter
-from .support import LoopOptions, parse_injections, python_ptrace_missing, selection, wrong_machine
+from .seccomp import install_filter, seccomp_filter
+from .support import LoopOptions, parse_injections, python_ptrace_missing, required, selection, wrong_machine
 
 _WALL = constants("x86_64")["__WALL"]
 _SYSCALL_STOP = signal.SIGTRAP | 0x80
@@ -46,6 +49,10 @@ PTRACE_O_TRACEEXEC = 0x10
 PTRACE_O_TRACESECCOMP = 0x80
 PTRACE_O_EXITKILL = 0x100000  # tracees die with the tracing process: none outlives it
 PTRACE_EVENT_SECCOMP = 7
+PTRACE_EVENT_STOP = 128  # a seized tracee's group-stop, first stop, or wake-up from PTRACE_LISTEN
+PTRACE_SEIZE = 0x4206
+PTRACE_LISTEN = 0x4208
+_STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC = 1, 2, 3, 4
 PTRACE_GETSIGINFO = 0x4202
 _OPTIONS = (
@@ -111,9 +118,13 @@ class PtraceLoop:
         self.unblock = frozenset(unblock)  # signals the tracing process blocks and the command must not
         self.on_idle = on_idle
         self.on_new_call = on_new_call
-        self.injections = parse_injections(self.options.inject)
         self.strsize = self.options.string_limit or DEFAULT_STRSIZE
         self._func, self._version = binding()
+        known = {name for name in TABLE if number_of(name) is not None}
+        self.injections = parse_injections(self.options.inject, known)
+        for name in required(self.options.syscalls):  # as strace: a plain name must exist
+            if name not in known:
+                raise UsageError(f"invalid system call {name!r} (the ptrace backend knows x86_64's)")
         self._only = selection(self.options.syscalls)
         self._tasks: dict[int, TracedTask] = {}
         self._announced: set[str] = set()
@@ -123,6 +134,7 @@ class PtraceLoop:
         self._kill = False
         self._refused: str | None = None
         self._seccomp = False  # the kernel stops the tracees only at the selected calls
+        self._said_fd: int | None = None  # the child's word on its filter, until its first stop
 
     @property
     def version(self) -> str:
@@ -147,52 +159,69 @@ class PtraceLoop:
             self._reap()
             for task in self._tasks.values():
                 task.mem.close()
+            if self._said_fd is not None:
+                os.close(self._said_fd)
+                self._said_fd = None
         if self._refused is not None:
             raise UnsupportedTracee(self._refused)
 
     # ---- start ----
 
     def _start(self) -> None:
-        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        go_r, go_w = os.pipe2(os.O_CLOEXEC)  # the tracer to the child: "seized, go on"
+        said_r, said_w = os.pipe2(os.O_CLOEXEC)  # the child to the tracer: "my filter is in"
         filter_program = self._filter_program()
         pid = os.fork()
         if pid == 0:  # the child: only async-signal-safe-ish calls until the exec
             try:
-                os.close(report_r)
-                try:
-                    self._func.ptrace_traceme()
-                except Exception as exc:
-                    os.write(report_w, f"traceme {getattr(exc, 'errno', 0) or 0}".encode())
-                    os._exit(127)
+                os.close(go_w)
+                os.close(said_r)
                 # the command starts with 0, 1 and 2 only, as under strace (Popen close_fds)
-                os.closerange(3, report_w)
-                os.closerange(report_w + 1, _max_fd())
+                low, high = sorted((go_r, said_w))
+                os.closerange(3, low)
+                os.closerange(low + 1, high)
+                os.closerange(high + 1, _max_fd())
                 # as subprocess does: Python ignores these, and an ignored signal stays so across exec
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
                 signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, self.unblock)
-                if filter_program is not None:  # after the closes: until the tracer asks for
-                    install_filter(filter_program)  # its stops, selected calls fail with ENOSYS
-                os.kill(os.getpid(), signal.SIGSTOP)
-                os.execve(self.path, self.argv, os.environ)
+                if os.read(go_r, 1) == b"g":  # seized: from here on every stop is the tracer's
+                    # with the filter in, a selected call stops for the tracer (not ENOSYS)
+                    installed = filter_program is not None and install_filter(filter_program)
+                    os.write(said_w, b"F" if installed else b"-")
+                    os.kill(os.getpid(), signal.SIGSTOP)  # the tracer reads what was said here
+                    os.execve(self.path, self.argv, os.environ)
             except BaseException:
                 pass
             os._exit(127)
-        os.close(report_w)
+        os.close(go_r)
+        os.close(said_w)
+        self._said_fd = said_r
         self._leader = pid
-        _, status = os.waitpid(pid, _WALL)
-        # read only from a child that is gone: a stopped one still holds the write end
-        report = "" if os.WIFSTOPPED(status) else os.read(report_r, 256).decode(errors="replace")
-        os.close(report_r)
-        if not os.WIFSTOPPED(status):
-            code = int(report.split()[-1]) if report.startswith("traceme") else 0
-            why = os.strerror(code) if code else "the child did not stop"
-            raise PtraceDenied(f"PTRACE_TRACEME failed: {why}")  # the hint is added by sysprobe
-        self._seccomp = filter_program is not None and has_filter(pid)
-        self._func.ptrace_setoptions(pid, _OPTIONS | (PTRACE_O_TRACESECCOMP if self._seccomp else 0))
+        options = _OPTIONS | (PTRACE_O_TRACESECCOMP if filter_program is not None else 0)
+        try:
+            self._func.ptrace(PTRACE_SEIZE, pid, 0, options)
+        except Exception as exc:
+            os.close(go_w)  # the child reads end of file and exits
+            os.waitpid(pid, 0)
+            code = getattr(exc, "errno", 0) or 0
+            why = os.strerror(code) if code else str(exc)
+            raise PtraceDenied(f"PTRACE_SEIZE failed: {why}") from None  # the hint is added by sysprobe
+        os.write(go_w, b"g")
+        os.close(go_w)
         task = TracedTask(pid)
         task.seen = True
         self._tasks[pid] = task
+
+    def _handshake(self, pid: int) -> None:
+        """The child's own stop before its exec: is the seccomp filter in? Then the tracee
+        runs to its next selected call (PTRACE_CONT), else to every call (PTRACE_SYSCALL)."""
+        fd, self._said_fd = self._said_fd, None
+        assert fd is not None
+        try:
+            self._seccomp = os.read(fd, 1) == b"F"  # written before the stop: no wait
+        finally:
+            os.close(fd)
         self._resume(pid, 0)
 
     # ---- the wait loop: strace-style lines ----
@@ -219,7 +248,9 @@ class PtraceLoop:
                 task = self._tasks[pid] = TracedTask(pid)  # a new child, before its parent's event
             sig = os.WSTOPSIG(status)
             event = status >> 16
-            if sig == _SYSCALL_STOP:
+            if self._said_fd is not None and pid == self._leader and not event and sig == signal.SIGSTOP:
+                self._handshake(pid)
+            elif sig == _SYSCALL_STOP:
                 yield from self._syscall_stop(task)
                 self._resume(pid, 0)
             elif event == PTRACE_EVENT_SECCOMP:
@@ -227,11 +258,10 @@ class PtraceLoop:
                 # follows); resuming with PTRACE_SYSCALL brings its exit stop
                 yield from self._syscall_stop(task)
                 self._resume(pid, 0)
+            elif event == PTRACE_EVENT_STOP:
+                yield from self._trap_stop(task, sig)
             elif event:
                 yield from self._event_stop(task, event)
-                self._resume(pid, 0)
-            elif not task.seen and sig == signal.SIGSTOP:
-                task.seen = True  # the stop every new tracee starts with: not the program's
                 self._resume(pid, 0)
             else:
                 yield from self._signal_stop(task, sig)
@@ -316,14 +346,21 @@ class PtraceLoop:
                     if task.call is not None:
                         task.call.tracee = task.mem
 
-    def _signal_stop(self, task: TracedTask, sig: int) -> Iterator[str]:
-        info = _siginfo(self._func, task.pid)
-        if info is None:  # no siginfo: a group-stop (SIGSTOP, SIGTSTP...), not a delivery
+    def _trap_stop(self, task: TracedTask, sig: int) -> Iterator[str]:
+        """PTRACE_EVENT_STOP: a group-stop (the stop signal) stays stopped, as under strace,
+        until SIGCONT or SIGKILL; a new tracee's first stop or a wake-up (SIGTRAP) runs on."""
+        if sig in _STOP_SIGNALS and task.seen:
             if self._started:
                 yield (f"{task.pid:<5} --- stopped by {signal_name(sig)} ---")
-            self._resume(task.pid, 0)
+            with contextlib.suppress(Exception):  # ESRCH: it died meanwhile; its exit comes next
+                self._func.ptrace(PTRACE_LISTEN, task.pid, 0, 0)
             return
-        if self._started:
+        task.seen = True
+        self._resume(task.pid, 0)
+
+    def _signal_stop(self, task: TracedTask, sig: int) -> Iterator[str]:
+        info = _siginfo(self._func, task.pid)
+        if self._started and info is not None:
             yield (f"{task.pid:<5} --- {signal_name(sig)} {siginfo_text(info)} ---")
         self._resume(task.pid, sig)
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from ...errors import SysprobeError
 from ..base import RunOptions, Tracer, TracerInfo
 from ..placement import forking_on
+from ..selection import trace_expression
 from ..supervisor import Supervisor
-from .binary import Strace, diagnose, ensure_usable, locate, seccomp_works
+from .binary import Strace, diagnose, ensure_usable, forget_usable, locate, seccomp_works
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,18 @@ class StraceTracer(Tracer):
         strace = self.binary
         for feature in [*self.features, *(["-e inject="] if self.options.inject else [])]:
             strace.require(feature)
-        ensure_usable(strace)
+        self.strace_options()  # a selection the run cannot honour is a UsageError now
+        ensure_usable(strace)  # a denial, said once and cleanly (a success may be remembered)
 
     def strace_options(self) -> list[str]:
         """The options sysprobe gives strace besides ``-f -o FIFO``."""
         opts = self.options
         out = ["-y"] if opts.decode_fds else []
-        if isinstance(opts.syscalls, str):
-            expression = opts.syscalls.removeprefix("trace=")
+        # execve, ptrace and the injected calls are traced whatever the selection (selection.py)
+        expression = trace_expression(opts.syscalls, opts.inject)
+        if expression is not None:
             out += ["-e", f"trace={expression}"]
-        elif opts.syscalls is not None:
-            # "?name": a call this architecture does not have is skipped, not an error
-            out += ["-e", "trace=" + ",".join(f"?{name}" for name in sorted(opts.syscalls))]
-        if opts.syscalls is not None and opts.seccomp and seccomp_works(self.binary):
+        if expression not in (None, "all") and opts.seccomp and seccomp_works(self.binary):
             out.append("--seccomp-bpf")  # the kernel stops the tracee only for these calls
         for spec in opts.inject:
             out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
@@ -86,11 +86,12 @@ class StraceTracer(Tracer):
         version = self._strace.version_text if self._strace is not None else ""
         return TracerInfo(self.backend, "strace", version, tuple(self._argv))
 
-    def diagnose(self, returncode: int, traced: bool) -> SysprobeError | None:
-        """strace exited without a line: re-run it on ``true`` with stderr captured and
-        classify what it says (its stderr is the command's during the run)."""
-        if traced or returncode == 0:
+    def diagnose(self, returncode: int, ran: bool) -> SysprobeError | None:
+        """The command did not run under strace: re-run strace on ``true`` with stderr
+        captured and classify what it says (its stderr is the command's during the run)."""
+        if ran:
             return None
+        forget_usable(self.binary)
         return diagnose(self.binary, self.strace_options())
 
 

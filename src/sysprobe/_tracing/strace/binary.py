@@ -1,15 +1,22 @@
 """The strace binary: where it is, what it can do, and why it failed.
 
-Failures are diagnosed after the fact: when a run produced no trace, a short probe
-(``strace -f -o /dev/null -- true`` with its stderr captured) tells a missing option from
-a denied ptrace, and the kernel's own settings say why ptrace was denied.
+Whether strace can trace here is decided by each run's own evidence (the command's execve
+in its trace, see ``supervisor``). A probe before the run only keeps strace's own
+complaints off the terminal, and only its successes are remembered (``ensure_usable``), so
+a run under another tracer, in a container or after a sysctl change can never poison a
+later one. The binary's version is remembered on disk, keyed by the file itself.
+
+Failures are diagnosed after the fact: when a run's trace does not show the command's
+exec, a short probe (``strace -f -o /dev/null [the run's options] -- true`` with its stderr
+captured) tells a missing option from a denied ptrace, and the kernel's own settings say
+why ptrace was denied.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -17,7 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import PtraceDenied, StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
+from ...errors import StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
 from ..base import proc_status, ptrace_denied
 
 # The first strace release with each option sysprobe may pass (strace's NEWS).
@@ -64,13 +71,16 @@ def locate(explicit: str | None = None) -> Strace:
             f"strace not found ({where}); install it, e.g. `apt-get install strace`, "
             "or name it with --strace PATH"
         )
-    return _probe_version(os.path.realpath(path), os.stat(path).st_mtime_ns)
+    real = os.path.realpath(path)
+    info = os.stat(real)
+    return _probe_version(real, (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns))
 
 
 @functools.lru_cache(maxsize=8)
-def _probe_version(path: str, mtime: int) -> Strace:
-    """``strace -V``, remembered on disk per binary (a fork saved on every run)."""
-    digest = hashlib.sha256(f"{path}:{mtime}".encode()).hexdigest()[:32]
+def _probe_version(path: str, identity: tuple[int, ...]) -> Strace:
+    """``strace -V``, remembered on disk per binary file (a fork saved on every run): a
+    replaced or rebuilt binary has another inode, size or change time, so another entry."""
+    digest = hashlib.sha256(f"{path}:{identity}".encode()).hexdigest()[:32]
     cache = _cache_dir() / f"version-{digest}"
     try:
         major, minor = (int(x) for x in cache.read_text().split("."))
@@ -89,8 +99,9 @@ def _probe_version(path: str, mtime: int) -> Strace:
     return found
 
 
-def diagnose(strace: Strace, options: list[str]) -> SysprobeError:
-    """Why did strace not trace? Re-run it on ``true`` with stderr captured and classify."""
+def diagnose(strace: Strace, options: list[str]) -> SysprobeError | None:
+    """Why did strace not trace? Re-run it on ``true`` with the run's options and stderr
+    captured, and classify what it says; None when the re-run traces (the cause is gone)."""
     true = shutil.which("true") or "/bin/true"
     try:
         probe = subprocess.run(
@@ -102,6 +113,8 @@ def diagnose(strace: Strace, options: list[str]) -> SysprobeError:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return TraceFailed(f"strace did not run: {exc}")
+    if probe.returncode == 0:
+        return None
     return classify(probe.stderr, probe.returncode)
 
 
@@ -134,107 +147,117 @@ def check_usable(path: str | None = None) -> str | None:
 
 
 def ensure_usable(strace: Strace) -> None:
-    """Raise the reason strace cannot trace in this environment, if it cannot.
+    """Raise the reason strace cannot trace in this environment, if it cannot — so that
+    strace's own complaints never reach the user's terminal.
 
-    A probe run (``strace -f -o /dev/null true``, stderr captured) answers; its answer
-    is kept, in memory and on disk, for as long as nothing that decides it changes: the
-    strace binary, the boot, the user, this process's seccomp mode, capabilities and
-    the yama setting. So strace's own complaints never reach the user's terminal, and
-    a normal run pays nothing after the first.
+    A probe run (``strace -f [--seccomp-bpf -e trace=execve] -o /dev/null true``, stderr
+    captured) answers, and says whether strace's seccomp filter works here. Only a success
+    is remembered (in memory, and on disk so a normal run pays nothing after the first),
+    keyed by everything that decides it: the strace binary, the boot, the user, this
+    process's tracer, seccomp mode, capabilities and LSM label, the yama setting. A denial
+    is never stored, so a run under a tracer cannot turn a working machine into a denied
+    one; and a stored success cannot turn a denied machine into a working one either: a
+    run is judged by its own evidence (the command's execve in its trace), and a run that
+    shows none calls ``forget_usable``.
     """
-    error = _capabilities(strace).error
-    if error.startswith("ptrace"):
-        raise PtraceDenied(error)
-    if error:
-        raise TraceFailed(error)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the probe found: why tracing fails ("" if it works), and whether seccomp-bpf does."""
-
-    error: str
-    seccomp: bool
+    _capability(strace)
 
 
 def seccomp_works(strace: Strace) -> bool:
-    """Can strace filter with seccomp-bpf here (strace 5.3+, a kernel with seccomp filters)?"""
-    return _capabilities(strace).seccomp
+    """Can strace filter with seccomp-bpf here (strace 5.3+, a kernel that hands filtered
+    calls to a tracer, and the probe saw no complaint)? If strace still finds the filter
+    unusable, it says so and traces every call: slower, never wrong."""
+    if not (strace.supports("--seccomp-bpf") and _kernel_traces_seccomp()):
+        return False
+    try:
+        return _capability(strace) == _SECCOMP
+    except SysprobeError:
+        return False  # the run will show why
 
 
-def _capabilities(strace: Strace) -> Capabilities:
+_SECCOMP, _PLAIN = "seccomp", "plain"  # what a success remembers
+
+
+def _capability(strace: Strace) -> str:
     key = _environment_key(strace)
-    found = _USABLE.get(key) or _read_cached(key)
+    found = _WORKS.get(key)
     if found is None:
-        found = _probe(strace)
-        _write_cached(key, found)
-    _USABLE[key] = found
+        marker = _cache_dir() / f"works-{key}"
+        found = _read(str(marker))
+        if found not in (_SECCOMP, _PLAIN):
+            found = _probe(strace)
+            _write_text(marker, found)
+        _WORKS[key] = found
     return found
 
 
-_USABLE: dict[str, Capabilities] = {}
-
-
-def _probe(strace: Strace) -> Capabilities:
-    """Trace ``true``: is tracing possible here, and is seccomp-bpf filtering?"""
+def _probe(strace: Strace) -> str:
+    """Trace ``true`` (filtered with seccomp-bpf where strace has it): raise why it cannot,
+    or say whether the filter worked (strace warns and goes on without it where it cannot)."""
+    seccomp = strace.supports("--seccomp-bpf") and _kernel_traces_seccomp()
+    options = ["--seccomp-bpf", "-e", "trace=execve"] if seccomp else []
     true = shutil.which("true") or "/bin/true"
     try:
         probe = subprocess.run(
-            [strace.path, "-f", "-o", os.devnull, "--", true],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        if probe.returncode != 0:
-            return Capabilities(str(classify(probe.stderr, probe.returncode)), False)
-        if not strace.supports("--seccomp-bpf"):
-            return Capabilities("", False)
-        filtered = subprocess.run(
-            [strace.path, "-f", "--seccomp-bpf", "-e", "trace=execve", "-o", os.devnull, "--", true],
+            [strace.path, "-f", "-o", os.devnull, *options, "--", true],
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Capabilities(f"strace did not run: {exc}", False)
-    # strace says why when it cannot install the filter, and carries on without it
-    return Capabilities("", filtered.returncode == 0 and "seccomp" not in filtered.stderr.lower())
+        raise TraceFailed(f"strace did not run: {exc}") from None
+    if probe.returncode != 0:
+        raise classify(probe.stderr, probe.returncode)
+    return _SECCOMP if seccomp and "seccomp" not in probe.stderr.lower() else _PLAIN
+
+
+def forget_usable(strace: Strace) -> None:
+    """A run under this strace showed no evidence of tracing: probe again next time."""
+    key = _environment_key(strace)
+    _WORKS.pop(key, None)
+    with contextlib.suppress(OSError):
+        (_cache_dir() / f"works-{key}").unlink()
+
+
+_WORKS: dict[str, str] = {}
+
+
+@functools.lru_cache(maxsize=1)
+def _kernel_traces_seccomp() -> bool:
+    return "trace" in _read("/proc/sys/kernel/seccomp/actions_avail").split()
 
 
 def _environment_key(strace: Strace) -> str:
     status = proc_status()
+    tracer = status.get("TracerPid", "0")
+    info = os.stat(strace.path)
     parts = [
         strace.path,
-        str(os.stat(strace.path).st_mtime_ns),
+        str((info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)),
         _read("/proc/sys/kernel/random/boot_id"),
         str(os.geteuid()),
+        tracer,
+        _started(tracer) if tracer != "0" else "",  # the tracer's identity: pids are reused
         status.get("Seccomp", ""),
+        status.get("Seccomp_filters", ""),
         status.get("NoNewPrivs", ""),
         status.get("CapEff", ""),
+        _read("/proc/self/attr/current"),  # the AppArmor or SELinux confinement
         _read("/proc/sys/kernel/yama/ptrace_scope"),
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
+def _started(pid: str) -> str:
+    """When ``pid`` started (clock ticks since boot), or ""."""
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "sysprobe"
-
-
-def _read_cached(key: str) -> Capabilities | None:
-    try:
-        data = json.loads((_cache_dir() / f"usable-{key}.json").read_text())
-        return Capabilities(str(data["error"]), bool(data["seccomp"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _write_cached(key: str, found: Capabilities) -> None:
-    _write_text(
-        _cache_dir() / f"usable-{key}.json", json.dumps({"error": found.error, "seccomp": found.seccomp})
-    )
 
 
 def _write_text(path: Path, text: str) -> None:
