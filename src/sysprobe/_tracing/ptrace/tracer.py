@@ -9,10 +9,14 @@ line (``decode``); sysprobe reads the lines from a FIFO and parses them with the
 parser as strace's output, so the events, the descriptor model, rules and goldens are the
 same code.
 
-What strace does and this backend mirrors: a new task's lines may come before its
-parent's clone result; a thread's exec prints ``+++ superseded by execve in pid N +++``
-and the execve result under the leader's pid; a task killed inside a call leaves it
-``<unfinished ...>``; ``exit``/``exit_group`` end with ``= ?``.
+What strace does and this backend mirrors: a call whose entry and exit other lines
+separate is written as ``NAME( <unfinished ...>`` at its entry and ``<... NAME resumed>ARGS)
+= RESULT`` at its exit (the arguments all in the second half), so that the lines keep the
+order in which the tasks stopped — what the descriptor model needs to tell which calls
+raced a fork; a new task's lines may come before its parent's clone result; a thread's
+exec prints ``+++ superseded by execve in pid N +++`` and the execve result under the
+leader's pid; a task killed inside a call leaves it ``<unfinished ...>``;
+``exit``/``exit_group`` end with ``= ?``.
 """
 
 from __future__ import annotations
@@ -99,7 +103,7 @@ def binding() -> tuple[Any, dict[int, str], dict[str, Any], str]:
 class TracedTask:
     """A tracee task's state between its stops."""
 
-    __slots__ = ("call", "ctx", "in_syscall", "mem", "pid", "seen")
+    __slots__ = ("call", "ctx", "in_syscall", "mem", "pid", "seen", "split")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -108,6 +112,7 @@ class TracedTask:
         self.call: Call | None = None
         self.ctx: Ctx | None = None
         self.seen = False  # its first (attach) stop arrived
+        self.split = False  # its call's "<unfinished ...>" line is written
 
 
 class PtraceLoop:
@@ -150,6 +155,7 @@ class PtraceLoop:
         self._generic: dict[str, tuple[tuple[Arg, ...], tuple[int, ...]]] = {}
         self._refused: str | None = None
         self._seccomp = False  # the kernel stops the tracees only at the selected calls
+        self._open: TracedTask | None = None  # entered a call, and no line was written since
 
     @property
     def version(self) -> str:
@@ -238,32 +244,48 @@ class PtraceLoop:
                 break
             if self._kill:
                 self._kill_all()
-            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-                yield from self._ended(pid, status)
-                continue
-            if not os.WIFSTOPPED(status):
-                continue
-            task = self._tasks.get(pid)
-            if task is None:
-                task = self._tasks[pid] = TracedTask(pid)  # a new child, before its parent's event
-            sig = os.WSTOPSIG(status)
-            event = status >> 16
-            if sig == _SYSCALL_STOP:
-                yield from self._syscall_stop(task)
-                self._resume(pid, 0)
-            elif event == PTRACE_EVENT_SECCOMP:
-                # the filter's stop is the call's entry (Linux >= 4.8: no syscall-entry stop
-                # follows); resuming with PTRACE_SYSCALL brings its exit stop
-                yield from self._syscall_stop(task)
-                self._resume(pid, 0)
-            elif event:
-                yield from self._event_stop(task, event)
-                self._resume(pid, 0)
-            elif not task.seen and sig == signal.SIGSTOP:
-                task.seen = True  # the stop every new tracee starts with: not the program's
-                self._resume(pid, 0)
-            else:
-                yield from self._signal_stop(task, sig)
+            yield from self._in_order(self._stopped(pid, status))
+
+    def _in_order(self, lines: Iterator[str]) -> Iterator[str]:
+        """``lines``, each after the "<unfinished ...>" line of a call entered before it."""
+        for line in lines:
+            yield from self._interrupt()
+            yield line
+
+    def _interrupt(self) -> Iterator[str]:
+        """The open call's first half: another line comes between its entry and exit."""
+        task, self._open = self._open, None
+        if task is not None and task.call is not None:
+            task.split = True
+            yield self._plain(f"{task.pid:<5} {task.call.name}( <unfinished ...>")
+
+    def _stopped(self, pid: int, status: int) -> Iterator[str]:
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            yield from self._ended(pid, status)
+            return
+        if not os.WIFSTOPPED(status):
+            return
+        task = self._tasks.get(pid)
+        if task is None:
+            task = self._tasks[pid] = TracedTask(pid)  # a new child, before its parent's event
+        sig = os.WSTOPSIG(status)
+        event = status >> 16
+        if sig == _SYSCALL_STOP:
+            yield from self._syscall_stop(task)
+            self._resume(pid, 0)
+        elif event == PTRACE_EVENT_SECCOMP:
+            # the filter's stop is the call's entry (Linux >= 4.8: no syscall-entry stop
+            # follows); resuming with PTRACE_SYSCALL brings its exit stop
+            yield from self._syscall_stop(task)
+            self._resume(pid, 0)
+        elif event:
+            yield from self._event_stop(task, event)
+            self._resume(pid, 0)
+        elif not task.seen and sig == signal.SIGSTOP:
+            task.seen = True  # the stop every new tracee starts with: not the program's
+            self._resume(pid, 0)
+        else:
+            yield from self._signal_stop(task, sig)
 
     def _syscall_stop(self, task: TracedTask) -> Iterator[str]:
         task.seen = True
@@ -277,6 +299,9 @@ class PtraceLoop:
                 self._refuse(task.pid, regs)
                 return
             self._enter(task, regs)
+            if task.call is not None:
+                yield from self._interrupt()
+                self._open, task.split = task, False
             return
         task.in_syscall = False
         call, ctx = task.call, task.ctx
@@ -290,7 +315,7 @@ class PtraceLoop:
             regs.rax = ret & 0xFFFFFFFFFFFFFFFF
             with contextlib.suppress(Exception):
                 self._func.ptrace_setregs(task.pid, regs)
-        yield self._finish(task.pid, call, ctx, ret, injected is not None)
+        yield from self._finish(task, call, ctx, ret, injected is not None)
 
     def _enter(self, task: TracedTask, regs: Any) -> None:
         nr = regs.orig_rax
@@ -340,19 +365,29 @@ class PtraceLoop:
             found = self._generic[name] = generic_args(proto[1] if proto else None)
         return found
 
-    def _finish(self, pid: int, call: Call, ctx: Ctx, ret: int | None, injected: bool = False) -> str:
-        """The line of a finished call (``ret`` None: the task did not come back)."""
+    def _finish(
+        self, task: TracedTask, call: Call, ctx: Ctx, ret: int | None, injected: bool = False
+    ) -> Iterator[str]:
+        """The line of a finished call (``ret`` None: the task did not come back), or its
+        second half when its first is written."""
+        if self._open is task:
+            self._open = None
+        split, task.split = task.split, False
+        pid = task.pid
         ctx.ret = ret
         spec = SPECS.get(call.name)
         text = self._arguments(call, ctx, spec)
+        opening = f"<... {call.name} resumed>" if split else f"{call.name}("
         if ret is None:
             if spec is not None and spec.ret == RET_NONE:
-                return self._emit(call, f"{pid:<5} {call.name}({text}) = ?")
-            return self._emit(call, f"{pid:<5} {call.name}({text} <unfinished ...>")
+                yield self._emit(call, f"{pid:<5} {opening}{text}) = ?")
+            elif not split:  # else its "<unfinished ...>" line says it all
+                yield self._emit(call, f"{pid:<5} {call.name}({text} <unfinished ...>")
+            return
         result = self._result(call, ctx, spec.ret if spec else "int", ret)
         if injected:
             result += " (INJECTED)"
-        return self._emit(call, f"{pid:<5} {call.name}({text}) = {result}")
+        yield self._emit(call, f"{pid:<5} {opening}{text}) = {result}")
 
     def _emit(self, call: Call, line: str) -> str:
         self._line += 1
@@ -403,11 +438,11 @@ class PtraceLoop:
                 # a thread exec'd: it takes over the leader's pid, with its call in progress
                 thread = self._tasks.pop(former, None)
                 if task.call is not None and task.ctx is not None:
-                    yield self._finish(task.pid, task.call, task.ctx, None)
+                    yield from self._finish(task, task.call, task.ctx, None)
                 yield self._plain(f"{task.pid:<5} +++ superseded by execve in pid {former} +++")
                 if thread is not None:
                     thread.mem.close()
-                    task.call, task.ctx = thread.call, thread.ctx
+                    task.call, task.ctx, task.split = thread.call, thread.ctx, thread.split
                     if task.call is not None:
                         task.call.pid = task.pid
                     task.in_syscall = thread.in_syscall
@@ -432,7 +467,7 @@ class PtraceLoop:
         if task is None:
             return
         if task.call is not None and task.ctx is not None:
-            yield self._finish(pid, task.call, task.ctx, None)
+            yield from self._finish(task, task.call, task.ctx, None)
         task.mem.close()
         if not self._started:
             return
