@@ -15,7 +15,7 @@ COMPILED = [
     "events", "argtree", "_parsing/argdecode", "_parsing/lineparse",
     # the kernel facts, the model and the rules
     "_kernel/constants", "_kernel/effects", "_kernel/syscalls",
-    "_model/query", "_model/records", "_model/tables", "_model/tree", "_model/reorder",
+    "_model/query", "_model/records", "_model/tables", "_model/tree", "_model/reorder", "_model/races",
     "_model/descriptors", "_model/fdmodel", "_rules/patterns", "_rules/rules",
 ]
 
