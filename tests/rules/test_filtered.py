@@ -97,7 +97,7 @@ def verdicts(command: list[str], rules: list[str], mode: list[str], tmp_path: Pa
     text = re.sub(r"\b(pid|line|lines|at) \d+(-\d+)?", r"\1 N", text)
     text = re.sub(r"\[\d+\]", "[N]", text)
     text = re.sub(r"0x[0-9a-f]{6,}", "0xADDR", text)
-    text = re.sub(r'"(pid|where)": [^,}]+', r'"\1": "N"', text)
+    text = re.sub(r'"(pid|where|line)": [^,}]+', r'"\1": "N"', text)
     return json.loads(text), raw.read_text()
 
 
