@@ -53,11 +53,15 @@ flake-check: deps test-deps
 
 deps: system-deps $(STAMP)
 
-# nginx for the sendfile tests: best effort (they skip, saying why, where it cannot be had).
+# nginx for the sendfile tests, Go for the ExtraFiles tests: best effort (they skip, saying
+# why, where they cannot be had; the Go tests fail instead under --sysprobe-require).
 test-deps:
 	@[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light; } \
 		|| echo "note: nginx could not be installed; its tests will be skipped"
+	@command -v go >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq golang-go; } \
+		|| echo "note: Go could not be installed; the ExtraFiles tests skip (fail under --sysprobe-require)"
 
 # apt-get only when something is missing, so a prepared machine never needs root.
 system-deps:

@@ -15,7 +15,7 @@ COMPILED = [
     "events", "argtree", "_parsing/scan", "_parsing/argdecode", "_parsing/lineparse",
     # the model and the rules (the kernel tables are data: compiling them only slows the build)
     "_kernel/effects",
-    "_model/query", "_model/records", "_model/tables", "_model/tree", "_model/reorder",
+    "_model/query", "_model/records", "_model/tables", "_model/tree", "_model/reorder", "_model/races",
     "_model/descriptors", "_model/fdmodel", "_rules/patterns", "_rules/rules",
 ]
 

@@ -297,7 +297,7 @@ def verdicts(command: list[str], rules: list[str], mode: list[str], tmp_path: Pa
     assert data["passed"] == (done.returncode == 0)
     results = [without_interrupted(r) for r in data["results"]]
     text = without_run_details(json.dumps(results, sort_keys=True))
-    text = re.sub(r'"(pid|where)": [^,}]+', r'"\1": "N"', text)
+    text = re.sub(r'"(pid|where|line)": [^,}]+', r'"\1": "N"', text)
     by_rule = {str(r["rule"]): (bool(r["passed"]), str(r["summary"])) for r in results}
     return Verdicts(done.returncode, by_rule, json.loads(text), raw.read_text())
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
 from ._model.fdmodel import FdModel
-from ._model.records import Descriptor, ExecRecord
+from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine
 from ._report.report import Report
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_syscalls
@@ -39,9 +39,9 @@ if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a ch
     from ._tracing.supervisor import RunOutcome
 
 EventSink = Callable[[Event], None]
-# what the model told the rules: (events fed by then, the exec, or the descriptor closed
-# and the call that closed it)
-Note = tuple[int, ExecRecord | Descriptor, Syscall | None]
+# what the model told the rules: (events fed by then, the exec, the racing fork, or the
+# descriptor closed and the call that closed it)
+Note = tuple[int, ExecRecord | ForkRecord | Descriptor, Syscall | None]
 
 
 # ---- sources ----
@@ -224,6 +224,7 @@ class Analysis:
             self._notes = notes
             self.model.on_exec.append(lambda record: notes.append((self._stamp(), record, None)))
             self.model.on_close.append(lambda d, ev: notes.append((self._stamp(), d, ev)))
+            self.model.on_fork.append(lambda record: notes.append((self._stamp(), record, None)))
         self._seq = 0
 
     def _stamp(self) -> int:
@@ -237,6 +238,7 @@ class Analysis:
             if rule.reads_model:
                 self.model.on_exec.append(rule.on_exec)
                 self.model.on_close.append(rule.on_close)
+                self.model.on_fork.append(rule.on_fork)
 
     def feed(self, event: Event) -> None:
         self._seq += 1
@@ -323,6 +325,8 @@ def _tell(rules: list[Rule], note: Note) -> None:
     for rule in rules:
         if isinstance(what, ExecRecord):
             rule.on_exec(what)
+        elif isinstance(what, ForkRecord):
+            rule.on_fork(what)
         else:
             rule.on_close(what, ev)
 

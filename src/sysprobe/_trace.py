@@ -11,7 +11,7 @@ from ._model.fdmodel import FdModel
 from ._model.records import Descriptor, Process
 from ._pipeline import Analysis, Recording, command, logs, record
 from ._rules.patterns import parse_pattern
-from ._rules.rules import Leak, RuleSet, leaks_of
+from ._rules.rules import Leak, RuleSet, crossings_of, leaks_of
 from ._version import __version__
 from .events import Event, Syscall
 
@@ -117,9 +117,17 @@ class Trace:
             self._ends = ends
         return bisect_right(self._ends, line)
 
-    def leaks(self, allow: Iterable[int] = ()) -> list[Leak]:
-        """Descriptors that crossed an execve without close-on-exec, but for ``allow``."""
-        return leaks_of(self.model, set(allow))
+    def leaks(self, allow: Iterable[int | str] = (), *, count_passes: bool = False) -> list[Leak]:
+        """Descriptors that crossed an execve without close-on-exec (``Leak.certain``
+        False: that may have, the trace cannot tell), but for ``allow`` (numbers, "N-M",
+        "PROGRAM:N") and those passed on purpose (unless ``count_passes``)."""
+        return leaks_of(self.model, allow, count_passes=count_passes)
+
+    def passes(self) -> list[Leak]:
+        """Descriptors the exec'ing process passed on purpose: it cleared their
+        close-on-exec or dup2'd them onto their number itself (``pass_fds``, Go's
+        ``ExtraFiles``, posix_spawn file actions, shell redirections)."""
+        return [c for c in crossings_of(self.model) if c.deliberate]
 
     # ---- verdicts ----
 
@@ -149,9 +157,11 @@ class Trace:
         __tracebackhide__ = True
         self._assert(RuleSet(forbid=[pattern]))
 
-    def assert_no_fd_leaks(self, allow: Iterable[int] = ()) -> None:
+    def assert_no_fd_leaks(self, allow: Iterable[int | str] = (), *, count_passes: bool = False) -> None:
+        """No descriptor crossed an exec without close-on-exec (or may have), but for
+        ``allow`` and those passed on purpose (unless ``count_passes``)."""
         __tracebackhide__ = True
-        self._assert(RuleSet(no_fd_leaks=True, allow_fds=list(allow)))
+        self._assert(RuleSet(no_fd_leaks=True, allow_fds=list(allow), count_passes=count_passes))
 
     def assert_cloexec(self, pattern: str) -> None:
         """Descriptors created by matching calls have close-on-exec at every exec and at the end."""

@@ -167,16 +167,28 @@ def check(
     cloexec: Annotated[
         list[str] | None,
         typer.Option(
-            help="Descriptors made by calls matching PATTERN have close-on-exec (at each exec, at the end)."
+            help="Descriptors made by calls matching PATTERN have close-on-exec (at each exec, whenever "
+            "another thread forks, at the end)."
         ),
     ] = None,
     no_fd_leaks: Annotated[
         bool,
-        typer.Option("--no-fd-leaks", help="No descriptor above 2 crosses an execve without close-on-exec."),
+        typer.Option(
+            "--no-fd-leaks",
+            help="No descriptor above 2 crosses an execve without close-on-exec, but those the exec'ing "
+            "process passed on purpose (it cleared close-on-exec or dup2'd it itself).",
+        ),
     ] = False,
     allow_fd: Annotated[
-        list[int] | None, typer.Option(help="A descriptor passed on purpose (with --no-fd-leaks).")
+        list[str] | None,
+        typer.Option(help="With --no-fd-leaks: N, N-M, or PROGRAM:N (into that program only) may cross."),
     ] = None,
+    count_passes: Annotated[
+        bool,
+        typer.Option(
+            "--count-passes", help="With --no-fd-leaks: descriptors passed on purpose count as leaks too."
+        ),
+    ] = False,
     expect_exit: Annotated[
         int | None, typer.Option(help="The command's exit status (128+N when killed by N).")
     ] = None,
@@ -223,6 +235,7 @@ def check(
         no_fd_leaks=no_fd_leaks,
         allow_fds=allow_fd or [],
         expect_exit=expect_exit,
+        count_passes=count_passes,
     )
     try:
         rules.build()  # a rule that does not parse is the first thing to say

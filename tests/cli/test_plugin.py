@@ -54,7 +54,7 @@ def test_rule_failures_read_well(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_rules="""
         def test_leak(sysprobe):
-            t = sysprobe.run(["sh", "-c", "exec 5</etc/hostname; exec true"])
+            t = sysprobe.run(["sh", "-c", "exec 5</etc/hostname; /bin/true; exit 0"])
             t.assert_no_fd_leaks()
 
         def test_called(sysprobe):
@@ -67,7 +67,7 @@ def test_rule_failures_read_well(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*FAIL  --no-fd-leaks: 1 descriptor leaked*",
-            "*fd 5 (/etc/hostname) leaked into pid * (/usr/bin/true) at line *; created by *",
+            "*fd 5 (/etc/hostname) leaked into pid * (/bin/true) at line *; created by *",
             "*FAIL  --expect sendfile: no call matched*",
             "*the trace has no sendfile or sendfile64 call at all*",
         ]

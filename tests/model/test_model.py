@@ -21,6 +21,8 @@ from ..helpers import FD_SCENARIOS
 
 pytestmark = pytest.mark.usefixtures("strace_ok")
 
+# what the exec'ing process itself left without close-on-exec: passed on purpose
+DELIBERATE = {"fcntl_clear": {3}, "dup2": {10}, "dup2_over": {3}, "fioclex": {4}}
 MODES = {
     "-y": {},
     "-X raw": {"strace_args": ["-X", "raw"]},
@@ -48,24 +50,44 @@ def test_leaks_equal_what_the_kernel_passed(
     execs = [r for r in t.model.execs if r.program == openfds]
     assert len(execs) == 1
     assert {d.fd for d in execs[0].crossed} == truth
-    assert {leak.fd for leak in t.leaks() if leak.exec.program == openfds} == truth
+    crossings = {leak.fd for leak in t.leaks(count_passes=True) if leak.exec.program == openfds}
+    assert crossings == truth
+    deliberate = DELIBERATE.get(scenario, set())
+    assert execs[0].deliberate == deliberate
+    assert {p.fd for p in t.passes() if p.exec.program == openfds} == deliberate
+    assert {leak.fd for leak in t.leaks() if leak.exec.program == openfds} == truth - deliberate
+    assert all(leak.certain for leak in t.leaks(count_passes=True))  # one thread: nothing races
 
 
 def test_leak_report_names_the_origin(compile_c: Callable[..., Path], tmp_path: Path) -> None:
-    t, truth, openfds = oracle_run("fcntl_clear", "-y", compile_c, tmp_path)
-    (leak,) = [leak for leak in t.leaks() if leak.exec.program == openfds]
-    assert truth == {leak.fd} == {3}
+    t, truth, openfds = oracle_run("pipe", "-y", compile_c, tmp_path)
+    leak, _ = [leak for leak in t.leaks() if leak.exec.program == openfds]
+    assert leak.fd == 3 and truth == {3, 4} and not leak.deliberate and leak.certain
     text = leak.describe()
     assert text.startswith("fd 3 (pipe:[") and f"leaked into pid {leak.exec.pid} ({openfds})" in text
-    assert "created by pipe2 at line" in text and "close-on-exec cleared by fcntl(F_SETFD) at line" in text
+    assert "created by pipe2 at line" in text
+
+
+def test_a_cleared_flag_is_a_deliberate_pass(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    t, truth, openfds = oracle_run("fcntl_clear", "-y", compile_c, tmp_path)
+    assert t.leaks() == [] and truth == {3}
+    (passed,) = [p for p in t.passes() if p.exec.program == openfds]
+    text = passed.describe()
+    assert (
+        text.startswith("fd 3 (pipe:[")
+        and f"passed on purpose into pid {passed.exec.pid} ({openfds})" in text
+    )
+    assert "close-on-exec cleared by fcntl(F_SETFD) at line" in text
+    (counted,) = t.leaks(count_passes=True)
+    assert counted.deliberate and counted.descriptor is passed.descriptor
 
 
 def test_duplicates_report_both_calls(compile_c: Callable[..., Path], tmp_path: Path) -> None:
     t, _, openfds = oracle_run("dup2", "-y", compile_c, tmp_path)
-    (leak,) = [leak for leak in t.leaks() if leak.exec.program == openfds]
-    assert leak.fd == 10 and leak.descriptor.name == "/etc/hostname"
-    assert "created by dup2 at line" in leak.describe()
-    assert "it copies a descriptor created by openat at line" in leak.describe()
+    (passed,) = [p for p in t.passes() if p.exec.program == openfds]
+    assert passed.fd == 10 and passed.descriptor.name == "/etc/hostname"
+    assert "placed there by dup2 at line" in passed.describe()
+    assert "it copies a descriptor created by openat at line" in passed.describe()
 
 
 def test_kinds_of_anonymous_descriptors(compile_c: Callable[..., Path], tmp_path: Path) -> None:
@@ -254,8 +276,9 @@ def test_a_descriptor_used_but_never_created(tmp_path: Path) -> None:
         "100 +++ exited with 0 +++\n"
     )
     t = sysprobe.parse(log)
-    leaked = {leak.fd: leak.descriptor for leak in t.leaks()}
+    leaked = {leak.fd: leak.descriptor for leak in t.leaks(count_passes=True)}
     assert sorted(leaked) == [7, 9, 12]  # 8 was made close-on-exec before the exec
+    assert [p.fd for p in t.passes()] == [12]  # the exec'ing process dup2'd it there itself
     seen, copied = leaked[7], leaked[12]
     assert (seen.kind, seen.name, seen.cloexec) == ("file", "/var/lib/app.db", False)
     assert seen.origin.syscall is None and seen.origin.describe() == "origin unknown, first seen in read"
@@ -277,7 +300,8 @@ def test_a_descriptor_never_created_in_a_log_without_y(tmp_path: Path) -> None:
         "+++ exited with 0 +++\n"
     )
     (tmp_path / "run.101").write_text("+++ exited with 0 +++\n")
-    (leak,) = sysprobe.parse([log, tmp_path / "run.101"]).leaks()
+    # the exec'ing process cleared close-on-exec itself: passed on purpose
+    (leak,) = sysprobe.parse([log, tmp_path / "run.101"]).passes()
     d = leak.descriptor
     assert (d.fd, d.kind, d.name, d.cloexec, d.describe()) == (13, "unknown", None, False, "fd 13")
     assert (d.origin.syscall, d.origin.pid, d.origin.line, d.origin.file) == (None, 100, 1, "run.100")

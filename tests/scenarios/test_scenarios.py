@@ -115,11 +115,15 @@ def test_plain_epoll_create_leaks(compile_c: Callable[..., Path]) -> None:
 def test_pass_fds_lets_exactly_that_descriptor_cross() -> None:
     t = sysprobe.trace([sys.executable, str(program("extra_files.py")), "pass_fds"])
     (sock,) = t.calls("socket")
-    crossed = [leak for leak in t.leaks() if leak.exec.program.endswith("/true")]
-    assert [(leak.fd, leak.descriptor.kind) for leak in crossed] == [(sock.ret, "socket")]
+    passed = [p for p in t.passes() if p.exec.program.endswith("/true")]
+    assert [(p.fd, p.descriptor.kind) for p in passed] == [(sock.ret, "socket")]
+    assert t.leaks() == []  # the child cleared its close-on-exec itself: passed on purpose
     t.assert_called("epoll_create1(EPOLL_CLOEXEC)")
     t.assert_cloexec("epoll_create1")
-    t.assert_no_fd_leaks(allow=[sock.ret or 0])
+    t.assert_no_fd_leaks()
+    with pytest.raises(AssertionError, match="passed on purpose"):
+        t.assert_no_fd_leaks(count_passes=True)
+    t.assert_no_fd_leaks(allow=[sock.ret or 0], count_passes=True)
 
 
 def test_inheritable_fd_without_close_fds_is_reported() -> None:

@@ -163,8 +163,9 @@ def test_an_octal_escape_before_a_digit_keeps_its_bytes(backend: str) -> None:
 def test_a_leak_through_an_awkward_name_is_reported(
     name: str, backend: str, compile_c: Callable[..., Path], tmp_path: Path
 ) -> None:
-    """dup2 of an awkwardly named file leaks fd 4 into true: the -y decorations of the dup2
-    line must be escaped, or the line is cut short or dropped and the leak is missed."""
+    """dup2 of an awkwardly named file, then fork: fd 4 leaks into the child's true. The
+    -y decorations of the dup2 line must be escaped, or the line is cut short or dropped
+    and the leak is missed."""
     path = tmp_path / name
     path.write_text("")
     done = subprocess.run(

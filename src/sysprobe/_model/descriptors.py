@@ -30,6 +30,7 @@ from ..argtree import Const, Fd, Node, Str
 from ..events import Syscall
 from .query import arg, fds_in, has_flag, int_of, is_value, scm_rights
 from .query import field as struct_field
+from .races import proven_present
 from .records import Descriptor, FlagChange, Origin
 from .tables import FdTable
 from .tree import Task
@@ -53,6 +54,8 @@ class DescriptorEffects:
         if ev.ret is None or ev.ret < 0:
             if isinstance(effect, Closes) and ev.errno not in (None, "EBADF"):
                 self.close(task, int_of(arg(ev.args, 0)), ev)  # closed even when close failed
+            elif ev.errno == "EBADF" and isinstance(effect, Closes | Duplicates | Fcntl):
+                self._absent(task, ev, effect)
         elif isinstance(effect, Creates):
             self._created(task, ev, effect)
         elif isinstance(effect, CreatesPair):
@@ -80,7 +83,12 @@ class DescriptorEffects:
         without decoding the whole argument list (cheap: this runs for untracked calls)."""
         text = ev.args_text
         lt = text.find("<")
-        if lt <= 0 or not text[:lt].isdigit() or int(text[:lt]) in task.table.fds:
+        if lt <= 0 or not text[:lt].isdigit():
+            return
+        known = task.table.fds.get(int(text[:lt]))
+        if known is not None:
+            if known.race is not None:  # in use here: a racing copy does hold it
+                task.table.put(known.fd, proven_present(known))
             return
         decorated = split_decoration(text[: decoration_end(text)])
         if isinstance(decorated.fd, int):
@@ -120,10 +128,12 @@ class DescriptorEffects:
         event: Syscall | None = None,
     ) -> Descriptor:
         table = task.table
-        if fd in table.fds:
-            self.drop(table, fd, event)  # dup2 onto an open descriptor closes it first
+        replaced = table.fds.get(fd)
         d = Descriptor(fd, kind, name, cloexec, origin, source=source)
-        table.put(fd, d)
+        table.put(fd, d)  # one change: a dup2 racing a fork leaves the copy either, never none
+        if replaced is not None:
+            for listener in self.on_close:  # dup2 onto an open descriptor closes it
+                listener(replaced, event)
         return d
 
     def _created(self, task: Task, ev: Syscall, effect: Creates) -> None:
@@ -178,7 +188,7 @@ class DescriptorEffects:
         elif is_value(command, "F_GETFD", consts) and fd is not None and ev.ret is not None:
             d = task.table.fds.get(fd)  # the kernel's own answer: trust it over the model
             cloexec = bool(ev.ret & consts["FD_CLOEXEC"])
-            if d is not None and d.cloexec != cloexec:
+            if d is not None and (d.cloexec != cloexec or d.race is not None):
                 task.table.put(fd, d.with_cloexec(cloexec))
 
     def _set_cloexec(self, task: Task, fd: int | None, value: bool, how: str, ev: Syscall) -> None:
@@ -194,6 +204,7 @@ class DescriptorEffects:
         flags = arg(ev.args, 2)
         if has_flag(flags, "CLOSE_RANGE_UNSHARE", self.consts):
             task.unshare()
+        task.table.closed_range(first, last)
         in_range = [fd for fd in task.table.fds if first <= fd <= last]
         if has_flag(flags, "CLOSE_RANGE_CLOEXEC", self.consts):
             for fd in in_range:
@@ -215,6 +226,15 @@ class DescriptorEffects:
             for fd, info in scm_rights(header, self.consts):
                 origin = origin_of(ev, f"received over SCM_RIGHTS on fd {socket}")
                 self._add(task, fd, kind_of(info, "unknown"), info, cloexec, origin)
+
+    def _absent(self, task: Task, ev: Syscall, effect: Closes | Duplicates | Fcntl) -> None:
+        """EBADF: the descriptor the call named is not open. A racing copy's entry that
+        may have been absent is now known to be (nothing closed it: no one is told)."""
+        index = effect.old_arg if isinstance(effect, Duplicates) else 0
+        fd = int_of(arg(ev.args, index))
+        d = task.table.fds.get(fd) if fd is not None else None
+        if d is not None and d.race is not None and any(o is None for o in d.race.others):
+            task.table.pop(d.fd)
 
     def _observed(self, task: Task, fd: int, node: Node | None, ev: Syscall) -> Descriptor:
         """A descriptor in use that the trace never showed being created."""

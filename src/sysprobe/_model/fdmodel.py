@@ -5,6 +5,15 @@ The model reads each event once, in order: it holds the events of tasks not crea
 exec, unshare, exit) and hands descriptor effects to ``descriptors``, which reads the
 effects table in ``_kernel.effects``.
 
+Another thread's descriptor calls may race a fork, or a thread's exec: ``races`` decides
+what the copy holds from the order of the lines, and marks what the trace cannot prove.
+
+At each exec, a crossing descriptor is "passed on purpose" when the exec'ing process
+itself prepared it — cleared its close-on-exec, or dup2/dup3'd it onto its number — as
+``pass_fds``, Go's ``ExtraFiles``, posix_spawn's file actions and shell redirections do
+between fork and exec (``ExecRecord.deliberate``); one that simply never had
+close-on-exec, or was made inheritable by another process, is not.
+
 A thread's ``execve`` takes over the leader's pid (``+++ superseded by execve +++``): the
 parser already reports that execve under the leader's pid; the model retires the other
 threads.
@@ -21,6 +30,7 @@ Three modes, for three kinds of use:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from .._kernel.constants import constants, host_arch
 from .._kernel.effects import Execs, Forks, Unshares
@@ -30,12 +40,14 @@ from ..events import Event, Exit, Killed, Superseded, Syscall
 from .descriptors import CloseListener, DescriptorEffects, origin_of
 from .query import arg, has_flag, named_arg, text_of
 from .query import field as struct_field
-from .records import Descriptor, ExecRecord, Origin, Process
+from .races import Races, apply
+from .records import Descriptor, ExecRecord, FlagChange, ForkRecord, Origin, Process
 from .reorder import Held
 from .tables import FdTable, History
 from .tree import ProcessTree, Task
 
 STANDARD_FDS = (0, 1, 2)
+PLACED = ("dup2", "dup3")  # duplications onto a number the caller chose
 
 
 class FdModel:
@@ -62,8 +74,12 @@ class FdModel:
         self.finished = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
         self.on_close: list[CloseListener] = []
+        self.races = Races()
+        self.races.on_late = self._late_crossing
+        self.on_fork: list[Callable[[ForkRecord], None]] = self.races.on_fork
         self.descriptors = DescriptorEffects(self.consts, self.on_close)
         self._held = Held()
+        self._superseded_by: dict[int | None, int | None] = {}  # leader: the thread whose exec ended it
 
     # ---- input ----
 
@@ -97,6 +113,8 @@ class FdModel:
             self.history.now = self.fed + 1  # after every event
         while self._held:
             self._adopt_oldest()
+        self.races.current = None
+        self.races.finish(list(self._tasks.values()))
 
     def _adopt_oldest(self) -> None:
         """The orphan held longest becomes a process of unknown parent (an attached or
@@ -150,6 +168,20 @@ class FdModel:
     # ---- dispatch ----
 
     def _apply(self, task: Task, event: Event) -> None:
+        if task.copy is not None:  # the child's first event: its table was copied before it
+            race, task.copy = task.copy, None
+            race.settle(event.line)
+        races = self.races
+        races.read(event)
+        self._effect(task, event)
+        end = event.line
+        if isinstance(event, Syscall) and event.end_line is not None:
+            end = event.end_line
+        task.last_end = max(task.last_end, end)
+        if task.watched_by is not None:
+            races.done_with(task)
+
+    def _effect(self, task: Task, event: Event) -> None:
         if isinstance(event, Syscall):
             effect = EFFECTS.get(event.name)
             if effect is None:
@@ -199,9 +231,14 @@ class FdModel:
         thread = has_flag(flags, "CLONE_THREAD", self.consts)
         table = task.table if shared else task.table.copy()
         tgid = task.tgid if thread else child
-        self.tree.add(child, tgid, table, task, origin_of(ev), ev.line)
-        for held in self._held.release(child):
-            self._feed_held(held)
+        made = self.tree.add(child, tgid, table, task, origin_of(ev), ev.line)
+        if shared:
+            self.races.shared(table)
+        else:
+            held = self._held.events.get(child)
+            self.races.fork(task, ev, made, held[0].line if held else None)
+        for held_event in self._held.release(child):
+            self._feed_held(held_event)
 
     def _feed_held(self, event: Event) -> None:
         """Replay an event held for a task that now exists (it may free others in turn)."""
@@ -217,6 +254,7 @@ class FdModel:
         leader = self._tasks.get(ev.pid)
         if leader is None:
             return
+        self._superseded_by[ev.pid] = ev.by
         thread = self._tasks.get(ev.by)
         if thread is None or not thread.alive:
             # the leader was still inside the clone that made this thread when the thread
@@ -227,6 +265,7 @@ class FdModel:
         for pid, other in list(self._tasks.items()):
             if other.tgid == leader.tgid and pid != ev.pid:
                 self.tree.retire(other)
+                self.races.done_with(other)
 
     def _ended(self, task: Task, ev: Exit | Killed) -> None:
         if task.pid == task.tgid:
@@ -241,15 +280,21 @@ class FdModel:
     def _exec(self, task: Task, ev: Syscall, effect: Execs) -> None:
         if ev.ret != 0:
             return  # a failed exec (PATH search: ENOENT) changes nothing
-        if task.table.holders - {task.tgid}:
+        by = self._superseded_by.pop(task.pid, task.pid)  # the thread that exec'd, if not this one
+        raced = self.races.exec_copy(task, ev, by)  # other threads' calls in flight during the exec
+        if raced is not None or task.table.holders - {task.tgid}:
             task.unshare()  # exec gives a process sharing its table (CLONE_FILES) its own
-        for other in self._tasks.values():
+        if raced is not None:
+            apply(task.table, raced)
+        for other in list(self._tasks.values()):
             if other.tgid == task.tgid and other is not task:
                 self.tree.stop(other)  # exec ends every other thread
+                self.races.done_with(other)
         table = task.table
         crossed = [d for fd, d in sorted(table.fds.items()) if fd >= 3 and not d.cloexec]
         argv_node = arg(ev.args, effect.path_arg + 1)
         argv = [text_of(a) or "?" for a in argv_node] if isinstance(argv_node, tuple) else []
+        proc = self.processes.get(task.tgid)
         record = ExecRecord(
             task.tgid,
             text_of(arg(ev.args, effect.path_arg)) or "?",
@@ -258,14 +303,53 @@ class FdModel:
             ev.file,
             crossed,
             ev.injected,
+            deliberate={d.fd for d in crossed if proc is not None and _prepared_by(d, proc)},
         )
         self.exec_count += 1
-        proc = self.processes.get(task.tgid)
         if self.retain:
             self.execs.append(record)
         if proc is not None:
             proc.execs.append(record)  # forgotten with the process when not retained
         for listener in self.on_exec:
             listener(record)
-        for fd in [fd for fd, d in table.fds.items() if d.cloexec]:
-            self.descriptors.drop(table, fd, ev)
+        self.races.exec_made(table, record)
+        self.races.exec_drops = True
+        try:
+            for fd in [fd for fd, d in table.fds.items() if d.cloexec]:
+                self.descriptors.drop(table, fd, ev)
+        finally:
+            self.races.exec_drops = False
+        for fd, d in list(table.fds.items()):
+            if d.race is not None:  # what survived the exec: what was without close-on-exec
+                kept = tuple(None if o is None or o.cloexec else o for o in d.race.others)
+                race = replace(d.race, others=kept) if any(o is None for o in kept) else None
+                table.put(fd, d.with_race(race))
+
+    def _late_crossing(self, record: ExecRecord, d: Descriptor) -> None:
+        """Another thread's call, in flight while this process was forked, ended after its
+        exec was reported: tell what it may have made cross, as a supplement."""
+        record.late.append(d)
+        supplement = ExecRecord(
+            record.pid,
+            record.program,
+            record.argv,
+            record.line,
+            record.file,
+            [d],
+            record.injected,
+            supplement_of=record,
+        )
+        for listener in self.on_exec:
+            listener(supplement)
+
+
+def _prepared_by(d: Descriptor, proc: Process) -> bool:
+    """Did ``proc`` itself leave ``d`` without close-on-exec — clear the flag, or dup2 it
+    onto its number — since it began?"""
+    how = d.made_inheritable_by()
+    if not isinstance(how, FlagChange) and how.syscall not in PLACED:
+        return False
+    if how.pid not in proc.threads:
+        return False
+    # a reused pid is another process: within one log, it began after
+    return how.file is not None or how.line is None or how.line >= proc.first_line

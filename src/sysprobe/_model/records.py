@@ -4,6 +4,11 @@ These are the public records (``sysprobe.Descriptor``, ``Origin``, ``ExecRecord`
 ``Process``). A Descriptor is a fact at one point of the trace and never changes: a later
 change of close-on-exec puts a new Descriptor in the table, so that the tables of the past
 (``Trace.fd_table(pid, at=line)``) and the descriptors an exec took along stay as they were.
+
+A table copied while other threads were changing it (a fork, or a thread's exec, racing
+another thread's open, dup, close or flag change) may hold descriptors the trace cannot
+prove: those carry a ``Race`` saying which calls were in flight and what else the copy
+may hold at that number (see ``races``).
 """
 
 from __future__ import annotations
@@ -46,6 +51,27 @@ class FlagChange:
 
 
 @dataclass(frozen=True)
+class Race:
+    """Why a copied table's entry is not proven: calls of another thread sharing the
+    table were in flight while ``copy`` copied it."""
+
+    copy: Origin  # the call that copied the table (clone, fork, vfork; execve from a thread)
+    calls: tuple[Origin, ...]  # the other threads' calls that were in flight, oldest first
+    others: tuple[Descriptor | None, ...]  # what else the copy may hold at this number (None: nothing)
+    what: str  # what those calls did to it: "created", "closed", "replaced", ...
+
+    def cause(self) -> str:
+        """``created by pid 7 while pid 5 forked``."""
+        copied = "exec'd" if self.copy.syscall in ("execve", "execveat") else "forked"
+        return f"{self.what} by pid {self.calls[0].pid} while pid {self.copy.pid} {copied}"
+
+    def describe(self) -> str:
+        calls = ", ".join(c.describe() for c in self.calls)
+        were = "was" if len(self.calls) == 1 else "were"
+        return f"{self.copy.describe()} copied the table while {calls} {were} in flight"
+
+
+@dataclass(frozen=True)
 class Descriptor:
     """One entry of a descriptor table, as it was from one call to the next."""
 
@@ -56,6 +82,18 @@ class Descriptor:
     origin: Origin
     changes: tuple[FlagChange, ...] = ()
     source: Descriptor | None = None  # for duplicates: the descriptor it copies
+    race: Race | None = None  # set when a racing copy may hold something else here
+
+    @property
+    def certain(self) -> bool:
+        """Does the trace prove the table holds exactly this here?"""
+        return self.race is None
+
+    def surely_crosses(self) -> bool:
+        """Without close-on-exec in every state the table may be in (``crosses`` for one)."""
+        if self.cloexec:
+            return False
+        return self.race is None or all(o is not None and not o.cloexec for o in self.race.others)
 
     def describe(self) -> str:
         what = self.name if self.name else self.kind
@@ -70,9 +108,19 @@ class Descriptor:
 
     def with_cloexec(self, cloexec: bool, change: FlagChange | None = None) -> Descriptor:
         """This descriptor after close-on-exec became ``cloexec`` (by ``change``, if one
-        should be remembered)."""
+        should be remembered). The call that changed it proves it is there: no race."""
         changes = self.changes if change is None else (*self.changes, change)
         return Descriptor(self.fd, self.kind, self.name, cloexec, self.origin, changes, self.source)
+
+    def with_race(self, race: Race | None) -> Descriptor:
+        d = self
+        return Descriptor(d.fd, d.kind, d.name, d.cloexec, d.origin, d.changes, d.source, race)
+
+    def made_inheritable_by(self) -> FlagChange | Origin:
+        """What left it without close-on-exec: the flag's last clearing, else its making."""
+        if self.changes and not self.changes[-1].cloexec:
+            return self.changes[-1]
+        return self.origin
 
 
 @dataclass
@@ -86,9 +134,31 @@ class ExecRecord:
     file: str | None
     crossed: list[Descriptor]  # fd >= 3 without close-on-exec, as they were at the exec
     injected: bool = False
+    deliberate: set[int] = field(default_factory=set)  # fds of ``crossed`` passed on purpose
+    # crossings learnt after the exec was reported (another thread's call, in flight while
+    # this process was forked, completed later); each was also told as a supplement
+    late: list[Descriptor] = field(default_factory=list)
+    supplement_of: ExecRecord | None = None  # this record tells late crossings of that exec
 
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
+
+    @property
+    def all_crossed(self) -> list[Descriptor]:
+        """What crossed, with what was learnt later."""
+        return [*self.crossed, *self.late]
+
+
+@dataclass
+class ForkRecord:
+    """A table copied while other tasks were using it (a fork by one thread of many, or a
+    thread's exec): the descriptors without close-on-exec the copy holds or may hold."""
+
+    pid: int | None  # the task that forked (or exec'd)
+    tgid: int | None
+    call: Origin
+    child: int | None  # None for an exec
+    exposed: list[Descriptor]  # a ``race`` on those the trace cannot prove
 
 
 @dataclass

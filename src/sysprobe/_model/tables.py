@@ -12,8 +12,12 @@ processes, not the trace.
 from __future__ import annotations
 
 from bisect import bisect_right
+from typing import TYPE_CHECKING
 
 from .records import Descriptor
+
+if TYPE_CHECKING:
+    from .tree import Task
 
 CHECKPOINT_EVERY = 64
 
@@ -76,28 +80,71 @@ class TableLog:
         return contents
 
 
+class Observer:
+    """Told of every change of the tables it observes (``races``: changes other threads
+    make while a fork copies a table, and what a racing copy does afterwards)."""
+
+    def changed(self, table: FdTable, fd: int, before: Descriptor | None, after: Descriptor | None) -> None:
+        pass
+
+    def closed_range(self, table: FdTable, first: int, last: int) -> None:
+        """close_range over [first, last], whether or not the model knew those descriptors."""
+
+    def copied(self, table: FdTable, copy: FdTable) -> None:
+        """``copy`` was made from ``table`` (a fork, an unshare)."""
+
+
 class FdTable:
     """A descriptor table, possibly shared by tasks (threads, CLONE_FILES)."""
 
-    __slots__ = ("fds", "holders", "log")
+    __slots__ = ("fds", "holders", "log", "observers", "users")
 
     def __init__(self, fds: dict[int, Descriptor] | None = None, history: History | None = None) -> None:
         self.fds: dict[int, Descriptor] = fds if fds is not None else {}
         self.holders: set[int | None] = set()  # the processes (thread groups) using it
+        self.users: list[Task] = []  # the live tasks using it
         self.log = TableLog(history, self.fds) if history is not None else None
+        self.observers: list[Observer] | None = None
 
     def copy(self) -> FdTable:
         """The table a fork or an unshare makes: the same entries (descriptors never
         change in place), no holders yet."""
-        return FdTable(dict(self.fds), self.log.history if self.log is not None else None)
+        made = FdTable(dict(self.fds), self.log.history if self.log is not None else None)
+        if self.observers is not None:
+            for observer in list(self.observers):
+                observer.copied(self, made)
+        return made
+
+    def observe(self, observer: Observer) -> None:
+        if self.observers is None:
+            self.observers = []
+        self.observers.append(observer)
+
+    def forget(self, observer: Observer) -> None:
+        if self.observers is not None and observer in self.observers:
+            self.observers.remove(observer)
+            if not self.observers:
+                self.observers = None
 
     def put(self, fd: int, d: Descriptor) -> None:
+        before = self.fds.get(fd) if self.observers is not None else None
         self.fds[fd] = d
         if self.log is not None:
             self.log.record(fd, d, self.fds)
+        if self.observers is not None:
+            for observer in list(self.observers):
+                observer.changed(self, fd, before, d)
 
     def pop(self, fd: int) -> Descriptor:
         d = self.fds.pop(fd)
         if self.log is not None:
             self.log.record(fd, None, self.fds)
+        if self.observers is not None:
+            for observer in list(self.observers):
+                observer.changed(self, fd, d, None)
         return d
+
+    def closed_range(self, first: int, last: int) -> None:
+        if self.observers is not None:
+            for observer in list(self.observers):
+                observer.closed_range(self, first, last)

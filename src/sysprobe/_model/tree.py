@@ -10,15 +10,30 @@ that memory follows the live processes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .records import Origin, Process
 from .tables import FdTable
+
+if TYPE_CHECKING:
+    from .races import ForkRace
 
 
 class Task:
     """A thread or a process leader: its pid, its thread group, its descriptor table."""
 
-    __slots__ = ("alive", "children", "created_by", "parent", "pid", "table", "tgid")
+    __slots__ = (
+        "alive",
+        "children",
+        "copy",
+        "created_by",
+        "last_end",
+        "parent",
+        "pid",
+        "table",
+        "tgid",
+        "watched_by",
+    )
 
     def __init__(
         self,
@@ -35,6 +50,9 @@ class Task:
         self.created_by = created_by  # that call; None also for a thread whose clone's result was lost
         self.children: list[Task] = []  # in the order it made them (kept with the history only)
         self.alive = True
+        self.last_end = 0  # the last line of its last call read: its next call starts after it
+        self.copy: ForkRace | None = None  # the racing copy that made its table, until its first event
+        self.watched_by: list[ForkRace] | None = None  # racing copies its call in flight may reach
 
     @property
     def is_thread(self) -> bool:
@@ -43,8 +61,11 @@ class Task:
     def unshare(self) -> None:
         """Use a table of its own from now on (exec, unshare(CLONE_FILES), close_range)."""
         self.table.holders.discard(self.tgid)
+        if self in self.table.users:
+            self.table.users.remove(self)
         self.table = self.table.copy()
         self.table.holders = {self.tgid}
+        self.table.users.append(self)
         if self.table.log is not None:
             self.table.log.history.bind(self.pid, self.table)
 
@@ -77,6 +98,7 @@ class ProcessTree:
         self.task_count += 1
         self.live += 1
         table.holders.add(tgid)
+        table.users.append(task)
         if table.log is not None:
             table.log.history.bind(pid, table)
         if self.retain:
@@ -121,6 +143,8 @@ class ProcessTree:
         if task.alive:
             task.alive = False
             self.live -= 1
+            if task in task.table.users:
+                task.table.users.remove(task)
 
     def retire(self, task: Task) -> None:
         """A thread ended by another thread's exec, forgotten without retention."""

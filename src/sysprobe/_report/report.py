@@ -79,18 +79,22 @@ class Report:
             "execs": self.execs,
             "incomplete": self.incomplete,
             "tracer": self.tracer,
-            "results": [
-                {
-                    "rule": r.rule,
-                    "passed": r.passed,
-                    "summary": r.summary,
-                    "evidence": [
-                        e
-                        if isinstance(e, str)
-                        else {"where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
-                        for e in r.evidence
-                    ],
-                }
-                for r in self.results
-            ],
+            "results": [_result_json(r) for r in self.results],
         }
+
+
+def _result_json(r: RuleResult) -> dict[str, object]:
+    out: dict[str, object] = {
+        "rule": r.rule,
+        "passed": r.passed,
+        "summary": r.summary,
+        "evidence": [
+            e if isinstance(e, str) else {"where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
+            for e in r.evidence
+        ],
+    }
+    if r.leaks is not None:  # --no-fd-leaks: each crossing as data (Leak.to_json)
+        out["leaks"] = [leak.to_json() for leak in r.leaks]
+    if r.passes is not None:
+        out["passes"] = [p.to_json() for p in r.passes]
+    return out

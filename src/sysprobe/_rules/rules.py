@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from fnmatch import fnmatchcase
+from typing import Any, ClassVar
 
 from .._kernel.syscalls import EXECS, TRACKED
 from .._model.fdmodel import FdModel
-from .._model.records import Descriptor, ExecRecord
+from .._model.records import Descriptor, ExecRecord, FlagChange, ForkRecord, Origin
 from .._report.output import plural
 from ..errors import RuleSyntaxError
 from ..events import Event, Exit, Killed, Syscall
@@ -27,6 +29,7 @@ from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern
 MAX_EVIDENCE = 5
 MAX_LEAKS_SHOWN = 50
 PRUNE_AT = 4096  # tracked creations before Cloexec forgets the closed ones
+FLAG_SETTERS = frozenset({"fcntl", "fcntl64", "ioctl", "close_range"})  # calls that set close-on-exec
 
 
 def call_text(ev: Syscall) -> str:
@@ -62,6 +65,9 @@ class RuleResult:
     passed: bool
     summary: str
     evidence: list[Evidence | str] = field(default_factory=list)
+    # --no-fd-leaks: the leaks and the deliberate passes shown (None for other rules)
+    leaks: list[Leak] | None = None
+    passes: list[Leak] | None = None
 
 
 def names_of(*patterns: Pattern) -> set[str] | None:
@@ -98,6 +104,9 @@ class Rule:
 
     def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
         """Called for every descriptor that leaves a table (``ev``: the call that did it)."""
+
+    def on_fork(self, record: ForkRecord) -> None:
+        """Called for every fork that copied a table other threads were using."""
 
     def syscalls(self) -> set[str] | None:
         """The calls this rule reads (None: every call); the model's are added by the caller."""
@@ -263,19 +272,39 @@ class Order(Rule):
 
 @dataclass(frozen=True)
 class Leak:
-    """A descriptor that crossed an execve without close-on-exec."""
+    """A descriptor that crossed an execve without close-on-exec — or may have
+    (``certain`` False: another thread's call raced the fork that copied it) — or that
+    the exec'ing process passed on purpose (``deliberate``)."""
 
     descriptor: Descriptor
     exec: ExecRecord
+    deliberate: bool = False
 
     @property
     def fd(self) -> int:
         return self.descriptor.fd
 
+    @property
+    def certain(self) -> bool:
+        """Does the trace prove it crossed? (False: it may have.)"""
+        return self.descriptor.surely_crosses()
+
     def describe(self) -> str:
         d = self.descriptor
+        record = self.exec
+        if self.deliberate:
+            how = d.made_inheritable_by()
+            made = how.describe() if isinstance(how, FlagChange) else f"placed there by {how.describe()}"
+            text = (
+                f"{d.describe()} passed on purpose into pid {record.pid} ({record.program}) at "
+                f"{record.where()}: {made}"
+            )
+            if d.source is not None:
+                text += f"; it copies a descriptor created by {d.creation().describe()}"
+            return text
+        verb = "leaked" if self.certain or d.race is None else f"may have leaked ({d.race.cause()})"
         text = (
-            f"{d.describe()} leaked into pid {self.exec.pid} ({self.exec.program}) at {self.exec.where()}; "
+            f"{d.describe()} {verb} into pid {record.pid} ({record.program}) at {record.where()}; "
             f"created by {d.origin.describe()}"
         )
         if d.source is not None:
@@ -283,11 +312,116 @@ class Leak:
         cleared = [c for c in d.changes if not c.cloexec]
         if cleared and not d.cloexec:
             text += f"; {cleared[-1].describe()}"
+        if d.race is not None:
+            text += f"; {d.race.describe()}"
         return text
 
+    def to_json(self) -> dict[str, Any]:
+        """The crossing for CI tools and reports (``check --json-report``)."""
+        d = self.descriptor
+        record = self.exec
+        how = d.made_inheritable_by()
+        return {
+            "fd": d.fd,
+            "kind": d.kind,
+            "name": d.name,
+            "certain": self.certain,
+            "deliberate": self.deliberate,
+            "pid": record.pid,
+            "program": record.program,
+            "exec": _where_json(record.file, record.line),
+            "created_by": _origin_json(d.origin),
+            "copies": _origin_json(d.creation()) if d.source is not None else None,
+            "cloexec_cleared_by": (
+                {"call": how.syscall, "pid": how.pid, **_where_json(how.file, how.line)}
+                if isinstance(how, FlagChange)
+                else None
+            ),
+            "race": (
+                {
+                    "copy": _origin_json(d.race.copy),
+                    "in_flight": [_origin_json(o) for o in d.race.calls],
+                    "what": d.race.what,
+                }
+                if d.race is not None
+                else None
+            ),
+            "text": self.describe(),
+        }
 
-def leaks_of(model: FdModel, allow: set[int]) -> list[Leak]:
-    return [Leak(d, record) for record in model.execs for d in record.crossed if d.fd not in allow]
+
+def _where_json(file: str | None, line: int | None) -> dict[str, Any]:
+    return {"line": line, **({"file": file} if file else {})}
+
+
+def _origin_json(o: Origin) -> dict[str, Any]:
+    out: dict[str, Any] = {"call": o.syscall, "pid": o.pid, **_where_json(o.file, o.line)}
+    if o.detail:
+        out["detail"] = o.detail
+    return out
+
+
+_ALLOW = re.compile(r"(?:(?P<program>.+):)?(?P<first>\d+)(?:-(?P<last>\d+))?$", re.S)
+
+
+@dataclass(frozen=True)
+class AllowFd:
+    """``--allow-fd``: descriptor numbers allowed to cross, into every program or one."""
+
+    first: int
+    last: int
+    program: str | None = None  # a path, a file name or a glob (fnmatch) of either
+
+    @classmethod
+    def parse(cls, spec: int | str | AllowFd) -> AllowFd:
+        """``3``, ``3-8``, ``PROGRAM:3`` or ``PROGRAM:3-8``."""
+        if isinstance(spec, AllowFd):
+            return spec
+        if isinstance(spec, int):
+            if spec < 0:
+                raise RuleSyntaxError(f"--allow-fd {spec}: a descriptor number is not negative")
+            return cls(spec, spec)
+        m = _ALLOW.match(spec.strip())
+        if m is None or m.group("program") == "":
+            raise RuleSyntaxError(
+                f"--allow-fd {spec!r}: expected N, N-M, PROGRAM:N or PROGRAM:N-M (e.g. 3, 'python3:3-8')"
+            )
+        first = int(m.group("first"))
+        last = int(m.group("last")) if m.group("last") else first
+        if last < first:
+            raise RuleSyntaxError(f"--allow-fd {spec!r}: the range ends before it starts")
+        return cls(first, last, m.group("program"))
+
+    def allows(self, fd: int, program: str) -> bool:
+        if not self.first <= fd <= self.last:
+            return False
+        if self.program is None:
+            return True
+        name = program.rsplit("/", 1)[-1]
+        return fnmatchcase(program, self.program) or fnmatchcase(name, self.program)
+
+    def __str__(self) -> str:
+        numbers = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+        return numbers if self.program is None else f"{self.program}:{numbers}"
+
+
+def crossings_of(model: FdModel) -> list[Leak]:
+    """Every descriptor that crossed (or may have crossed) an exec, deliberate or not."""
+    return [Leak(d, record, d.fd in record.deliberate) for record in model.execs for d in record.all_crossed]
+
+
+def leaks_of(
+    model: FdModel, allow: Iterable[int | str | AllowFd] = (), *, count_passes: bool = False
+) -> list[Leak]:
+    """The leaks: crossings not passed on purpose (all of them with ``count_passes``),
+    but for the allowed ones."""
+    allowed = [AllowFd.parse(a) for a in allow]
+    return [
+        leak
+        for leak in crossings_of(model)
+        if (count_passes or not leak.deliberate)
+        and not any(a.allows(leak.fd, leak.exec.program) for a in allowed)
+    ]
 
 
 def needed_syscalls(rules: Sequence[Rule]) -> set[str] | None:
@@ -303,48 +437,84 @@ def needed_syscalls(rules: Sequence[Rule]) -> set[str] | None:
 
 
 class NoFdLeaks(Rule):
-    """No descriptor but the allowed ones crosses an execve without close-on-exec."""
+    """No descriptor but the allowed ones crosses an execve without close-on-exec, unless
+    the exec'ing process passed it on purpose (counted too with ``count_passes``)."""
 
     option = "--no-fd-leaks"
     reads_model: ClassVar[bool] = True
 
-    def __init__(self, allow: set[int]) -> None:
+    def __init__(self, allow: Iterable[int | str | AllowFd] = (), count_passes: bool = False) -> None:
         super().__init__("")
-        self.allow = allow
+        self.allow = [AllowFd.parse(a) for a in allow]
+        self.count_passes = count_passes
         self.leaks: list[Leak] = []  # the first MAX_LEAKS_SHOWN
         self.leak_count = 0
+        self.uncertain_count = 0
+        self.passes: list[Leak] = []  # the first MAX_LEAKS_SHOWN deliberate passes
+        self.pass_count = 0
         self.allowed: list[Descriptor] = []  # the first few allowed crossings
 
     @property
     def label(self) -> str:
-        allowed = "".join(f" --allow-fd {fd}" for fd in sorted(self.allow))
-        return f"--no-fd-leaks{allowed}"
+        allowed = "".join(f" --allow-fd {shlex.quote(str(a))}" for a in self.allow)
+        return f"--no-fd-leaks{allowed}" + (" --count-passes" if self.count_passes else "")
 
     def on_exec(self, record: ExecRecord) -> None:
+        deliberate = record.deliberate
         for d in record.crossed:
-            if d.fd in self.allow:
+            if any(a.allows(d.fd, record.program) for a in self.allow):
                 if len(self.allowed) < MAX_EVIDENCE:
                     self.allowed.append(d)
+            elif d.fd in deliberate and not self.count_passes:
+                self.pass_count += 1
+                if len(self.passes) < MAX_LEAKS_SHOWN:
+                    self.passes.append(Leak(d, record, True))
             else:
+                leak = Leak(d, record, d.fd in deliberate)
                 self.leak_count += 1
+                self.uncertain_count += not leak.certain
                 if len(self.leaks) < MAX_LEAKS_SHOWN:
-                    self.leaks.append(Leak(d, record))
+                    self.leaks.append(leak)
 
     def result(self) -> RuleResult:
         execs = self.model.exec_count
+        passes: list[Evidence | str] = []
+        if self.pass_count:
+            passes.append(f"passed on purpose ({self.pass_count}):")
+            passes += [f"  {p.describe()}" for p in self.passes]
+            if self.pass_count > len(self.passes):
+                passes.append(f"  ... and {self.pass_count - len(self.passes)} more")
+        notes: list[Evidence | str] = []
+        given_up = self.model.races.given_up
+        if given_up:
+            notes.append(
+                f"note: {plural(given_up, 'racing fork')} stopped being followed for calls still in flight "
+                "(too many forks raced one long call); a descriptor such a call made later is not counted"
+            )
         if not self.leak_count:
             detail: list[Evidence | str] = [f"allowed: {d.describe()}" for d in self.allowed]
-            return RuleResult(self.label, True, f"no leaks across {plural(execs, 'exec')}", detail)
+            summary = f"no leaks across {plural(execs, 'exec')}"
+            if self.pass_count:
+                summary += f"; {plural(self.pass_count, 'descriptor')} passed on purpose"
+            return RuleResult(self.label, True, summary, [*detail, *passes, *notes], [], self.passes)
         text: list[Evidence | str] = [leak.describe() for leak in self.leaks]
         if self.leak_count > len(self.leaks):
             text.append(f"... and {self.leak_count - len(self.leaks)} more")
         n = self.leak_count
-        return RuleResult(self.label, False, f"{n} descriptor{'s' if n != 1 else ''} leaked", text)
+        descriptors = f"{n} descriptor{'s' if n != 1 else ''}"
+        summary = f"{descriptors} leaked"
+        if self.uncertain_count == n:
+            summary = f"{descriptors} may have leaked (the trace cannot tell: see below)"
+        elif self.uncertain_count:
+            summary += f" ({self.uncertain_count} of them may have: the trace cannot tell)"
+        return RuleResult(self.label, False, summary, [*text, *passes, *notes], self.leaks, self.passes)
 
 
 class Cloexec(Rule):
     """``--cloexec PATTERN``: every descriptor created by a matching call has close-on-exec
-    whenever an exec happens while it is open, and when it is closed or the trace ends."""
+    whenever an exec happens while it is open, whenever another thread of its process
+    forks while it is open (the race O_CLOEXEC exists for: that child may exec before
+    the flag is set), and when it is closed or the trace ends."""
 
     option = "--cloexec"
     reads_model: ClassVar[bool] = True
@@ -360,6 +530,8 @@ class Cloexec(Rule):
         self.violation_count = 0
         self.checked = 0
         self._prune_at = PRUNE_AT
+        # race windows shown, by creation (pid, line), waiting for the call that set the flag
+        self._windows: dict[tuple[int | None, int | None], int] = {}
 
     def observe(self, ev: Event, seq: int) -> None:
         if (
@@ -374,6 +546,13 @@ class Cloexec(Rule):
                 self.examples.append(Evidence.of(ev))
             if len(self.created) >= self._prune_at and not self.model.finished:
                 self._prune()
+        elif self._windows and isinstance(ev, Syscall) and ev.name in FLAG_SETTERS and ev.ret == 0:
+            # a race window shown: is this the call that finally set the flag?
+            model = self.model
+            table = model.table(ev.pid, after=seq) if model.finished else model.table(ev.pid)
+            for d in table.values():
+                if d.cloexec and (d.origin.pid, d.origin.line) in self._windows:
+                    self._window_closed(d)
 
     def _prune(self) -> None:
         """Forget creations whose descriptors are closed everywhere (a fork's copy shares
@@ -403,7 +582,37 @@ class Cloexec(Rule):
                     f"at {record.where()} without close-on-exec"
                 )
 
+    def on_fork(self, record: ForkRecord) -> None:
+        for d in record.exposed:
+            if not self._ours(d) or d.cloexec or d.origin.pid == record.pid:
+                continue
+            key = (d.origin.pid, d.origin.line)
+            if key in self._windows:
+                continue  # one window per descriptor is enough to show
+            maybe = d.race is not None and not d.surely_crosses()
+            text = (
+                f"{d.describe()} from {d.origin.describe()} "
+                f"{'may have been' if maybe else 'was'} without close-on-exec while pid "
+                f"{record.pid} forked ({record.call.describe()}): that child could exec with it"
+            )
+            if d.race is not None and maybe:
+                text += f"; {d.race.describe()}"
+            self._violation(text)
+            if len(self.violations) and self.violations[-1] is text:
+                self._windows[key] = len(self.violations) - 1
+
+    def _window_closed(self, d: Descriptor) -> None:
+        """``d`` (of a race window shown) got close-on-exec: name the call that set it."""
+        i = self._windows.pop((d.origin.pid, d.origin.line), None)
+        if i is not None:
+            setting = next((c for c in reversed(d.changes) if c.cloexec), None)
+            if setting is not None:
+                by = setting.describe().removeprefix("close-on-exec set by ")
+                self.violations[i] += f"; close-on-exec set only later, by {by}"
+
     def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
+        if self._windows and d.cloexec:
+            self._window_closed(d)
         if self._ours(d):
             self.checked += 1
             if not d.cloexec and not (ev is not None and ev.name in EXECS):
@@ -415,6 +624,8 @@ class Cloexec(Rule):
 
     def result(self) -> RuleResult:
         for _, d in self.model.open_descriptors():
+            if self._windows and d.cloexec:
+                self._window_closed(d)
             if self._ours(d):
                 self.checked += 1
                 if not d.cloexec:
@@ -454,7 +665,9 @@ class ExpectExit(Rule):
 
 @dataclass
 class RuleSet:
-    """Rules as the CLI spells them; every field is optional."""
+    """Rules as the CLI spells them; every field is optional. ``allow_fds``: numbers,
+    ``"N-M"`` ranges, ``"PROGRAM:N"`` for one program (``AllowFd.parse``);
+    ``count_passes``: with ``no_fd_leaks``, descriptors passed on purpose count as leaks."""
 
     expect: Sequence[str] = ()
     forbid: Sequence[str] = ()
@@ -462,8 +675,9 @@ class RuleSet:
     order: Sequence[str] = ()
     cloexec: Sequence[str] = ()
     no_fd_leaks: bool = False
-    allow_fds: Iterable[int] = ()
+    allow_fds: Iterable[int | str] = ()
     expect_exit: int | None = None
+    count_passes: bool = False
 
     def build(self) -> list[Rule]:
         """Parse every rule (RuleSyntaxError on the first that does not parse)."""
@@ -472,8 +686,13 @@ class RuleSet:
         rules += [Count(p) for p in self.expect_count]
         rules += [Order(p) for p in self.order]
         rules += [Cloexec(p) for p in self.cloexec]
+        allow = [AllowFd.parse(a) for a in self.allow_fds]
+        if allow and not self.no_fd_leaks:
+            raise RuleSyntaxError("--allow-fd goes with --no-fd-leaks")
+        if self.count_passes and not self.no_fd_leaks:
+            raise RuleSyntaxError("--count-passes goes with --no-fd-leaks")
         if self.no_fd_leaks:
-            rules.append(NoFdLeaks(set(self.allow_fds)))
+            rules.append(NoFdLeaks(allow, self.count_passes))
         if self.expect_exit is not None:
             rules.append(ExpectExit(self.expect_exit))
         return rules

@@ -33,18 +33,23 @@ _SIGSEGV: Final = _SIGNALS.value("SIGSEGV")
 _FAULTS: Final = frozenset(_SIGNALS.value(name) for name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE"))
 
 
-def finish(pid: int, call: PendingCall, ret: int | None, injected: bool = False) -> str:
-    """The line of a finished call (``ret`` None: the task did not come back)."""
+def finish(
+    pid: int, call: PendingCall, ret: int | None, injected: bool = False, *, resumed: bool = False
+) -> str | None:
+    """The line of a finished call (``ret`` None: the task did not come back). ``resumed``:
+    its ``NAME( <unfinished ...>`` line is written, so this is its ``<... NAME resumed>``
+    half — or nothing, when the task did not come back (the first half says it all)."""
     call.ret = ret
     args = format_args(arguments(call))
+    opening = f"<... {call.name} resumed>" if resumed else f"{call.name}("
     if ret is None:
         if call.facts is not None and call.facts.result == RESULT_NONE:
-            return f"{pid:<5} {call.name}({args}) = ?"
-        return f"{pid:<5} {call.name}({args} <unfinished ...>"
+            return f"{pid:<5} {opening}{args}) = ?"
+        return None if resumed else f"{pid:<5} {call.name}({args} <unfinished ...>"
     result = result_text(call, ret)
     if injected:
         result += " (INJECTED)"
-    return f"{pid:<5} {call.name}({args}) = {result}"
+    return f"{pid:<5} {opening}{args}) = {result}"
 
 
 def result_text(call: PendingCall, ret: int) -> str:

@@ -13,10 +13,14 @@ line (``render.finish``); sysprobe reads the lines from a FIFO and parses them w
 parser as strace's output, so the events, the descriptor model, rules and goldens are the
 same code.
 
-What strace does and this backend mirrors: a new task's lines may come before its
-parent's clone result; a thread's exec prints ``+++ superseded by execve in pid N +++``
-and the execve result under the leader's pid; a task killed inside a call leaves it
-``<unfinished ...>``; ``exit``/``exit_group`` end with ``= ?``.
+What strace does and this backend mirrors: a call whose entry and exit other lines
+separate is written as ``NAME( <unfinished ...>`` at its entry and ``<... NAME resumed>ARGS)
+= RESULT`` at its exit (the arguments all in the second half), so that the lines keep the
+order in which the tasks stopped — what the descriptor model needs to tell which calls
+raced a fork; a new task's lines may come before its parent's clone result; a thread's
+exec prints ``+++ superseded by execve in pid N +++`` and the execve result under the
+leader's pid; a task killed inside a call leaves it ``<unfinished ...>``;
+``exit``/``exit_group`` end with ``= ?``.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ def binding() -> tuple[Any, str]:
 class TracedTask:
     """A tracee task's state between its stops."""
 
-    __slots__ = ("call", "in_syscall", "mem", "pid", "seen")
+    __slots__ = ("call", "in_syscall", "mem", "pid", "seen", "split")
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
@@ -91,6 +95,7 @@ class TracedTask:
         self.in_syscall = False
         self.call: PendingCall | None = None
         self.seen = False  # its first (attach) stop arrived
+        self.split = False  # its call's "<unfinished ...>" line is written
 
 
 class PtraceLoop:
@@ -135,6 +140,7 @@ class PtraceLoop:
         self._refused: str | None = None
         self._seccomp = False  # the kernel stops the tracees only at the selected calls
         self._said_fd: int | None = None  # the child's word on its filter, until its first stop
+        self._open: TracedTask | None = None  # entered a call, and no line was written since
 
     @property
     def version(self) -> str:
@@ -238,33 +244,49 @@ class PtraceLoop:
                 break
             if self._kill:
                 self._kill_all()
-            if os.WIFEXITED(status) or os.WIFSIGNALED(status):
-                yield from self._ended(pid, status)
-                continue
-            if not os.WIFSTOPPED(status):
-                continue
-            task = self._tasks.get(pid)
-            if task is None:
-                task = self._tasks[pid] = TracedTask(pid)  # a new child, before its parent's event
-            sig = os.WSTOPSIG(status)
-            event = status >> 16
-            if self._said_fd is not None and pid == self._leader and not event and sig == signal.SIGSTOP:
-                self._handshake(pid)
-            elif sig == _SYSCALL_STOP:
-                yield from self._syscall_stop(task)
-                self._resume(pid, 0)
-            elif event == PTRACE_EVENT_SECCOMP:
-                # the filter's stop is the call's entry (Linux >= 4.8: no syscall-entry stop
-                # follows); resuming with PTRACE_SYSCALL brings its exit stop
-                yield from self._syscall_stop(task)
-                self._resume(pid, 0)
-            elif event == PTRACE_EVENT_STOP:
-                yield from self._trap_stop(task, sig)
-            elif event:
-                yield from self._event_stop(task, event)
-                self._resume(pid, 0)
-            else:
-                yield from self._signal_stop(task, sig)
+            yield from self._in_order(self._stopped(pid, status))
+
+    def _in_order(self, lines: Iterator[str]) -> Iterator[str]:
+        """``lines``, each after the "<unfinished ...>" line of a call entered before it."""
+        for line in lines:
+            yield from self._interrupt()
+            yield line
+
+    def _interrupt(self) -> Iterator[str]:
+        """The open call's first half: another line comes between its entry and exit."""
+        task, self._open = self._open, None
+        if task is not None and task.call is not None:
+            task.split = True
+            yield f"{task.pid:<5} {task.call.name}( <unfinished ...>"
+
+    def _stopped(self, pid: int, status: int) -> Iterator[str]:
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            yield from self._ended(pid, status)
+            return
+        if not os.WIFSTOPPED(status):
+            return
+        task = self._tasks.get(pid)
+        if task is None:
+            task = self._tasks[pid] = TracedTask(pid)  # a new child, before its parent's event
+        sig = os.WSTOPSIG(status)
+        event = status >> 16
+        if self._said_fd is not None and pid == self._leader and not event and sig == signal.SIGSTOP:
+            self._handshake(pid)
+        elif sig == _SYSCALL_STOP:
+            yield from self._syscall_stop(task)
+            self._resume(pid, 0)
+        elif event == PTRACE_EVENT_SECCOMP:
+            # the filter's stop is the call's entry (Linux >= 4.8: no syscall-entry stop
+            # follows); resuming with PTRACE_SYSCALL brings its exit stop
+            yield from self._syscall_stop(task)
+            self._resume(pid, 0)
+        elif event == PTRACE_EVENT_STOP:
+            yield from self._trap_stop(task, sig)
+        elif event:
+            yield from self._event_stop(task, event)
+            self._resume(pid, 0)
+        else:
+            yield from self._signal_stop(task, sig)
 
     def _syscall_stop(self, task: TracedTask) -> Iterator[str]:
         task.seen = True
@@ -278,6 +300,9 @@ class PtraceLoop:
                 self._refuse(task.pid, regs)
                 return
             self._enter(task, regs)
+            if task.call is not None:
+                yield from self._interrupt()
+                self._open, task.split = task, False
             return
         task.in_syscall = False
         call = task.call
@@ -291,7 +316,7 @@ class PtraceLoop:
             regs.rax = ret & 0xFFFFFFFFFFFFFFFF
             with contextlib.suppress(Exception):
                 self._func.ptrace_setregs(task.pid, regs)
-        yield finish(task.pid, call, ret, injected is not None)
+        yield from self._finish(task, call, ret, injected is not None)
 
     def _enter(self, task: TracedTask, regs: Any) -> None:
         nr = regs.orig_rax
@@ -322,6 +347,18 @@ class PtraceLoop:
         numbers = sorted(nr for name in wanted if (nr := number_of(name)) is not None)
         return seccomp_filter(numbers)
 
+    def _finish(
+        self, task: TracedTask, call: PendingCall, ret: int | None, injected: bool = False
+    ) -> Iterator[str]:
+        """The line of a finished call (``ret`` None: the task did not come back), or its
+        second half when its first is written."""
+        if self._open is task:
+            self._open = None
+        split, task.split = task.split, False
+        line = finish(task.pid, call, ret, injected, resumed=split)
+        if line is not None:
+            yield line
+
     def _event_stop(self, task: TracedTask, event: int) -> Iterator[str]:
         if event in (PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE):
             with contextlib.suppress(Exception):
@@ -337,11 +374,11 @@ class PtraceLoop:
                 # a thread exec'd: it takes over the leader's pid, with its call in progress
                 thread = self._tasks.pop(former, None)
                 if task.call is not None:
-                    yield finish(task.pid, task.call, None)
-                yield (f"{task.pid:<5} +++ superseded by execve in pid {former} +++")
+                    yield from self._finish(task, task.call, None)
+                yield f"{task.pid:<5} +++ superseded by execve in pid {former} +++"
                 if thread is not None:
                     thread.mem.close()
-                    task.call = thread.call
+                    task.call, task.split = thread.call, thread.split
                     task.in_syscall = thread.in_syscall
                     if task.call is not None:
                         task.call.tracee = task.mem
@@ -371,7 +408,7 @@ class PtraceLoop:
         if task is None:
             return
         if task.call is not None:
-            yield finish(pid, task.call, None)
+            yield from self._finish(task, task.call, None)
         task.mem.close()
         if not self._started:
             return
