@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -99,10 +100,19 @@ class Trace:
             if isinstance(e, Syscall) and (compiled is None or compiled.matches(e, consts))
         ]
 
-    def fd_table(self, pid: int | None, at: int | None = None) -> dict[int, Descriptor]:
-        """Process ``pid``'s descriptors after the call ending on line ``at``: the trace read
-        up to the first event that ends after that line (default: at the end of the trace,
-        or when the process ended)."""
+    def fd_table(
+        self, pid: int | None, at: int | None = None, *, after: Event | None = None
+    ) -> dict[int, Descriptor]:
+        """Process ``pid``'s descriptors: after the call ``after`` (an event of this trace:
+        always exact, also for a call strace split in two and for a vfork child whose calls
+        came before its parent's vfork returned), or after the call ending on line ``at``
+        (the trace read up to the first event that ends after that line), or at the end of
+        the trace (or when the process ended)."""
+        if after is not None:
+            clock = self.model.applied_at(after)
+            if clock is None:
+                raise ValueError(f"{after!r} is not an event this trace's model applied")
+            return self.model.table_at(pid, clock)
         if at is None:
             return self.model.table(pid)
         return self.model.table(pid, after=self._events_through(at))
@@ -164,8 +174,16 @@ class Trace:
 
     # ---- golden traces ----
 
-    def golden(self, replacements: Iterable[tuple[str, str]] = ()) -> str:
-        """This trace as golden text (see README: "Golden traces")."""
+    def golden(
+        self,
+        replacements: Iterable[tuple[str, str]] = (),
+        *,
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
+    ) -> str:
+        """This trace as golden text (see README: "Golden traces"). ``replacements``: texts
+        to replace (``(old, new)``); ``substitutions``: regular expressions and their
+        replacements, applied after them; ``threads``: also write the calls that made threads."""
         from ._golden.golden import render, standard_replacements
 
         header = f"sysprobe {__version__}"
@@ -176,7 +194,9 @@ class Trace:
             self.model,
             command=self.title,
             replacements=standard_replacements(extra=replacements),
+            substitutions=substitutions,
             syscalls=self.syscalls,
+            threads=threads,
             header=[header],
         )
 

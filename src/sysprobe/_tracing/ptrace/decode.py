@@ -76,7 +76,7 @@ OPEN_FLAGS: Final = _table(
 )
 SOCK_TYPES: Final = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM", 5: "SOCK_SEQPACKET",
                      6: "SOCK_DCCP", 10: "SOCK_PACKET"}  # fmt: skip
-SOCK_FLAGS: Final = _table(("SOCK_NONBLOCK", 0o4000), ("SOCK_CLOEXEC", 0o2000000))
+SOCK_FLAGS: Final = _table(("SOCK_CLOEXEC", 0o2000000), ("SOCK_NONBLOCK", 0o4000))  # strace's order
 FAMILIES: Final = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK",
                    17: "AF_PACKET", 38: "AF_ALG", 40: "AF_VSOCK"}  # fmt: skip
 IPPROTO: Final = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP",
@@ -144,7 +144,7 @@ FCNTL_CMDS: Final = {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: 
 IOCTL_NAMES: Final = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO", 0x541B: "FIONREAD",
                       0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x540F: "TIOCGPGRP"}  # fmt: skip
 EPOLL_FLAGS: Final = _table(("EPOLL_CLOEXEC", 0o2000000))
-EFD_FLAGS: Final = _table(("EFD_SEMAPHORE", 1), ("EFD_NONBLOCK", 0o4000), ("EFD_CLOEXEC", 0o2000000))
+EFD_FLAGS: Final = _table(("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000), ("EFD_NONBLOCK", 0o4000))  # strace's order
 TFD_FLAGS: Final = _table(("TFD_NONBLOCK", 0o4000), ("TFD_CLOEXEC", 0o2000000))
 IN_FLAGS: Final = _table(("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
 SFD_FLAGS: Final = _table(("SFD_NONBLOCK", 0o4000), ("SFD_CLOEXEC", 0o2000000))
