@@ -142,7 +142,9 @@ class Trace:
         __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
         if not report.passed:
-            raise AssertionError("\n" + report.text())
+            # the first line is what ``pytest -ra`` shows: say what failed
+            summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.failed)
+            raise AssertionError(f"{summary}\n{report.text()}")
         return report
 
     def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
@@ -206,11 +208,14 @@ class Trace:
         *,
         update: bool = False,
         replacements: Iterable[tuple[str, str]] = (),
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
     ) -> GoldenResult:
         """Compare with the golden file at ``path`` (or write it, with ``update``)."""
         from ._golden.golden import compare_or_update
 
-        return compare_or_update(path, self.golden(replacements), update=update)
+        text = self.golden(replacements, substitutions=substitutions, threads=threads)
+        return compare_or_update(path, text, update=update)
 
     def assert_golden(
         self,
@@ -218,11 +223,15 @@ class Trace:
         *,
         update: bool = False,
         replacements: Iterable[tuple[str, str]] = (),
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
     ) -> GoldenResult:
         """Compare with the golden file at ``path`` (or write it, with ``update``). The
         AssertionError of a difference carries a unified diff."""
         __tracebackhide__ = True
-        result = self.compare_golden(path, update=update, replacements=replacements)
+        result = self.compare_golden(
+            path, update=update, replacements=replacements, substitutions=substitutions, threads=threads
+        )
         if not result.ok:
             raise AssertionError(result.message())
         return result

@@ -126,8 +126,9 @@ def test_same_program_gives_byte_identical_goldens(compile_c: Callable[..., Path
         assert golden_cli(path, zoo, "--update").returncode == 0
     assert first.read_bytes() == second.read_bytes()
     text = first.read_text()
-    assert "task 1: the command" in text and "thread made by task 1 (clone3)" in text
-    assert "+++ superseded by execve in task" in text and "+++ killed by SIGSEGV +++" in text
+    assert "process 1: the command" in text and "made by process 1 (vfork)" in text
+    assert "thread" not in text  # threads belong to their process
+    assert "+++ killed by SIGSEGV +++" in text and "+++ exited with 7 +++" in text
     assert "<env>" in text and "vars */" not in text  # the environment is never written
     assert golden_cli(first, zoo).returncode == 0
 
@@ -138,13 +139,22 @@ def test_changed_program_fails_with_a_diff(compile_c: Callable[..., Path], tmp_p
     assert golden_cli(golden, compile_c("forkexec_pipe"), "--update").returncode == 0
     done = golden_cli(golden, compile_c("forkexec_pipe", "FIX_PIPE2"))
     assert done.returncode == 1
-    assert f"the trace differs from the golden {golden}" in done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"sysprobe: golden trace {golden} differs from this run: "), first
+    assert first.endswith("lines changed (--update accepts it)"), first
     assert "-  pipe2([3<pipe:[1]>, 4<pipe:[1]>], 0) = 0" in done.stderr
     assert "+  pipe2([3<pipe:[1]>, 4<pipe:[1]>], O_CLOEXEC) = 0" in done.stderr
     assert "-  # crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])" in done.stderr
     missing = golden_cli(tmp_path / "none.trace", compile_c("forkexec_pipe"))
     assert missing.returncode == 1
-    assert "does not exist; run with --update to create it" in missing.stderr
+    assert "does not exist: run with --update to create it" in missing.stderr
+    old = tmp_path / "old.trace"
+    old.write_text(golden.read_text().replace("format 2", "format 1"))
+    done = golden_cli(old, compile_c("forkexec_pipe"))
+    assert done.returncode == 1
+    assert (
+        f"golden trace {old} was written by format 1: re-run with --update to write format 2" in done.stderr
+    )
 
 
 @pytest.mark.usefixtures("strace_ok")

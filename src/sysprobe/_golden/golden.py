@@ -206,6 +206,8 @@ class Normalizer:
         if isinstance(node, Commented):
             return Commented(self.node(node.value), node.comment)
         if isinstance(node, Changed):
+            if self.data_path:  # an offset moved by however much this call moved
+                return self.node(node.after)
             return Changed(self.node(node.before), self.node(node.after))
         if isinstance(node, Flags):
             return Flags(tuple(self.node(n) for n in node.items))
@@ -480,8 +482,8 @@ class _Reader:
         return None
 
     def _kept(self, ev: Syscall) -> bool:
-        if ev.ret_text is None:
-            return False  # never returned: the model did not apply it either
+        if ev.ret_text is None or ev.ret is None:
+            return False  # never returned (or ``= ?``): the model did not apply it either
         if ev.errno is not None and not ev.injected:
             return False  # failed, changed nothing
         effect = EFFECTS.get(ev.name)
@@ -823,11 +825,10 @@ class GoldenResult:
             changed = sum(
                 1
                 for line in self.diff.splitlines()[2:]
-                if line[:1] in "+-" and not line.startswith(("+++", "---"))
+                if line[:1] in "+-" and line[1:3] != "# "  # the header is not compared
             )
-            return (
-                f"golden trace {self.path} differs from this run: {changed} lines changed ({flag} accepts it)"
-            )
+            lines = "1 line" if changed == 1 else f"{changed} lines"
+            return f"golden trace {self.path} differs from this run: {lines} changed ({flag} accepts it)"
         return f"golden trace {self.path}: {self.status}"
 
     def message(self) -> str:

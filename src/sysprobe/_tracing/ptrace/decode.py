@@ -144,7 +144,9 @@ FCNTL_CMDS: Final = {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: 
 IOCTL_NAMES: Final = {0x5451: "FIOCLEX", 0x5450: "FIONCLEX", 0x5421: "FIONBIO", 0x541B: "FIONREAD",
                       0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x540F: "TIOCGPGRP"}  # fmt: skip
 EPOLL_FLAGS: Final = _table(("EPOLL_CLOEXEC", 0o2000000))
-EFD_FLAGS: Final = _table(("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000), ("EFD_NONBLOCK", 0o4000))  # strace's order
+EFD_FLAGS: Final = _table(
+    ("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000), ("EFD_NONBLOCK", 0o4000)
+)  # strace's order
 TFD_FLAGS: Final = _table(("TFD_NONBLOCK", 0o4000), ("TFD_CLOEXEC", 0o2000000))
 IN_FLAGS: Final = _table(("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000))
 SFD_FLAGS: Final = _table(("SFD_NONBLOCK", 0o4000), ("SFD_CLOEXEC", 0o2000000))
