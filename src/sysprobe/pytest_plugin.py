@@ -111,6 +111,14 @@ def _ini_substitutions(config: pytest.Config) -> list[tuple[str, str]]:
         raise pytest.UsageError(f"sysprobe_substitutions: {error}") from None
 
 
+def use_golden(node: pytest.Item, name: str | None = None) -> Path:
+    """The path of a test's golden, counted as used this session (for a test that compares
+    it by other means, such as an inner pytest session)."""
+    path = golden_path(node, name)
+    node.config.stash[_USED].add(str(path))
+    return path
+
+
 class PluginTrace(Trace):
     """A Trace that knows where its test keeps its goldens."""
 
@@ -132,8 +140,7 @@ class PluginTrace(Trace):
         from ._golden.golden import compare_or_update
 
         config = self.node.config
-        path = golden_path(self.node, name)
-        config.stash[_USED].add(str(path))
+        path = use_golden(self.node, name)
         text = self.golden(
             [*replacements, *self._replacements()],
             substitutions=[*substitutions, *_ini_substitutions(config)],

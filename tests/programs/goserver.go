@@ -1,6 +1,10 @@
 // A Go program with what Go programs do to descriptors: a net/http server that serves a
 // file with http.ServeFile (sendfile), a client request to it, os/exec of a child with a
 // pipe, and a temporary file from os.CreateTemp. Run by tests/golden/test_runtimes.py.
+//
+// The client's connection is closed by a goroutine of net/http; main waits for that close
+// before it starts the child, so that the descriptor numbers the child's pipes get do not
+// race with it (a golden writes descriptor numbers as strace does).
 package main
 
 import (
@@ -11,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 )
 
 func check(err error) {
@@ -18,6 +23,18 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+type notifyingConn struct {
+	net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *notifyingConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { close(c.closed) })
+	return err
 }
 
 func main() {
@@ -37,12 +54,21 @@ func main() {
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	closed := make(chan struct{})
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &notifyingConn{Conn: conn, closed: closed}, nil
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DialContext: dial}}
 	response, err := client.Get("http://" + listener.Addr().String() + "/data")
 	check(err)
 	received, err := io.Copy(io.Discard, response.Body)
 	check(err)
 	check(response.Body.Close())
+	<-closed
 	check(server.Shutdown(context.Background()))
 	<-served
 
