@@ -26,11 +26,13 @@ def changed_lines(before: str, after: str) -> list[str]:
         (
             "NO_CMSG_CLOEXEC",
             [
-                '-  recvmsg(3<socket:[2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], '
+                "-  recvmsg(3<socket:[2]>, {msg_name=NULL, msg_namelen=0, "
+                'msg_iov=[{iov_base="x", iov_len=1}], '
                 "msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
                 "cmsg_data=[5<$TMP/data.txt>]}], msg_controllen=24, msg_flags=MSG_CMSG_CLOEXEC}, "
                 "MSG_CMSG_CLOEXEC) = 1",
-                '+  recvmsg(3<socket:[2]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], '
+                "+  recvmsg(3<socket:[2]>, {msg_name=NULL, msg_namelen=0, "
+                'msg_iov=[{iov_base="x", iov_len=1}], '
                 "msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
                 "cmsg_data=[5<$TMP/data.txt>]}], msg_controllen=24, msg_flags=0}, 0) = 1",
             ],
