@@ -4,12 +4,13 @@ thread, and tempfile.NamedTemporaryFile. Run by tests/golden/test_runtimes.py.""
 import subprocess
 import tempfile
 import threading
+from pathlib import Path
 
 with tempfile.NamedTemporaryFile(prefix="popen-", suffix=".txt") as scratch:
     scratch.write(b"scratch\n")
     scratch.flush()
     results = []
-    worker = threading.Thread(target=lambda: results.append(open(scratch.name, "rb").read()))
+    worker = threading.Thread(target=lambda: results.append(Path(scratch.name).read_bytes()))
     worker.start()
     worker.join()
     child = subprocess.Popen(
