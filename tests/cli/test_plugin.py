@@ -31,7 +31,8 @@ def test_update_then_compare(pytester: pytest.Pytester) -> None:
     missing.assert_outcomes(failed=3)
     missing.stdout.fnmatch_lines(
         [
-            "*golden trace traces/test_user/test_true.trace does not exist: run with --sysprobe-update to create it"
+            "*golden trace traces/test_user/test_true.trace does not exist: "
+            "run with --sysprobe-update to create it"
         ]
     )
     pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)

@@ -9,7 +9,7 @@ from pathlib import Path
 with tempfile.NamedTemporaryFile(prefix="popen-", suffix=".txt") as scratch:
     scratch.write(b"scratch\n")
     scratch.flush()
-    results = []
+    results: list[bytes] = []
     worker = threading.Thread(target=lambda: results.append(Path(scratch.name).read_bytes()))
     worker.start()
     worker.join()
