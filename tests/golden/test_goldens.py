@@ -200,3 +200,22 @@ def test_a_failing_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.
         write_atomically(golden, "new\n" * 10_000)
     assert golden.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]  # no temporary file left
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_cli_normalizes_the_interpreter_and_the_users_regex(tmp_path: Path) -> None:
+    """The CLI writes the interpreter running sysprobe as $PYTHON (a venv path differs
+    between machines) and applies --substitute after the built-in replacements."""
+    golden = tmp_path / "g.trace"
+    script = "import os; os.close(os.open('/etc/hostname', os.O_RDONLY | os.O_CREAT, 0o644))"
+    done = subprocess.run(
+        [*SYSPROBE, "trace", "--no-summary", "--golden", str(golden), "--update",
+         "--substitute", r"host(name)=HOST\1", "--", sys.executable, "-c", script],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = golden.read_text()
+    assert '["$PYTHON", "-c",' in text and sys.executable not in text
+    assert '"/etc/HOSTname", O_RDONLY|O_CREAT' in text
+    bad = golden_cli(golden, "true", "--substitute", "(=x")
+    assert bad.returncode == 2 and "is not a regular expression" in bad.stderr
