@@ -22,8 +22,8 @@ def test_after_a_vfork_childs_exec_and_a_split_call() -> None:
     assert table[1].kind == "pipe"  # its stdout is the pipe subprocess made
     made = t.fd_table(vfork.pid, after=vfork)
     assert made == t.fd_table(vfork.pid, at=vfork.lines[-1])
-    for event in t.events:  # every call: the table after it has what it made
-        if event.pid is not None and getattr(event, "ret_fd", None) is not None and event.ret >= 0:
+    for event in t.calls():  # every call: the table after it has what it made
+        if event.ret_fd is not None and event.ret is not None and event.ret >= 0:
             assert event.ret in t.fd_table(event.pid, after=event), event
 
 
