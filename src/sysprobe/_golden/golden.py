@@ -298,10 +298,6 @@ class _Story:
     closed: bool = False
     only_flags: bool = True  # nothing but flag changes and the close since it was made
 
-    @property
-    def calls(self) -> list[_Line]:
-        return ([self.head] if self.head is not None else []) + self.lines
-
 
 @dataclass
 class _Section:
