@@ -59,9 +59,16 @@ test-deps:
 	@[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light; } \
 		|| echo "note: nginx could not be installed; its tests will be skipped"
-	@command -v go >/dev/null 2>&1 || \
-		{ $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq golang-go; } \
-		|| echo "note: Go could not be installed; the ExtraFiles tests skip (fail under --sysprobe-require)"
+	@# Go and Node for the goldens of real runtimes and Go's ExtraFiles (tests/golden,
+	@# tests/model/test_passes.py): under
+	@# --sysprobe-require (make test, CI) those tests fail, not skip, where these are missing.
+	@missing=""; \
+	command -v go >/dev/null 2>&1 || missing="$$missing golang-go"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 
 # apt-get only when something is missing, so a prepared machine never needs root.
 system-deps:

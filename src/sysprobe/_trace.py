@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -99,10 +100,19 @@ class Trace:
             if isinstance(e, Syscall) and (compiled is None or compiled.matches(e, consts))
         ]
 
-    def fd_table(self, pid: int | None, at: int | None = None) -> dict[int, Descriptor]:
-        """Process ``pid``'s descriptors after the call ending on line ``at``: the trace read
-        up to the first event that ends after that line (default: at the end of the trace,
-        or when the process ended)."""
+    def fd_table(
+        self, pid: int | None, at: int | None = None, *, after: Event | None = None
+    ) -> dict[int, Descriptor]:
+        """Process ``pid``'s descriptors: after the call ``after`` (an event of this trace:
+        always exact, also for a call strace split in two and for a vfork child whose calls
+        came before its parent's vfork returned), or after the call ending on line ``at``
+        (the trace read up to the first event that ends after that line), or at the end of
+        the trace (or when the process ended)."""
+        if after is not None:
+            clock = self.model.applied_at(after)
+            if clock is None:
+                raise ValueError(f"{after!r} is not an event this trace's model applied")
+            return self.model.table_at(pid, clock)
         if at is None:
             return self.model.table(pid)
         return self.model.table(pid, after=self._events_through(at))
@@ -140,7 +150,9 @@ class Trace:
         __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
         if not report.passed:
-            raise AssertionError("\n" + report.text())
+            # the first line is what ``pytest -ra`` shows: say what failed
+            summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.failed)
+            raise AssertionError(f"{summary}\n{report.text()}")
         return report
 
     def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
@@ -174,8 +186,16 @@ class Trace:
 
     # ---- golden traces ----
 
-    def golden(self, replacements: Iterable[tuple[str, str]] = ()) -> str:
-        """This trace as golden text (see README: "Golden traces")."""
+    def golden(
+        self,
+        replacements: Iterable[tuple[str, str]] = (),
+        *,
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
+    ) -> str:
+        """This trace as golden text (see README: "Golden traces"). ``replacements``: texts
+        to replace (``(old, new)``); ``substitutions``: regular expressions and their
+        replacements, applied after them; ``threads``: also write the calls that made threads."""
         from ._golden.golden import render, standard_replacements
 
         header = f"sysprobe {__version__}"
@@ -186,7 +206,9 @@ class Trace:
             self.model,
             command=self.title,
             replacements=standard_replacements(extra=replacements),
+            substitutions=substitutions,
             syscalls=self.syscalls,
+            threads=threads,
             header=[header],
         )
 
@@ -196,11 +218,14 @@ class Trace:
         *,
         update: bool = False,
         replacements: Iterable[tuple[str, str]] = (),
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
     ) -> GoldenResult:
         """Compare with the golden file at ``path`` (or write it, with ``update``)."""
         from ._golden.golden import compare_or_update
 
-        return compare_or_update(path, self.golden(replacements), update=update)
+        text = self.golden(replacements, substitutions=substitutions, threads=threads)
+        return compare_or_update(path, text, update=update)
 
     def assert_golden(
         self,
@@ -208,11 +233,15 @@ class Trace:
         *,
         update: bool = False,
         replacements: Iterable[tuple[str, str]] = (),
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
     ) -> GoldenResult:
         """Compare with the golden file at ``path`` (or write it, with ``update``). The
         AssertionError of a difference carries a unified diff."""
         __tracebackhide__ = True
-        result = self.compare_golden(path, update=update, replacements=replacements)
+        result = self.compare_golden(
+            path, update=update, replacements=replacements, substitutions=substitutions, threads=threads
+        )
         if not result.ok:
             raise AssertionError(result.message())
         return result

@@ -97,6 +97,12 @@ def trace(
     replace: Annotated[
         list[str] | None, typer.Option(help="With --golden: OLD=NEW, a text to normalize (repeatable).")
     ] = None,
+    substitute: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="With --golden: REGEX=REPLACEMENT, a regular expression to normalize (repeatable)."
+        ),
+    ] = None,
     placement: PlacementOpt = "auto",
     backend: BackendOpt = None,
 ) -> None:
@@ -109,6 +115,12 @@ def trace(
     if any(len(p) != 2 or not p[0] for p in split):
         fail(UsageError("--replace takes OLD=NEW"))
     pairs = [(p[0], p[1]) for p in split]
+    from ._golden.golden import parse_substitution
+
+    try:
+        subs = [parse_substitution(text) for text in substitute or []]
+    except ValueError as error:
+        fail(UsageError(f"--substitute {error}"))
     sink = JsonLines(sys.stdout) if json_out else None
     try:
         run = _pipeline.command(
@@ -143,7 +155,9 @@ def trace(
     if golden is not None:
         from ._trace import Trace
 
-        result = Trace.of(recording).compare_golden(golden, update=update, replacements=pairs)
+        result = Trace.of(recording).compare_golden(
+            golden, update=update, replacements=pairs, substitutions=subs
+        )
         print(f"sysprobe: {result.message()}", file=sys.stderr)
         raise typer.Exit(0 if result.ok else 1)
     raise typer.Exit(outcome.exit_status if outcome.exit_status is not None else 0)

@@ -3,45 +3,52 @@
 Installed with sysprobe (entry point ``pytest11``). It only adapts the library to pytest:
 options, the fixture (``sysprobe.trace``/``parse`` through ``_pipeline``, as the API),
 skipping where the tracer cannot run, and the session's bookkeeping of goldens (where
-they live and which are unused: ``_golden.location``).
+they live and which are unused: ``_golden.location``, after syrupy's conventions).
 
     def test_no_leak(sysprobe):
         t = sysprobe.run(["./server", "--once"])
         t.assert_no_fd_leaks()
-        t.assert_golden()          # traces/<test module>/<test name>.trace
+        t.assert_golden()          # traces/<test file>/<test name>.trace
+
+Why not a syrupy extension: syrupy's ``--snapshot-update`` deletes the snapshot of a test
+that failed before reaching its assertion (it counts as run and unused), and its unused
+detection only looks at the folders of test files that asserted in this session; a
+golden is a reviewed record, so sysprobe keeps a failing test's goldens and decides
+"unused" per test (README: "Golden traces in pytest").
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._golden.golden import STRING_LIMIT, GoldenResult
-from ._golden.location import golden_path, module_of, unused_goldens
+from ._golden.golden import STRING_LIMIT, GoldenResult, parse_substitution
+from ._golden.location import golden_path, module_folder, owner_name, unused_goldens
 from ._trace import Trace, parse, trace
 from ._tracing.strace.binary import check_usable
+from .events import Syscall
 
+UPDATE_FLAG = "--sysprobe-update"
 _USED = pytest.StashKey[set[str]]()
-_DESELECTED = pytest.StashKey[set[str]]()
-_COLLECTED = pytest.StashKey[set[str]]()
-_INCOMPLETE = pytest.StashKey[set[str]]()  # modules with a test that did not pass
-_SHARED = {
-    "sysprobe_used": _USED,
-    "sysprobe_collected": _COLLECTED,
-    "sysprobe_deselected": _DESELECTED,
-    "sysprobe_incomplete": _INCOMPLETE,
-}
+_SELECTED = pytest.StashKey[dict[str, tuple[str, str]]]()  # node id → (golden folder, test name)
+_NARROWED = pytest.StashKey[set[str]]()  # golden folders of modules whose selection was narrowed
+_NOT_PASSED = pytest.StashKey[set[str]]()  # node ids that failed, errored or were skipped
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sysprobe", "sysprobe: traces of what programs do to the kernel")
-    group.addoption("--sysprobe-update", action="store_true", help="write golden traces instead of comparing")
-    group.addoption("--sysprobe-prune", action="store_true", help="delete golden traces that no test used")
+    group.addoption(UPDATE_FLAG, action="store_true", help="write golden traces instead of comparing")
+    group.addoption(
+        "--sysprobe-prune",
+        action="store_true",
+        help="delete golden traces no test used (only those the session can vouch for: README)",
+    )
     group.addoption(
         "--sysprobe-require",
         action="store_true",
@@ -55,13 +62,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("sysprobe_traces", "folder of golden traces, relative to the rootdir", default="traces")
     parser.addini("sysprobe_backend", "the fixture's tracer: auto, strace or ptrace", default="")
+    parser.addini(
+        "sysprobe_substitutions",
+        "golden substitutions, one REGEX=REPLACEMENT a line (after the built-in ones)",
+        type="linelist",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_USED] = set()
-    config.stash[_DESELECTED] = set()
-    config.stash[_COLLECTED] = set()
-    config.stash[_INCOMPLETE] = set()
+    config.stash[_SELECTED] = {}
+    config.stash[_NARROWED] = set()
+    config.stash[_NOT_PASSED] = set()
     config.addinivalue_line("markers", "sysprobe: the test traces programs with strace (through the fixture)")
 
 
@@ -90,6 +103,22 @@ def _require(config: pytest.Config, reason: str | None, what: str) -> None:
         pytest.skip(f"sysprobe: {reason}")
 
 
+def _ini_substitutions(config: pytest.Config) -> list[tuple[str, str]]:
+    lines: list[str] = config.getini("sysprobe_substitutions")
+    try:
+        return [parse_substitution(line) for line in lines if line.strip()]
+    except ValueError as error:
+        raise pytest.UsageError(f"sysprobe_substitutions: {error}") from None
+
+
+def use_golden(node: pytest.Item, name: str | None = None) -> Path:
+    """The path of a test's golden, counted as used this session (for a test that compares
+    it by other means, such as an inner pytest session)."""
+    path = golden_path(node, name)
+    node.config.stash[_USED].add(str(path))
+    return path
+
+
 class PluginTrace(Trace):
     """A Trace that knows where its test keeps its goldens."""
 
@@ -97,19 +126,49 @@ class PluginTrace(Trace):
     tmp_path: Path
 
     def assert_golden(  # type: ignore[override]
-        self, name: str | None = None, *, replacements: Sequence[tuple[str, str]] = ()
+        self,
+        name: str | None = None,
+        *,
+        replacements: Sequence[tuple[str, str]] = (),
+        substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
+        threads: bool = False,
     ) -> GoldenResult:
-        """Compare with ``traces/<module>/<test>[.name].trace`` (written with --sysprobe-update)."""
+        """Compare with ``traces/<test file>/<Class.test>[.name].trace`` (written with
+        --sysprobe-update). On a difference, this run's golden and its raw trace are kept
+        in the test's temporary folder, and the failure names both."""
         __tracebackhide__ = True
-        path = golden_path(self.node, name)
-        self.node.config.stash[_USED].add(str(path))
-        update = bool(self.node.config.getoption("--sysprobe-update"))
-        try:
-            return super().assert_golden(
-                path, update=update, replacements=[*replacements, *self._replacements()]
-            )
-        except AssertionError as exc:
-            raise AssertionError(str(exc).replace(str(self.node.config.rootpath) + os.sep, "")) from None
+        from ._golden.golden import compare_or_update
+
+        config = self.node.config
+        path = use_golden(self.node, name)
+        text = self.golden(
+            [*replacements, *self._replacements()],
+            substitutions=[*substitutions, *_ini_substitutions(config)],
+            threads=threads,
+        )
+        update = bool(config.getoption(UPDATE_FLAG))
+        result = compare_or_update(path, text, update=update, update_flag=UPDATE_FLAG)
+        if not result.ok:
+            result.artifacts = self._keep(path, text)
+            root = str(config.rootpath) + os.sep
+            raise AssertionError(result.message().replace(root, ""))
+        return result
+
+    def _keep(self, path: Path, text: str) -> list[tuple[str, Path]]:
+        """This run's golden and the trace it came from, where pytest keeps the test's files."""
+        folder = self.tmp_path / "sysprobe"
+        folder.mkdir(exist_ok=True)
+        obtained = folder / path.name
+        obtained.write_text(text, encoding="utf-8", errors="surrogateescape")
+        raw = folder / (path.name.removesuffix(".trace") + ".strace.log")
+        lines: list[tuple[int, str]] = []
+        for event in self.events:
+            if isinstance(event, Syscall):
+                lines += zip(event.lines, event.raw_lines, strict=False)
+            else:
+                lines.append((event.line, event.raw))
+        raw.write_text("".join(f"{text}\n" for _, text in sorted(lines)), errors="surrogateescape")
+        return [("this run's golden", obtained), ("this run's trace", raw)]
 
     def _replacements(self) -> list[tuple[str, str]]:
         """What differs between runs of the same test: its temporary folders, the checkout."""
@@ -159,54 +218,64 @@ def sysprobe(request: pytest.FixtureRequest, tmp_path: Path) -> Sysprobe:
 # ---- goldens no test used (as syrupy reports unused snapshots) ----
 
 
+def _folder(item: pytest.Item) -> str:
+    return str(module_folder(item.config, item.path))
+
+
 def pytest_deselected(items: Sequence[pytest.Item]) -> None:
     if items:
-        items[0].config.stash[_DESELECTED].update(module_of(item.path) for item in items)
+        items[0].config.stash[_NARROWED].update(_folder(item) for item in items)
 
 
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    config.stash[_COLLECTED].update(module_of(item.path) for item in items)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    selected = config.stash[_SELECTED]
+    for item in session.items:
+        selected[item.nodeid] = (_folder(item), owner_name(item))
+    for arg in config.args:  # ``file.py::test`` collects only that test: the rest is not selected
+        if "::" in arg:
+            config.stash[_NARROWED].add(str(module_folder(config, arg.split("::", 1)[0])))
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> None:
     # (this hook, not pytest_runtest_logreport, because it is given the config) A test
-    # that failed or was skipped may not have reached its assert_golden: its module's
-    # goldens are neither reported nor pruned.
+    # that failed or was skipped may not have reached its assert_golden.
     if report.failed or report.skipped:
-        config.stash[_INCOMPLETE].add(module_of(report.nodeid.split("::", 1)[0]))
+        config.stash[_NOT_PASSED].add(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     worker_output = getattr(config, "workeroutput", None)
     if worker_output is not None:  # an xdist worker: hand what it saw to the controller
-        for key, stash_key in _SHARED.items():
-            seen: set[str] = config.stash[stash_key]
-            worker_output[key] = sorted(seen)
+        for key, names in (("used", _USED), ("narrowed", _NARROWED), ("not_passed", _NOT_PASSED)):
+            seen: set[str] = config.stash[names]
+            worker_output[f"sysprobe_{key}"] = sorted(seen)
+        selected: dict[str, tuple[str, str]] = config.stash[_SELECTED]
+        worker_output["sysprobe_selected"] = {k: list(v) for k, v in selected.items()}
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_testnodedown(node: Any, error: Any) -> None:
     output = getattr(node, "workeroutput", {})
-    for key, stash_key in _SHARED.items():
-        node.config.stash[stash_key].update(output.get(key, []))
+    stash = node.config.stash
+    stash[_USED].update(output.get("sysprobe_used", []))
+    stash[_SELECTED].update({k: (v[0], v[1]) for k, v in output.get("sysprobe_selected", {}).items()})
+    stash[_NARROWED].update(output.get("sysprobe_narrowed", []))
+    stash[_NOT_PASSED].update(output.get("sysprobe_not_passed", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is not None or config.option.collectonly:
         return
-    unused = unused_goldens(
-        config,
-        used=config.stash[_USED],
-        collected=config.stash[_COLLECTED],
-        deselected=config.stash[_DESELECTED],
-        incomplete=config.stash[_INCOMPLETE],
-    )
+    used: set[str] = config.stash[_USED]
+    selected: dict[str, tuple[str, str]] = config.stash[_SELECTED]
+    narrowed: set[str] = config.stash[_NARROWED]
+    not_passed: set[str] = config.stash[_NOT_PASSED]
+    unused = unused_goldens(used=used, selected=selected, narrowed=narrowed, not_passed=not_passed)
     if not unused:
         return
-    rel = [str(p.relative_to(config.rootpath)) for p in unused]
+    rel = [os.path.relpath(p, config.rootpath) for p in unused]
     if config.getoption("--sysprobe-prune"):
         for path in unused:
             path.unlink()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 pytestmark = pytest.mark.usefixtures("strace_ok")
@@ -26,7 +29,12 @@ def test_update_then_compare(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     missing = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     missing.assert_outcomes(failed=3)
-    missing.stdout.fnmatch_lines(["*golden trace traces/test_user/test_true.trace does not exist;*--update*"])
+    missing.stdout.fnmatch_lines(
+        [
+            "*golden trace traces/test_user/test_true.trace does not exist: "
+            "run with --sysprobe-update to create it"
+        ]
+    )
     pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
     goldens = sorted(p.name for p in (pytester.path / "traces" / "test_user").iterdir())
     assert goldens == ["test_exit[0].trace", "test_exit[3].trace", "test_true.trace"]
@@ -43,7 +51,10 @@ def test_a_changed_program_shows_the_diff(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines(
         [
-            "*the trace differs from the golden traces/test_user/test_true.trace (--update accepts it):*",
+            "*golden trace traces/test_user/test_true.trace differs from this run: * changed "
+            "(--sysprobe-update accepts it)",
+            "*this run's golden: */test_true0/sysprobe/test_true.trace",
+            "*this run's trace: */test_true0/sysprobe/test_true.strace.log",
             "*+++ traces/test_user/test_true.trace (this run)*",
             '*+  openat(AT_FDCWD<$ROOT>, "/etc/hostname", O_RDONLY) = 3</etc/hostname>*',
         ]
@@ -62,7 +73,7 @@ def test_rule_failures_read_well(pytester: pytest.Pytester) -> None:
             t.assert_called("sendfile")
     """
     )
-    result = pytester.runpytest_subprocess()
+    result = pytester.runpytest_subprocess("-ra")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         [
@@ -70,6 +81,8 @@ def test_rule_failures_read_well(pytester: pytest.Pytester) -> None:
             "*fd 5 (/etc/hostname) leaked into pid * (/bin/true) at line *; created by *",
             "*FAIL  --expect sendfile: no call matched*",
             "*the trace has no sendfile or sendfile64 call at all*",
+            "FAILED test_rules.py::test_leak - AssertionError: --no-fd-leaks: 1 desc*",
+            "FAILED test_rules.py::test_called - AssertionError: --expect sendfile: no cal*",
         ]
     )
 
@@ -153,3 +166,124 @@ def test_auto_falls_back_to_the_ptrace_backend_without_strace(
         passed=3
     )
     assert "python-ptrace" in golden.read_text().splitlines()[1]
+
+
+SAME_NAMES = """
+import pytest
+
+
+class TestOne:
+    def test_same(self, sysprobe):
+        sysprobe.run(["sh", "-c", "exit 1"]).assert_golden()
+
+
+class TestTwo:
+    def test_same(self, sysprobe):
+        sysprobe.run(["sh", "-c", "exit 2"]).assert_golden()
+
+
+@pytest.mark.parametrize("where", ["a/b", "a_b", "a?b"])
+def test_ids(sysprobe, where):
+    sysprobe.run(["sh", "-c", f"exit {len(where) + ord(where[1]) % 7}"]).assert_golden()
+"""
+
+
+def test_classes_packages_and_ids_never_share_a_golden(pytester: pytest.Pytester) -> None:
+    """Two test_same in two classes, two test_x.py in two packages, parametrize ids that a
+    file name cannot hold as they are: each has a file of its own."""
+    for package in ("pkg_a", "pkg_b"):
+        pytester.mkpydir(package)
+        (pytester.path / package / "test_x.py").write_text(SAME_NAMES)
+    pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=10)
+    found = sorted(str(p.relative_to(pytester.path)) for p in (pytester.path / "traces").rglob("*.trace"))
+    assert found == [
+        f"traces/{package}/test_x/{name}.trace"
+        for package in ("pkg_a", "pkg_b")
+        for name in (
+            "TestOne.test_same",
+            "TestTwo.test_same",
+            "test_ids[a%2Fb]",
+            "test_ids[a%3Fb]",
+            "test_ids[a_b]",
+        )
+    ]
+    one = (pytester.path / "traces/pkg_a/test_x/TestOne.test_same.trace").read_text()
+    assert "+++ exited with 1 +++" in one
+    pytester.runpytest_subprocess().assert_outcomes(passed=10)
+
+
+PRUNED = """
+import pytest
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_exit(sysprobe, code):
+    sysprobe.run(["sh", "-c", f"exit {code}"]).assert_golden()
+
+
+def test_named(sysprobe):
+    sysprobe.run(["true"]).assert_golden("first")
+"""
+
+
+def test_prune_respects_the_selection(pytester: pytest.Pytester) -> None:
+    """A run narrowed to some tests (file.py::test[id], -k) reports and prunes only what
+    the tests it ran left unused; a whole run reports the orphans too."""
+    pytester.makepyfile(test_user=PRUNED)
+    pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
+    folder = pytester.path / "traces" / "test_user"
+    orphan = folder / "test_removed.trace"
+    orphan.write_text("# a golden of a test that is gone\n")
+    stale = folder / "test_named.second.trace"
+    stale.write_text("# a name test_named no longer uses\n")
+    narrowed = pytester.runpytest_subprocess("test_user.py::test_exit[0]", "--sysprobe-prune")
+    narrowed.assert_outcomes(passed=1)
+    assert "deleted" not in narrowed.stdout.str()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "test_exit[0].trace",
+        "test_exit[3].trace",
+        "test_named.first.trace",
+        "test_named.second.trace",
+        "test_removed.trace",
+    ]
+    named = pytester.runpytest_subprocess("-k", "test_named", "--sysprobe-prune")
+    named.stdout.fnmatch_lines(
+        ["*sysprobe: deleted 1 unused golden trace(s): traces/test_user/test_named.second.trace"]
+    )
+    assert orphan.exists()
+    whole = pytester.runpytest_subprocess("--sysprobe-prune")
+    whole.stdout.fnmatch_lines(
+        ["*sysprobe: deleted 1 unused golden trace(s): traces/test_user/test_removed.trace"]
+    )
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "test_exit[0].trace",
+        "test_exit[3].trace",
+        "test_named.first.trace",
+    ]
+
+
+def test_a_golden_is_written_with_the_users_umask(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    old = os.umask(0o002)
+    try:
+        pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
+    finally:
+        os.umask(old)
+    golden = pytester.path / "traces" / "test_user" / "test_true.trace"
+    assert stat.S_IMODE(golden.stat().st_mode) == 0o664
+
+
+def test_a_format_1_golden_says_how_to_rewrite_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user=USER_TESTS)
+    pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
+    golden = pytester.path / "traces" / "test_user" / "test_true.trace"
+    golden.write_text(golden.read_text().replace("format 2", "format 1"))
+    result = pytester.runpytest_subprocess("-ra")
+    result.assert_outcomes(failed=1, passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E*AssertionError: golden trace traces/test_user/test_true.trace was written by format 1: "
+            "re-run with --sysprobe-update to write format 2",
+            "FAILED test_user.py::test_true - AssertionError: golden trace traces/test_use*",
+        ]
+    )

@@ -49,14 +49,14 @@ def test_missing_and_different_goldens_say_what_to_do(trace: sysprobe.Trace, tmp
     missing = tmp_path / "none.trace"
     with pytest.raises(AssertionError) as raised:
         trace.assert_golden(missing)
-    assert str(raised.value) == f"golden trace {missing} does not exist; run with --update to create it"
+    assert str(raised.value) == f"golden trace {missing} does not exist: run with --update to create it"
     assert not missing.exists()
     golden = tmp_path / "g.trace"
     golden.write_text(trace.golden().replace("/bin/next", "/bin/other"), errors="surrogateescape")
     with pytest.raises(AssertionError) as raised:
         trace.assert_golden(golden)
     message = str(raised.value).splitlines()
-    assert message[0] == f"the trace differs from the golden {golden} (--update accepts it):"
+    assert message[0] == f"golden trace {golden} differs from this run: 2 lines changed (--update accepts it)"
     assert message[1:3] == [f"--- {golden} (golden)", f"+++ {golden} (this run)"]
     assert '-  execve("/bin/other", ["next"], <env>) = 0' in message
     assert '+  execve("/bin/next", ["next"], <env>) = 0' in message

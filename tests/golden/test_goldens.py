@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sysprobe._golden.golden import write_atomically
 from sysprobe.pytest_plugin import Sysprobe
 
 from ..helpers import SYSPROBE, program
@@ -93,8 +94,9 @@ def test_same_program_gives_byte_identical_goldens(compile_c: Callable[..., Path
         assert golden_cli(path, zoo, "--update").returncode == 0
     assert first.read_bytes() == second.read_bytes()
     text = first.read_text()
-    assert "task 1: the command" in text and "thread made by task 1 (clone3)" in text
-    assert "+++ superseded by execve in task" in text and "+++ killed by SIGSEGV +++" in text
+    assert "process 1: the command" in text and "made by process 1 (vfork)" in text
+    assert "thread" not in text  # threads belong to their process
+    assert "+++ killed by SIGSEGV +++" in text and "+++ exited with 7 +++" in text
     assert "<env>" in text and "vars */" not in text  # the environment is never written
     assert golden_cli(first, zoo).returncode == 0
 
@@ -105,13 +107,22 @@ def test_changed_program_fails_with_a_diff(compile_c: Callable[..., Path], tmp_p
     assert golden_cli(golden, compile_c("forkexec_pipe"), "--update").returncode == 0
     done = golden_cli(golden, compile_c("forkexec_pipe", "FIX_PIPE2"))
     assert done.returncode == 1
-    assert f"the trace differs from the golden {golden}" in done.stderr
+    first = done.stderr.splitlines()[0]
+    assert first.startswith(f"sysprobe: golden trace {golden} differs from this run: "), first
+    assert first.endswith("lines changed (--update accepts it)"), first
     assert "-  pipe2([3<pipe:[1]>, 4<pipe:[1]>], 0) = 0" in done.stderr
     assert "+  pipe2([3<pipe:[1]>, 4<pipe:[1]>], O_CLOEXEC) = 0" in done.stderr
     assert "-  # crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])" in done.stderr
     missing = golden_cli(tmp_path / "none.trace", compile_c("forkexec_pipe"))
     assert missing.returncode == 1
-    assert "does not exist; run with --update to create it" in missing.stderr
+    assert "does not exist: run with --update to create it" in missing.stderr
+    old = tmp_path / "old.trace"
+    old.write_text(golden.read_text().replace("format 2", "format 1"))
+    done = golden_cli(old, compile_c("forkexec_pipe"))
+    assert done.returncode == 1
+    assert (
+        f"golden trace {old} was written by format 1: re-run with --update to write format 2" in done.stderr
+    )
 
 
 @pytest.mark.usefixtures("strace_ok")
@@ -143,3 +154,36 @@ def test_interrupted_update_leaves_the_old_golden(compile_c: Callable[..., Path]
         if content == new:
             golden.write_bytes(old)  # start again from the old golden
     assert True in seen, "every kill came after the rename"  # at least one left the old golden
+
+
+def test_a_failing_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt  # ^C while the new text is being written
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(golden, "new\n" * 10_000)
+    assert golden.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]  # no temporary file left
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_cli_normalizes_the_interpreter_and_the_users_regex(tmp_path: Path) -> None:
+    """The CLI writes the interpreter running sysprobe as $PYTHON (a venv path differs
+    between machines) and applies --substitute after the built-in replacements."""
+    golden = tmp_path / "g.trace"
+    script = "import os; os.close(os.open('/etc/hostname', os.O_RDONLY | os.O_CREAT, 0o644))"
+    done = subprocess.run(
+        [*SYSPROBE, "trace", "--no-summary", "--golden", str(golden), "--update",
+         "--substitute", r"host(name)=HOST\1", "--", sys.executable, "-c", script],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = golden.read_text()
+    assert '["$PYTHON", "-c",' in text and sys.executable not in text
+    assert '"/etc/HOSTname", O_RDONLY|O_CREAT' in text
+    bad = golden_cli(golden, "true", "--substitute", "(=x")
+    assert bad.returncode == 2 and "is not a regular expression" in bad.stderr

@@ -63,22 +63,23 @@ WRAPPED_PIDS = """\
 
 def test_tasks_are_numbered_in_creation_order_not_by_pid(tmp_path: Path) -> None:
     lines = golden_of(tmp_path, WRAPPED_PIDS)
-    tasks = [(line, lines[i + 1].split('"')[1]) for i, line in enumerate(lines) if line.startswith("task ")]
-    assert tasks == [
-        ("task 1: the command", "/bin/parent"),
-        ("task 2: process made by task 1 (clone)", "/bin/first"),
-        ("task 3: process made by task 2 (clone)", "/bin/grandchild"),
-        ("task 4: process made by task 1 (clone)", "/bin/second"),
+    processes = [
+        (line, lines[i + 1].split('"')[1]) for i, line in enumerate(lines) if line.startswith("process ")
+    ]
+    assert processes == [
+        ("process 1: the command", "/bin/parent"),
+        ("process 2: made by process 1 (clone)", "/bin/first"),
+        ("process 3: made by process 2 (clone)", "/bin/grandchild"),
+        ("process 4: made by process 1 (clone)", "/bin/second"),
     ]
     clones = [line.strip() for line in lines if line.startswith("  clone(")]
-    assert clones == [  # task 1's two, then task 2's
-        "clone(child_stack=NULL, flags=SIGCHLD) = <task 2>",
-        "clone(child_stack=NULL, flags=SIGCHLD) = <task 4>",
-        "clone(child_stack=NULL, flags=SIGCHLD) = <task 3>",
+    assert clones == [  # process 1's two, then process 2's
+        "clone(child_stack=NULL, flags=SIGCHLD) = <process 2>",
+        "clone(child_stack=NULL, flags=SIGCHLD) = <process 4>",
+        "clone(child_stack=NULL, flags=SIGCHLD) = <process 3>",
     ]
 
 
-# the same child, dup2-ing over its inherited stdout before the vfork returns
 VFORK_CHILD_DUP2 = """\
 10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
 10 pipe2([3<pipe:[9]>, 4<pipe:[9]>], 0) = 0
@@ -93,4 +94,4 @@ VFORK_CHILD_DUP2 = """\
 
 def test_a_held_childs_inherited_stdout_is_named_stdout(tmp_path: Path) -> None:
     lines = golden_of(tmp_path, VFORK_CHILD_DUP2)
-    assert "  dup2(4<pipe:[1]>, 1<stdout>) = 1<pipe:[1]>" in lines
+    assert "    dup2(4<pipe:[1]>, 1<stdout>) = 1<pipe:[1]>" in lines  # in fd 4's story

@@ -162,16 +162,20 @@ def test_a_thread_whose_clone_result_was_lost_is_still_a_thread(tmp_path: Path) 
 
 def test_a_thread_whose_clone_result_was_lost_in_the_tree_and_the_golden(tmp_path: Path) -> None:
     """The model's tree puts the thread under its process, with no creating call; the
-    golden, which numbers the model's tasks, says so."""
+    golden, which writes processes, gives the thread's exec to its process."""
     log = tmp_path / "lost.log"
     log.write_text(LOST_CLONE_RESULT)
     t = sysprobe.parse(log)
     tasks = [(task.pid, task.parent.pid if task.parent else None) for task in t.model.tree.walk()]
     assert tasks == [(16028, None), (16060, 16028), (16061, 16060)]
-    assert [line for line in t.golden().splitlines() if line.startswith("task ")] == [
-        "task 1: the command",
-        "task 2: process made by task 1 (clone)",
-        "task 3: thread made by task 2 (its clone's result is not in the trace)",
+    text = t.golden()
+    assert [line for line in text.splitlines() if line.startswith("process ")] == [
+        "process 1: the command",
+        "process 2: made by process 1 (clone)",
+    ]
+    assert text.split("process 2: made by process 1 (clone)\n")[1].splitlines()[:2] == [
+        '  execve("/bin/true", ["true"], <env>) = 0',
+        "  # crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])",
     ]
 
 

@@ -1,58 +1,114 @@
 """Where a test's goldens live, and which goldens a test session left unused.
 
-``traces/<test module>/<test name>[.<name>].trace`` under the rootdir (the
-``sysprobe_traces`` ini value). The pytest plugin tracks which goldens the session
-compared with, which test modules it collected, deselected or did not finish; a golden is
-unused when its module ran in full and no test compared with it.
+The conventions are syrupy's (``__snapshots__/<test file>/<Class>.<test>[<params>].<ext>``),
+under the ``sysprobe_traces`` folder of the rootdir instead of next to the test file:
+
+    traces/<test file's path from the rootdir, without .py>/<Class.>test[params][.name].trace
+
+so two ``test_same`` in two classes, or two ``test_x.py`` in two packages, never share a
+file. Characters a file name should not hold are %-escaped, never dropped, so that two
+parametrize ids never meet in one name. A test run once per backend (a ``backend``
+parameter) keeps one golden, which each backend's trace must match.
+
+A golden is unused when no test compared with it and the session can vouch for it:
+- it belongs to a selected test (its name, or its name then ``.``) that passed without
+  using it: an ``assert_golden(name)`` renamed or removed;
+- it belongs to no collected test, and its test module ran whole (no ``-k``, ``-m``,
+  ``--deselect``, ``--lf`` or ``file.py::test`` narrowed it) with every test passing:
+  a test renamed or removed.
+A test that failed or was skipped may not have reached its ``assert_golden``: what it
+owns is never reported, and a module with such a test reports no orphans.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
 
-_UNSAFE = re.compile(r"[^\w.\[\]=,+@-]")
+SUFFIX = ".trace"
+_UNSAFE = re.compile(r"[^\w.\[\]=,+@-]|%")
+_NAME_MAX = 240  # bytes: room for the suffix within the usual 255
 
 
 def traces_dir(config: pytest.Config) -> Path:
     return config.rootpath / str(config.getini("sysprobe_traces"))
 
 
-def module_of(path: str | Path) -> str:
-    """The folder of a test module's goldens: its name without ``.py``."""
-    return Path(str(path)).stem
+def escape(name: str) -> str:
+    """A file name for ``name``: unsafe characters %-escaped (so distinct names stay
+    distinct); a name too long for a file system keeps its start and a hash of the whole."""
+    escaped = _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), name)
+    if len(escaped.encode()) > _NAME_MAX:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+        escaped = escaped.encode()[: _NAME_MAX - 13].decode(errors="ignore") + "~" + digest
+    return escaped
+
+
+def module_folder(config: pytest.Config, path: str | Path) -> Path:
+    """The folder of a test file's goldens: its path from the rootdir, without ``.py``."""
+    file = Path(path)
+    if not file.is_absolute():
+        file = config.invocation_params.dir / file
+    try:
+        relative = file.resolve().relative_to(config.rootpath.resolve())
+    except ValueError:
+        relative = Path(*(escape(part) for part in file.resolve().parts[1:]))
+    return traces_dir(config) / relative.with_suffix("")
+
+
+def owner_name(node: pytest.Item) -> str:
+    """``Class.Nested.test[params]`` — without the value of a ``backend`` parameter."""
+    parts = node.nodeid.split("::")
+    classes = [p for p in parts[1:-1] if p]
+    callspec = getattr(node, "callspec", None)
+    name = node.name
+    if callspec is not None and "backend" in callspec.params:
+        ids = callspec.id.split("-")
+        backend = str(callspec.params["backend"])
+        if backend in ids:
+            ids.remove(backend)
+        base = getattr(node, "originalname", node.name)
+        name = f"{base}[{'-'.join(ids)}]" if ids else base
+    return ".".join([*classes, name])
 
 
 def golden_path(node: pytest.Item, name: str | None = None) -> Path:
-    test = _UNSAFE.sub("_", shared_name(node)) + (f".{_UNSAFE.sub('_', name)}" if name else "")
-    return traces_dir(node.config) / module_of(node.path) / f"{test}.trace"
+    stem = escape(owner_name(node)) + (f".{escape(name)}" if name else "")
+    return module_folder(node.config, node.path) / f"{stem}{SUFFIX}"
 
 
-def shared_name(node: pytest.Item) -> str:
-    """The test's name without the value of a ``backend`` parameter: a test run once per
-    backend keeps one golden, which each backend's trace must match."""
-    callspec = getattr(node, "callspec", None)
-    if callspec is None or "backend" not in callspec.params:
-        return node.name
-    parts = callspec.id.split("-")
-    with contextlib.suppress(ValueError):
-        parts.remove(str(callspec.params["backend"]))
-    base = getattr(node, "originalname", node.name)
-    return f"{base}[{'-'.join(parts)}]" if parts else base
+def owns(test: str, golden: Path) -> bool:
+    """Is ``golden`` one of the files test ``test`` (its ``owner_name``) compares with?"""
+    stem = escape(test)
+    return golden.name == f"{stem}{SUFFIX}" or golden.name.startswith(f"{stem}.")
 
 
 def unused_goldens(
-    config: pytest.Config,
     *,
-    used: set[str],
-    collected: set[str],
-    deselected: set[str],
-    incomplete: set[str],
+    used: Iterable[str],
+    selected: Mapping[str, tuple[str, str]],
+    narrowed: Iterable[str],
+    not_passed: Iterable[str],
 ) -> list[Path]:
-    """Goldens in folders of test modules that ran in full, that no test compared with."""
-    complete = collected - deselected - incomplete
-    found = traces_dir(config).glob("*/*.trace")
-    return sorted(p for p in found if p.parent.name in complete and str(p) not in used)
+    """Goldens no test used that the session can vouch for (the module's docstring).
+    ``selected``: node id → (its golden folder, its test name) for every selected test;
+    ``narrowed``: folders of modules whose selection was narrowed; ``not_passed``: node
+    ids of tests that failed, errored or were skipped."""
+    used_set, narrowed_set, failed = set(used), set(narrowed), set(not_passed)
+    tests: dict[str, list[tuple[str, str]]] = {}
+    for nodeid, (folder, name) in selected.items():
+        tests.setdefault(folder, []).append((nodeid, name))
+    unused: list[Path] = []
+    for folder, members in tests.items():
+        whole = folder not in narrowed_set and not any(nodeid in failed for nodeid, _ in members)
+        for golden in sorted(Path(folder).glob(f"*{SUFFIX}")):
+            if str(golden) in used_set:
+                continue
+            owners = [nodeid for nodeid, name in members if owns(name, golden)]
+            if (owners and not failed.intersection(owners)) or (not owners and whole):
+                unused.append(golden)
+    return sorted(unused)

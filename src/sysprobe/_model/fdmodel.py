@@ -71,6 +71,11 @@ class FdModel:
         self.execs: list[ExecRecord] = []  # retained only
         self.exec_count = 0
         self.fed = 0  # events fed so far
+        # The history's clock counts events applied, not fed: a held event applies when
+        # its task's creation shows, after events fed later (``applied_at``, ``table_at``).
+        self.applied = 0
+        self._clock_after_feed: list[int] = [0] if history else []
+        self._applied_at: dict[int, int] = {}
         self.finished = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
         self.on_close: list[CloseListener] = []
@@ -85,8 +90,11 @@ class FdModel:
 
     def feed(self, event: Event) -> None:
         self.fed += 1
+        self._feed(event)
         if self.history is not None:
-            self.history.now = self.fed
+            self._clock_after_feed.append(self.applied)
+
+    def _feed(self, event: Event) -> None:
         task = self._tasks.get(event.pid)
         if task is None or not task.alive:
             if self.tree.live == 0:
@@ -109,8 +117,6 @@ class FdModel:
         if self.finished:
             return
         self.finished = True
-        if self.history is not None:
-            self.history.now = self.fed + 1  # after every event
         while self._held:
             self._adopt_oldest()
         self.races.current = None
@@ -129,11 +135,21 @@ class FdModel:
     def table(self, pid: int | None, after: int | None = None) -> dict[int, Descriptor]:
         """``pid``'s descriptors now, or (with a history) after the first ``after`` events."""
         if after is not None:
-            if self.history is None:
-                raise ValueError("this model keeps no history of its tables")
-            return self.history.table_at(pid, after)
+            clocks = self._clock_after_feed
+            return self.table_at(pid, clocks[after] if after < len(clocks) else self.applied)
         task = self._tasks.get(pid)
         return dict(task.table.fds) if task is not None else {}
+
+    def table_at(self, pid: int | None, clock: int) -> dict[int, Descriptor]:
+        """``pid``'s descriptors once ``clock`` events had been applied (with a history)."""
+        if self.history is None:
+            raise ValueError("this model keeps no history of its tables")
+        return self.history.table_at(pid, clock)
+
+    def applied_at(self, event: Event) -> int | None:
+        """The clock at which ``event`` was applied (None: never, or no history): the
+        tables at ``clock - 1`` are those the call saw, at ``clock`` those it left."""
+        return self._applied_at.get(id(event))
 
     def is_held(self, pid: int | None) -> bool:
         """Are events of ``pid`` waiting for its creation to show?"""
@@ -168,6 +184,10 @@ class FdModel:
     # ---- dispatch ----
 
     def _apply(self, task: Task, event: Event) -> None:
+        if self.history is not None:
+            self.applied += 1
+            self.history.now = self.applied
+            self._applied_at[id(event)] = self.applied
         if task.copy is not None:  # the child's first event: its table was copied before it
             race, task.copy = task.copy, None
             race.settle(event.line)
