@@ -27,11 +27,13 @@ from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
 from ._model.fdmodel import FdModel
 from ._model.records import Descriptor, ExecRecord, ForkRecord
-from ._report.output import StyledLine
+from ._report.output import StyledLine, plural
 from ._report.report import Report
+from ._rules.coverage import FULL, Coverage, undecided_because
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_syscalls
+from ._tracing.selection import LOG_HEADER, trace_expression
 from .errors import UsageError
-from .events import Event, Syscall
+from .events import Event, Message, Syscall, Unparsed
 
 if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a check of a log starts faster
     from ._report.summary import Summary
@@ -40,8 +42,9 @@ if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a ch
 
 EventSink = Callable[[Event], None]
 # what the model told the rules: (events fed by then, the exec, the racing fork, or the
-# descriptor closed and the call that closed it)
-Note = tuple[int, ExecRecord | ForkRecord | Descriptor, Syscall | None]
+# descriptor closed and the call or process end that closed it)
+Note = tuple[int, ExecRecord | ForkRecord | Descriptor, Event | None]
+UNPARSED_SHOWN = 3  # unparsed lines named in a report
 
 
 # ---- sources ----
@@ -207,8 +210,13 @@ class Analysis:
         arch: str | None = None,
         keep_events: bool = False,
         summary: bool = False,
+        coverage: Coverage = FULL,
     ) -> None:
         self.model = FdModel(arch, retain=keep_events, history=keep_events)
+        # the calls the trace holds: the run's selection, or what a log's first line says
+        self.coverage = coverage
+        self.unparsed = 0  # lines that could not be read (blank lines aside)
+        self.unparsed_shown: list[str] = []  # the first few: "line 12 (not a strace line)"
         self.calls: Counter[str] = Counter()
         self.rules = list(rules)
         self._listen(self.rules)
@@ -241,6 +249,15 @@ class Analysis:
                 self.model.on_fork.append(rule.on_fork)
 
     def feed(self, event: Event) -> None:
+        if event.line == 1 and isinstance(event, Unparsed | Message) and event.raw.startswith(LOG_HEADER):
+            # a raw copy says what its run traced: not an event of the trace
+            said = f"line 1 of {event.file} says it holds" if event.file else "the log's line 1 says it holds"
+            self.coverage = self.coverage.but(event.raw[len(LOG_HEADER) :].strip(), said)
+            return
+        if isinstance(event, Unparsed) and event.raw.strip():
+            self.unparsed += 1
+            if len(self.unparsed_shown) < UNPARSED_SHOWN:
+                self.unparsed_shown.append(f"{event.where()} ({event.reason})")
         self._seq += 1
         if isinstance(event, Syscall):
             self.calls[event.name] += 1
@@ -272,18 +289,24 @@ class Analysis:
         return exit_status_for(root.signal) if root.signal else root.exit_code
 
     def finish(
+        self, title: str, outcome: RunOutcome | None = None, *, exit_status: int | None = None
+    ) -> Report:
+        """The report of the rules that watched the pass; ``outcome``: the run's, if any
+        (``exit_status``: the command's as a tracer reported it, without one)."""
+        self.close()
+        return self._report(self.rules, title, outcome, exit_status)
+
+    def replay(
         self,
+        rules: Sequence[Rule],
         title: str,
         exit_status: int | None = None,
-        incomplete: str | None = None,
-        tracer: str | None = None,
+        outcome: RunOutcome | None = None,
     ) -> Report:
-        self.close()
-        return self._report(self.rules, title, exit_status, incomplete, tracer)
-
-    def replay(self, rules: Sequence[Rule], title: str, exit_status: int | None = None) -> Report:
         """Judge ``rules`` on the recorded pass, as if they had watched it: the same
-        events and the same notifications of the model, in the same order."""
+        events and the same notifications of the model, in the same order. ``outcome``
+        (the run's) makes the report say what it says of the run; ``exit_status`` is the
+        command's as the tracer reported it, if no outcome says."""
         events, notes = self.events, self._notes
         if events is None or notes is None:
             raise ValueError("replay needs an Analysis that kept its events")
@@ -301,23 +324,62 @@ class Analysis:
                 rule.observe(event, seq)
         for note in notes[i:]:
             _tell(readers, note)
-        return self._report(rules, title, exit_status, None, None)
+        return self._report(rules, title, outcome, exit_status)
 
     def _report(
-        self,
-        rules: list[Rule],
-        title: str,
-        exit_status: int | None,
-        incomplete: str | None,
-        tracer: str | None,
+        self, rules: list[Rule], title: str, outcome: RunOutcome | None, exit_status: int | None = None
     ) -> Report:
-        status = self.command_status(exit_status)
+        """The verdicts, and how far they reach: a rule whose verdict the missing part of
+        the trace could change is not final; one that needs calls the trace does not hold
+        (or the kernel never sees) is undecided unless what was seen settles it."""
+        reported = outcome.exit_status if outcome is not None else exit_status
+        status = self.command_status(reported)
         for rule in rules:
             if isinstance(rule, ExpectExit) and rule.status is None:
                 rule.status = status
         results = [rule.result() for rule in rules]
+        incomplete: list[str] = []
+        cut_short = outcome is not None and outcome.incomplete is not None
+        if outcome is not None and outcome.incomplete is not None:
+            incomplete.append(f"{outcome.incomplete}; the verdicts are on a partial trace")
+        holes = self.unparsed > 0
+        if holes:
+            lines = ", ".join(self.unparsed_shown) + (
+                ", ..." if self.unparsed > len(self.unparsed_shown) else ""
+            )
+            incomplete.append(
+                f"{plural(self.unparsed, 'line')} of the trace could not be read ({lines}): "
+                f"what {'it holds' if self.unparsed == 1 else 'they hold'} is missing from every verdict"
+            )
+        undecided = 0
+        for rule, result in zip(rules, results, strict=True):
+            lacking = self.coverage.lacking(rule.needs())
+            unseen = rule.unseen()
+            if (lacking or unseen) and not rule.settled(holes=True):
+                result.undecide(undecided_because(lacking, unseen, self.coverage))
+                undecided += 1
+            elif holes or cut_short or lacking or unseen:
+                result.final = rule.settled(holes=holes or bool(lacking or unseen))
+        if undecided:
+            incomplete.append(
+                f"{plural(undecided, 'rule')} cannot be decided on this trace: it does not hold every call "
+                f"{'they need' if undecided > 1 else 'it needs'} (below)"
+            )
         model = self.model
-        return Report(title, results, status, model.process_count, model.exec_count, incomplete, tracer)
+        return Report(
+            title,
+            results,
+            status,
+            model.process_count,
+            model.exec_count,
+            incomplete,
+            outcome.tracer if outcome is not None else None,
+            timed_out=outcome is not None and outcome.timed_out,
+            notes=outcome.notes() if outcome is not None else [],
+            degraded=outcome is not None and bool(outcome.ptrace_refused),
+            unparsed=self.unparsed,
+            coverage=self.coverage.expressions,
+        )
 
 
 def _tell(rules: list[Rule], note: Note) -> None:
@@ -368,7 +430,7 @@ def record(
     """Read ``source`` once, with the summary; ``keep_events`` for a Trace of it.
     ``on_event`` sees every event as it comes (``sysprobe trace --json``); ``on_idle`` is
     called whenever a running command's trace goes quiet."""
-    analysis = Analysis(arch=source.arch, keep_events=keep_events, summary=True)
+    analysis = Analysis(arch=source.arch, keep_events=keep_events, summary=True, coverage=coverage_of(source))
     for event in source.events(on_idle):
         analysis.feed(event)
         if on_event is not None:
@@ -385,12 +447,14 @@ def check(rules: RuleSet, source: Source, *, full: bool = False) -> Report:
         raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
     if isinstance(source, Command) and not full:
         source = replace(source, options=replace(source.options, syscalls=needed_syscalls(built)))
-    analysis = Analysis(built, arch=source.arch).feed_all(source.events())
-    outcome = source.outcome
-    if outcome is None:
-        return analysis.finish(source.title)
-    timeout = source.options.timeout if isinstance(source, Command) else None
-    incomplete = (
-        f"timed out after {timeout:g} s; the verdict is on a partial trace" if outcome.timed_out else None
-    )
-    return analysis.finish(source.title, outcome.exit_status, incomplete, outcome.tracer)
+    analysis = Analysis(built, arch=source.arch, coverage=coverage_of(source)).feed_all(source.events())
+    return analysis.finish(source.title, source.outcome)
+
+
+def coverage_of(source: Source) -> Coverage:
+    """The calls a source's trace holds, as far as known before reading it: a command's
+    selection (a log's first line may say more: ``Analysis.feed``)."""
+    if not isinstance(source, Command):
+        return FULL
+    expression = trace_expression(source.options.syscalls, source.options.inject)
+    return FULL if expression is None or expression == "all" else FULL.but(expression, "the run traced")

@@ -144,14 +144,15 @@ class Trace:
     def check(self, rules: RuleSet | None = None, **kwargs: object) -> Report:
         """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace."""
         ruleset = rules if rules is not None else RuleSet(**kwargs)  # type: ignore[arg-type]
-        return self.recording.analysis.replay(ruleset.build(), self.title, self._reported_status())
+        return self.recording.analysis.replay(ruleset.build(), self.title, outcome=self.outcome)
 
     def _assert(self, rules: RuleSet) -> Report:
         __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
         if not report.passed:
             # the first line is what ``pytest -ra`` shows: say what failed
-            summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.failed)
+            summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.results if not r.passed)
+            summary = summary or "; ".join(report.incomplete)  # every rule held on a partial trace
             raise AssertionError(f"{summary}\n{report.text()}")
         return report
 

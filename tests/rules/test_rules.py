@@ -112,14 +112,14 @@ def test_pattern_matching(pattern: str, line: str, expected: bool) -> None:
     [
         ("", "empty pattern"),
         ("(x)", "expected a syscall name"),
-        ("openat(*, *", "unbalanced parentheses"),
+        ("openat(*, *", "this '(' is never closed"),
         ("openat(*,, *)", "missing value"),
         ("openat(*, O_CLOEXEC) maybe", "cannot read 'maybe'"),
         ("openat(a=b=c)", "'=' after something that is not a name"),
     ],
 )
 def test_pattern_syntax_errors(pattern: str, message: str) -> None:
-    with pytest.raises(RuleSyntaxError, match=message):
+    with pytest.raises(RuleSyntaxError, match=re.escape(message)):
         parse_pattern(pattern)
 
 
@@ -152,9 +152,12 @@ def test_mismatch_reasons() -> None:
     ("args", "message"),
     [
         (["--", "true"], "no rules given"),
-        (["--expect", "open(", "--", "true"], "unbalanced parentheses"),
-        (["--expect-count", "many sendfile", "--", "true"], "expected 'OP N PATTERN'"),
-        (["--order", "a b", "--", "true"], "expected 'PATTERN -> PATTERN'"),
+        (["--expect", "open(", "--", "true"], "this '(' is never closed"),
+        (
+            ["--expect-count", "many sendfile", "--", "true"],
+            "expected a comparison, a number, then a pattern",
+        ),
+        (["--order", "a b", "--", "true"], "expected '->' between two patterns"),
         (["--no-fd-leaks"], "give a command to run"),
         (["--no-fd-leaks", "--log", "x.log", "--", "true"], "not both"),
         (["--no-fd-leaks", "--log", "/nonexistent.log"], "/nonexistent.log: no such file"),
@@ -172,7 +175,7 @@ def test_runner_errors_keep_their_codes() -> None:
     assert check("--no-fd-leaks", "--strace", "/nonexistent/strace", "--", "true").returncode == 69
     assert check("--no-fd-leaks", "--", "no-such-command-xyz").returncode == 127
     slow = check("--no-fd-leaks", "--timeout", "0.3", "--", "sleep", "30")
-    assert slow.returncode == 124 and "the verdict is on a partial trace" in slow.stderr
+    assert slow.returncode == 124 and "the verdicts are on a partial trace" in slow.stderr
 
 
 @pytest.mark.usefixtures("strace_ok")
@@ -310,10 +313,10 @@ def test_a_check_forgets_ended_processes_but_not_its_verdicts() -> None:
     assert (leaks.passed, leaks.summary) == (False, "3000 descriptors leaked")
     assert len(leaks.evidence) == 51 and leaks.evidence[-1] == "... and 2950 more"
     assert str(leaks.evidence[0]).startswith("fd 3 (/tmp/f0) leaked into pid 1000 (/bin/child)")
-    assert (cloexec.passed, cloexec.summary) == (False, "3000 violation(s)")
+    assert (cloexec.passed, cloexec.summary) == (False, "3000 violations")
     assert len(analysis.rules[1].created) < 4096  # type: ignore[attr-defined]  # pruned on close
-    assert (order.passed, order.summary) == (False, "out of order in 1 process")  # the parent's own exec
-    assert order.evidence[1] == "  ... with no openat before it in pid 100"
+    assert (order.passed, order.summary) == (True, "in order")  # each child opens, then execs
+    assert str(order.evidence[-1]).startswith("not judged: the command's own first exec (line 1 pid 100")
     kept = Analysis(rules.build(), keep_events=True).feed_all(parse_lines(many_children(3000)))
     assert kept.finish("many").to_json() == report.to_json()
     assert len(kept.model.processes) == 3001
@@ -421,7 +424,7 @@ def test_cloexec_without_any_exec(flags: str) -> None:
     assert [e.program for e in t.model.execs] == [sys.executable]  # its own exec, before the pipe
     (result,) = t.check(RuleSet(cloexec=["pipe2"])).results
     if flags == "0":
-        assert (result.passed, result.summary) == (False, "2 violation(s)")
+        assert (result.passed, result.summary) == (False, "2 violations")
         for fd, line in zip((3, 4), result.evidence, strict=True):
             assert re.fullmatch(
                 rf"fd {fd} \(pipe:\[\d+\]\) from pipe2 at line \d+ in pid \d+ closed at line \d+ "
@@ -438,7 +441,8 @@ def test_cloexec_without_any_exec(flags: str) -> None:
         ("execve -> pipe2", True, "in order", ["execve", "pipe2"]),
         ("clone|fork -> wait4", True, "in order", ["clone", "wait4"]),
         # each process is judged at its first B: the program's own exec, and the child's
-        ("pipe2 -> execve = 0", False, "out of order in 2 processes", ["execve", "execve"]),
+        # the command's own exec is not judged: nothing can come before it
+        ("pipe2 -> execve = 0", False, "out of order in 1 process", ["execve"]),
         ("sendfile -> pipe2", False, "out of order in 1 process", ["pipe2"]),
         ("pipe2 -> sendfile", False, "no call matched sendfile", []),
     ],
@@ -448,7 +452,9 @@ def test_order(rule: str, passed: bool, summary: str, calls: list[str], pipe_lea
     assert (result.rule, result.passed, result.summary) == (f"--order {rule}", passed, summary)
     shown = [e for e in result.evidence if not isinstance(e, str)]
     assert [e.text.split("(")[0] for e in shown] == calls
-    notes = [e for e in result.evidence if isinstance(e, str)]
+    notes = [
+        e for e in result.evidence if isinstance(e, str) and not e.startswith(("note: ", "not judged: "))
+    ]
     before = rule.split(" -> ", maxsplit=1)[0]
     assert notes == ([] if passed else [f"  ... with no {before} before it in pid {e.pid}" for e in shown])
     if passed:
@@ -515,7 +521,7 @@ def test_cloexec_forgets_closed_creations_without_losing_a_verdict(tmp_path: Pat
     assert len(rule.created) < PRUNE_AT  # type: ignore[attr-defined]
     assert (100, 2) in rule.created  # type: ignore[attr-defined]  # the one still open is kept
     (result,) = analysis.finish("many").results
-    assert (result.passed, result.summary) == (False, f"{n} violation(s)")
+    assert (result.passed, result.summary) == (False, f"{n} violations")
     assert len(result.evidence) == 11 and result.evidence[-1] == f"... and {n - 10} more"
     assert str(result.evidence[0]).startswith(
         "fd 4 (/tmp/f0) from openat at line 3 in pid 100 closed at line 4"
@@ -544,10 +550,12 @@ CROSSED = (
 )
 # the model never saw 7 closed before the second openat returned it again
 REPLACED = "fd 7 (/a) from openat at line 9 in pid 100 closed without ever having close-on-exec"
-OPEN_AT_THE_END = [
-    "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 is open at the end without close-on-exec",
-    "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 is open at the end without close-on-exec",
-]
+# fd 3 crossed an exec (said once); fd 6 is still held at the end, without the flag
+OPEN_AT_THE_END = "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 is open at the end without close-on-exec"
+HELD_AT_EXIT = (
+    "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 held until pid 100 exited at line 11 "
+    "without ever having close-on-exec"
+)
 
 
 @pytest.mark.parametrize("ends", [True, False])
@@ -556,23 +564,20 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
     log.write_text(CLOEXEC_CASES + ("100 +++ exited with 0 +++\n" if ends else ""))
     t = sysprobe.parse(log)
     (result,) = t.check(RuleSet(cloexec=["pipe2|openat"])).results
-    # (a process that exits closes what it holds: only a trace cut short has open ones)
-    expected = [CLOSED_WITHOUT, CROSSED, REPLACED, *([] if ends else OPEN_AT_THE_END)]
-    assert (result.rule, result.passed, result.summary) == (
-        "--cloexec pipe2|openat",
-        False,
-        f"{len(expected)} violation(s)",
-    )
+    # a descriptor held until its process exits never had the flag either: the process
+    # might have exec'd instead (each descriptor's lifelong lack is said once)
+    expected = [CLOSED_WITHOUT, CROSSED, REPLACED, HELD_AT_EXIT if ends else OPEN_AT_THE_END]
+    assert (result.rule, result.passed, result.summary) == ("--cloexec pipe2|openat", False, "4 violations")
     assert result.evidence == expected
     (fine,) = t.check(RuleSet(cloexec=["pipe2(*, O_CLOEXEC)"])).results
-    assert (fine.passed, fine.summary) == (True, "1 descriptor, close-on-exec throughout")
+    assert (fine.passed, fine.summary) == (True, "2 descriptors from 1 call, close-on-exec throughout")
     assert [e.render() for e in fine.evidence] == [  # type: ignore[union-attr]
         "line 4 pid 100: pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0"
     ]
     (none,) = t.check(RuleSet(cloexec=["sendfile"])).results
     assert (none.passed, none.summary, none.evidence) == (False, "no descriptor was created by sendfile", [])
     (both,) = t.check(RuleSet(cloexec=["openat"])).results
-    assert both.summary == "1 violation(s)" and both.evidence == [REPLACED]
+    assert both.summary == "1 violation" and both.evidence == [REPLACED]
 
 
 @pytest.mark.parametrize(
@@ -673,7 +678,7 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
         ),
         ("close = 0", "close(3) = -1 EBADF (Bad file descriptor)", "the result is -1 EBADF, not = 0"),
         ("exit_group = 0", "exit_group(0) = ?", "the result is ?, not = 0"),
-        ("open", 'openat(AT_FDCWD, "/x", O_RDONLY) = 3', "the call is openat"),
+        ("openat", 'open("/x", O_RDONLY) = 3', "the call is open"),
     ],
 )
 def test_pattern_mismatch_reasons(pattern: str, line: str, reason: str) -> None:
@@ -721,10 +726,10 @@ FIVE_CLOSES = [
         ),
         ({"expect": ["write"]}, True, "1 matching call", ['line 13 pid 100: write(1, "y", 1) <unfinished>']),
         (
-            {"expect": ["closee"]},
+            {"expect": ["close_range"]},
             False,
             "no call matched",
-            ["the trace has no closee call at all; calls with similar names: close"],
+            ["the trace has no close_range call at all; calls with similar names: close"],
         ),
         (
             {"expect": ['openat(*, "/y")']},

@@ -191,6 +191,7 @@ _MREMAP_FLAGS: Final[Entries] = (("MREMAP_MAYMOVE", 1), ("MREMAP_FIXED", 2), ("M
 
 # descriptor-creating calls' flags: most are O_NONBLOCK and O_CLOEXEC under another name
 _EPOLL_FLAGS: Final[Entries] = (("EPOLL_CLOEXEC", "O_CLOEXEC"),)
+_EPOLL_CTL_OPS: Final[Entries] = (("EPOLL_CTL_ADD", 1), ("EPOLL_CTL_DEL", 2), ("EPOLL_CTL_MOD", 3))
 _EVENTFD_FLAGS: Final[Entries] = (
     ("EFD_SEMAPHORE", 1),
     ("EFD_CLOEXEC", "O_CLOEXEC"),
@@ -510,6 +511,14 @@ _SIGNALS: Final[Entries] = (
 _SIGNALS_BY_ARCH: Final[dict[str, dict[str, int | str]]] = {
     arch: {} for arch in ("alpha", "mips", "parisc", "sparc64")
 }
+# rt_sigprocmask's first argument, and the handlers of a struct sigaction
+_SIGPROCMASK_HOW: Final[Entries] = (("SIG_BLOCK", 0), ("SIG_UNBLOCK", 1), ("SIG_SETMASK", 2))
+_SIGPROCMASK_HOW_BY_ARCH: Final[dict[str, dict[str, int | str]]] = {
+    "alpha": {"SIG_BLOCK": 1, "SIG_UNBLOCK": 2, "SIG_SETMASK": 3},
+    "mips": {"SIG_BLOCK": 1, "SIG_UNBLOCK": 2, "SIG_SETMASK": 3},
+    "sparc64": {"SIG_BLOCK": 1, "SIG_UNBLOCK": 2, "SIG_SETMASK": 4},
+}
+_SIGNAL_HANDLERS: Final[Entries] = (("SIG_DFL", 0), ("SIG_IGN", 1))
 # The kernel's first real-time signal (glibc keeps two for itself and calls 34 SIGRTMIN;
 # strace prints the kernel's numbering: 32 SIGRTMIN, 33 SIGRT_1, ...).
 KERNEL_SIGRTMIN: Final = 32
@@ -599,6 +608,7 @@ _GROUPS: Final = {
         _Group("wait_options", _WAIT_OPTIONS),
         _Group("mremap_flags", _MREMAP_FLAGS),
         _Group("epoll_flags", _EPOLL_FLAGS),
+        _Group("epoll_ctl_ops", _EPOLL_CTL_OPS),
         _Group("eventfd_flags", _EVENTFD_FLAGS),
         _Group("timerfd_flags", _TIMERFD_FLAGS),
         _Group("signalfd_flags", _SIGNALFD_FLAGS),
@@ -624,6 +634,8 @@ _GROUPS: Final = {
         _Group("ioctls", _IOCTLS, _OWN_IOCTLS_H, own_header=True),
         _Group("clocks", _CLOCKS),
         _Group("signals", _SIGNALS, _SIGNALS_BY_ARCH, own_header=True),
+        _Group("sigprocmask_how", _SIGPROCMASK_HOW, _SIGPROCMASK_HOW_BY_ARCH),
+        _Group("signal_handlers", _SIGNAL_HANDLERS),
         _Group("si_codes", _SI_CODES),
         _Group("cld_codes", _CLD_CODES),
         _Group("segv_codes", _SEGV_CODES),

@@ -27,7 +27,7 @@ from .._kernel.effects import (
 )
 from .._parsing.argdecode import decoration_end, split_decoration
 from ..argtree import Const, Fd, Node, Str
-from ..events import Syscall
+from ..events import Event, Syscall
 from .query import arg, fds_in, has_flag, int_of, is_value, scm_rights
 from .query import field as struct_field
 from .races import proven_present
@@ -35,7 +35,8 @@ from .records import Descriptor, FlagChange, Origin
 from .tables import FdTable
 from .tree import Task
 
-CloseListener = Callable[[Descriptor, Syscall | None], None]
+# told of a descriptor leaving a table: by a call, by its process's end (Exit/Killed), or None
+CloseListener = Callable[[Descriptor, Event | None], None]
 
 
 def origin_of(ev: Syscall, detail: str | None = None) -> Origin:

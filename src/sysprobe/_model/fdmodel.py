@@ -295,7 +295,14 @@ class FdModel:
                     proc.exit_code = ev.code
                 else:
                     proc.signal, proc.core_dumped = ev.signal, ev.core_dumped
+        table = task.table
         self.tree.ended(task)
+        if not table.users and self.on_close:
+            # the last task using the table is gone: the kernel closes what it held (the
+            # table itself stays as it was, for questions about the past)
+            for d in list(table.fds.values()):
+                for listener in self.on_close:
+                    listener(d, ev)
 
     def _exec(self, task: Task, ev: Syscall, effect: Execs) -> None:
         if ev.ret != 0:

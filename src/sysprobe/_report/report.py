@@ -1,12 +1,29 @@
-"""The verdicts of a check, as text lines and as JSON (``sysprobe check --json-report``)."""
+"""The verdicts of a check, as text lines and as JSON (``sysprobe check --json-report``).
+
+A green means "checked and held": every rule passed on a trace that holds everything the
+rules need. Otherwise the report says why not, and ``exit_code`` is what every front end
+exits with or raises on:
+
+- 1: a rule failed on evidence no missing part of the trace could undo (``final``);
+- 124 (the run hit its ``--timeout``) or 75 (``EXIT_INCOMPLETE``): the trace is
+  incomplete — the run was cut short, lines could not be read, a rule needs calls the
+  trace does not hold (``incomplete`` says each) — and no final failure was seen;
+- 1: a rule failed (on a complete trace every failure is final);
+- 0: every rule passed on a complete trace.
+
+``notes`` say what degraded a complete run (the program's own ptrace refused): the
+verdicts stand, on a run that may have behaved differently from an untraced one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .._rules.rules import RuleResult
-from ..errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
+from ..errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
+
+_WORDS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "undecided": ("UNDECIDED", "yellow")}
 
 
 @dataclass
@@ -18,23 +35,43 @@ class Report:
     exit_status: int | None
     processes: int
     execs: int
-    incomplete: str | None = None  # why the trace may be partial (a timeout)
+    # why the trace may not hold everything the rules need: the run cut short, unparsed
+    # lines, calls not traced (one sentence each; empty: it holds everything)
+    incomplete: list[str] = field(default_factory=list)
     tracer: str | None = None  # which tracer ran the command ("strace 6.1", "python-ptrace 0.9.9")
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
+    timed_out: bool = False  # the run was cut short by its timeout (124, not 75)
+    notes: list[str] = field(default_factory=list)  # what degraded the run (RunOutcome.notes)
+    degraded: bool = False  # the program's own ptrace was refused: it may have behaved differently
+    unparsed: int = 0  # lines of the trace that could not be read
+    coverage: list[str] = field(default_factory=list)  # the -e trace= sets the trace was limited to
 
     @property
     def failed(self) -> list[RuleResult]:
-        return [r for r in self.results if not r.passed]
+        return [r for r in self.results if r.verdict == "fail"]
+
+    @property
+    def undecided(self) -> list[RuleResult]:
+        return [r for r in self.results if r.verdict == "undecided"]
 
     @property
     def exit_code(self) -> int:
-        """What ``sysprobe check`` exits with: an incomplete trace has its own code."""
-        if self.incomplete:
-            return EXIT_TIMEOUT
-        return EXIT_OK if self.passed else EXIT_RULE_FAILED
+        """What ``sysprobe check`` exits with (see the module's docstring)."""
+        if any(r.final for r in self.failed):
+            return EXIT_RULE_FAILED
+        if self.incomplete or self.undecided:
+            return EXIT_TIMEOUT if self.timed_out else EXIT_INCOMPLETE
+        return EXIT_RULE_FAILED if self.failed else EXIT_OK
+
+    @property
+    def passed(self) -> bool:
+        """Green: every rule held, on a trace that holds what they need."""
+        return self.exit_code == EXIT_OK
+
+    @property
+    def verdict(self) -> str:
+        """ "passed", "failed" (a final failure) or "incomplete"."""
+        code = self.exit_code
+        return "passed" if code == EXIT_OK else "failed" if code == EXIT_RULE_FAILED else "incomplete"
 
     def headline(self) -> str:
         status = "no exit status" if self.exit_status is None else f"exit {self.exit_status}"
@@ -46,25 +83,45 @@ class Report:
     def lines(self) -> list[StyledLine]:
         """(style, text) lines of the report."""
         out: list[tuple[str, str]] = [("bold", f"sysprobe check: {self.headline()}")]
-        if self.incomplete:
-            out.append(("yellow", f"  warning: {self.incomplete}"))
+        out += [("yellow", f"  warning: {reason}") for reason in self.incomplete]
+        if self.degraded:
+            out.append(("yellow", "  note: the verdicts describe a degraded run"))
+        out += [("yellow", f"  note: {note}") for note in self.notes]
         for r in self.results:
-            out.append(
-                (
-                    "green" if r.passed else "bold red",
-                    f"  {'PASS' if r.passed else 'FAIL'}  {r.rule}: {r.summary}",
-                )
-            )
+            word, style = _WORDS[r.verdict]
+            out.append((style, f"  {word}  {r.rule}: {r.summary}"))
             for item in r.evidence:
                 out.append(
                     ("dim" if r.passed else "", f"        {item if isinstance(item, str) else item.render()}")
                 )
-        failed = len(self.failed)
-        if failed:
-            out.append(("bold red", f"{failed} of {plural(len(self.results), 'rule')} failed"))
-        else:
-            out.append(("bold green", f"all {plural(len(self.results), 'rule')} passed"))
+        out.append(self._footer())
         return out
+
+    def _footer(self) -> StyledLine:
+        code = self.exit_code
+        total = plural(len(self.results), "rule")
+        if code == EXIT_OK:
+            degraded = " — on a degraded run (see the notes)" if self.degraded else ""
+            return ("bold green", f"all {total} passed{degraded}")
+        if code == EXIT_RULE_FAILED:
+            text = f"{len(self.failed)} of {total} failed"
+            if self.incomplete or self.undecided:
+                text += " (on an incomplete trace: see the warnings)"
+            return ("bold red", text)
+        counts = [
+            f"{n} {what}"
+            for n, what in (
+                (len(self.results) - len(self.failed) - len(self.undecided), "passed"),
+                (len(self.failed), "failed"),
+                (len(self.undecided), "undecided"),
+            )
+            if n
+        ]
+        return (
+            "bold yellow",
+            f"incomplete: {', '.join(counts)} of {total} on what the trace holds — "
+            "not a verdict on the whole run",
+        )
 
     def text(self) -> str:
         return "\n".join(line for _, line in self.lines())
@@ -73,11 +130,18 @@ class Report:
         """The verdicts, for CI tools (``sysprobe check --json-report FILE``)."""
         return {
             "title": self.title,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
             "passed": self.passed,
             "exit_status": self.exit_status,
             "processes": self.processes,
             "execs": self.execs,
             "incomplete": self.incomplete,
+            "timed_out": self.timed_out,
+            "degraded": self.degraded,
+            "notes": self.notes,
+            "unparsed": self.unparsed,
+            "coverage": self.coverage,
             "tracer": self.tracer,
             "results": [_result_json(r) for r in self.results],
         }
@@ -86,8 +150,11 @@ class Report:
 def _result_json(r: RuleResult) -> dict[str, object]:
     out: dict[str, object] = {
         "rule": r.rule,
+        "verdict": r.verdict,
         "passed": r.passed,
+        "final": r.final,
         "summary": r.summary,
+        "undecided": r.undecided,
         "evidence": [
             e if isinstance(e, str) else {"where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
             for e in r.evidence

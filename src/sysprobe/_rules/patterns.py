@@ -51,6 +51,7 @@ from ..argtree import (
 )
 from ..errors import RuleSyntaxError
 from ..events import Syscall
+from .names import UnknownName, check_constants, check_errno, names_starting, syscall_meaning
 
 # The comparisons a result condition (``= -1``, ``> 0``) and ``--expect-count`` (``>=2
 # sendfile``) accept: ``COMPARISON`` reads one (a regex group), ``comparison`` names it
@@ -77,8 +78,11 @@ def compare(left: int, op: str, right: int) -> bool:
 
 
 _NAME = re.compile(r"\s*(\*|[A-Za-z_?][\w?]*(?:\s*\|\s*[A-Za-z_?][\w?]*)*)\s*")
+_WORD = re.compile(r"[A-Za-z_?][\w?]*")
 _RESULT = re.compile(rf"\s*{COMPARISON}\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
+_AT_CHARACTER = re.compile(r"(?: at \d+)? \(at character (\d+)\)$|^unexpected .* at character (\d+)$")
 _ANY = Op("*")
+EXAMPLE = 'openat(*, "/etc/*", O_RDONLY|O_CLOEXEC) = 3'
 
 
 @dataclass(frozen=True)
@@ -101,24 +105,33 @@ class ResultCondition:
 
 @dataclass(frozen=True)
 class Pattern:
+    """A parsed pattern. ``notes``: what the report says about what its names match (a
+    glibc wrapper's calls); ``unseen``: why a trace cannot show every call it names."""
+
     text: str
     names: frozenset[str] | None  # None: any syscall
     args: tuple[Node, ...] | None  # None: any arguments
     result: ResultCondition | None
+    shifted: frozenset[str] = frozenset()  # calls whose arguments the pattern's start at the 2nd
+    notes: tuple[str, ...] = ()
+    unseen: tuple[str, ...] = ()
 
     def matches(self, ev: Syscall, consts: dict[str, int]) -> bool:
         if self.names is not None and ev.name not in self.names:
             return False
         if self.result is not None and not self.result.holds(ev):
             return False
-        return self.args is None or _args_match(self.args, ev.args, consts) is None
+        return self.args is None or _args_match(self.args, self._values(ev), consts) is None
+
+    def _values(self, ev: Syscall) -> tuple[Node, ...]:
+        return ev.args[1:] if ev.name in self.shifted else ev.args
 
     def mismatch(self, ev: Syscall, consts: dict[str, int]) -> str | None:
         """Why ``ev`` does not match (for "nearest" evidence); None if it does."""
         if self.names is not None and ev.name not in self.names:
             return f"the call is {ev.name}"
         if self.args is not None:
-            reason = _args_match(self.args, ev.args, consts)
+            reason = _args_match(self.args, self._values(ev), consts)
             if reason is not None:
                 return reason
         if self.result is not None and not self.result.holds(ev):
@@ -134,36 +147,148 @@ class Pattern:
         return self.text
 
 
+def pattern_error(
+    text: str,
+    column: int,
+    problem: str,
+    expected: str | None = None,
+    example: str = EXAMPLE,
+    what: str = "pattern",
+) -> RuleSyntaxError:
+    """A RuleSyntaxError that quotes ``text`` (``what`` names it: a pattern, an option's
+    value) with a caret under ``column``, says what was expected there and shows one that reads."""
+    shown = text.replace("\t", " ").replace("\n", " ")
+    lines = [f"{what} {text!r}: {problem}"]
+    if shown.strip():
+        lines += [f"    {shown}", "    " + " " * column + "^"]
+    if expected:
+        lines.append(f"  expected {expected}")
+    lines.append(f"  e.g. {example}")
+    return RuleSyntaxError("\n".join(lines))
+
+
 def parse_pattern(text: str) -> Pattern:
-    """Parse a call pattern; RuleSyntaxError says where it does not parse."""
+    """Parse a call pattern; RuleSyntaxError says where and why it does not parse, and
+    names a syscall, constant or errno that does not exist (``names.py``)."""
+    start = len(text) - len(text.lstrip())
     source = text.strip()
     if not source:
-        raise RuleSyntaxError("empty pattern")
+        raise pattern_error(text, 0, "empty pattern", "a syscall name, or * for any call")
     m = _NAME.match(source)
     if m is None:
-        raise RuleSyntaxError(f"pattern {text!r}: expected a syscall name at the start")
-    words = [w.strip() for w in m.group(1).split("|")]
-    names = None if words == ["*"] else frozenset(n for w in words for n in variants(w))
+        raise pattern_error(
+            text, start, "expected a syscall name at the start", "a syscall name, or * for any call"
+        )
     rest = source[m.end() :]
+    if m.group(1) != "*" and rest[:1] in ("*", "?"):  # clone*: a glob on names
+        raise pattern_error(
+            text,
+            start + m.end(),
+            f"cannot read {rest!r}",
+            "a name matched whole: name each call, or * alone for any call",
+            names_starting(_written(m.group(1))[-1]) or EXAMPLE,
+        )
+    has_args = rest.startswith("(")
+    names, shifted, notes, unseen = _resolve_names(text, start, m.group(1), has_args)
     args: tuple[Node, ...] | None = None
-    if rest.startswith("("):
+    at = start + m.end()  # where ``rest`` starts in ``text``
+    if has_args:
         close = close_bracket(rest, 1, len(rest), 41)
         if close < 0:
-            raise RuleSyntaxError(f"pattern {text!r}: unbalanced parentheses")
+            raise pattern_error(text, at, "this '(' is never closed", "')' after the arguments")
         try:
             args = decode_args_strict(rest[1:close])
         except ValueError as exc:
-            raise RuleSyntaxError(f"pattern {text!r}: {exc}") from None
+            problem, column = _decoder_error(str(exc))
+            raise pattern_error(
+                text, at + 1 + column, problem, "arguments as strace prints them, * for any"
+            ) from None
+        try:
+            check_constants(args)
+        except UnknownName as exc:
+            column = _column_of(exc.name, text, at)
+            raise pattern_error(text, column, str(exc), example=_corrected(text, column, exc)) from None
         rest = rest[close + 1 :]
+        at += close + 1
     result = None
     if rest.strip():
         rm = _RESULT.match(rest)
         if rm is None:
-            example = "a result looks like '= 0', '> 0', '= -1 EINVAL'"
-            raise RuleSyntaxError(f"pattern {text!r}: cannot read {rest.strip()!r} ({example})")
+            column = at + len(rest) - len(rest.lstrip())
+            what = "a result condition: = 0, > 0, != -1, = -1 EINVAL, = ? (no result)"
+            if not has_args:
+                what = "'(' and the arguments, or " + what
+            example = f"{_written(m.group(1))[0]}(...) = 0" if names else EXAMPLE
+            raise pattern_error(text, column, f"cannot read {rest.strip()!r}", what, example)
+        if rm.group(3) is not None:
+            try:
+                check_errno(rm.group(3))
+            except UnknownName as exc:
+                column = at + rm.start(3)
+                raise pattern_error(text, column, str(exc), example=_corrected(text, column, exc)) from None
         value = None if rm.group(2) == "?" else number(rm.group(2))  # "022": octal, as strace prints
         result = ResultCondition(comparison(rm.group(1)), value, rm.group(3))
-    return Pattern(" ".join(source.split()), names, args, result)
+    return Pattern(" ".join(source.split()), names, args, result, shifted, notes, unseen)
+
+
+def _resolve_names(
+    text: str, start: int, written: str, has_args: bool
+) -> tuple[frozenset[str] | None, frozenset[str], tuple[str, ...], tuple[str, ...]]:
+    """The calls the written names match (None: any), those whose arguments shift, the
+    notes and the reasons some calls cannot all be seen."""
+    if written == "*":
+        return None, frozenset(), (), ()
+    names: set[str] = set()
+    shifted: set[str] = set()
+    notes: list[str] = []
+    unseen: list[str] = []
+    words = [w.strip() for w in written.split("|")]
+    for word in words:
+        try:
+            meaning = syscall_meaning(word, has_args)
+        except UnknownName as exc:
+            column = _column_of(word, text, start)
+            raise pattern_error(text, column, str(exc), example=_corrected(text, column, exc)) from None
+        names |= meaning.names
+        shifted |= meaning.shifted
+        notes += [meaning.note] if meaning.note else []
+        unseen += [meaning.unseen] if meaning.unseen else []
+    shifted -= {n for w in words for n in variants(w)}  # a call written itself takes its own arguments
+    return frozenset(names), frozenset(shifted), tuple(notes), tuple(unseen)
+
+
+def _written(names: str) -> list[str]:
+    return [w.strip() for w in names.split("|")]
+
+
+def _corrected(text: str, column: int, exc: UnknownName) -> str:
+    """The pattern with the unknown name at ``column`` replaced by the likeliest one meant
+    (``*`` for a constant nothing is close to)."""
+    if exc.closest is None and text[column : column + len(exc.name)] == exc.name and exc.name[:1].isupper():
+        replacement = "*"
+    else:
+        replacement = exc.closest or ""
+    if not replacement or text[column : column + len(exc.name)] != exc.name:
+        return EXAMPLE
+    return " ".join((text[:column] + replacement + text[column + len(exc.name) :]).split())
+
+
+def _column_of(name: str, text: str, start: int) -> int:
+    """Where the word ``name`` first stands in ``text`` at or after ``start``."""
+    for m in _WORD.finditer(text, start):
+        if m.group() == name:
+            return m.start()
+    return start
+
+
+def _decoder_error(message: str) -> tuple[str, int]:
+    """The argument decoder's message without its position, and that position (from 0)."""
+    m = _AT_CHARACTER.search(message)
+    if m is None:
+        return message, 0
+    position = int(m.group(1) or m.group(2)) - 1
+    problem = message[: m.start()] if m.group(1) else message.rsplit(" at character", 1)[0]
+    return problem, position
 
 
 def _args_match(pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dict[str, int]) -> str | None:
@@ -241,7 +366,10 @@ def _match_struct(want: Struct, have: Node, consts: dict[str, int]) -> bool:
 
 
 def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int]) -> bool:
-    """Some element matching each item (``[]`` only an empty array)."""
+    """Some element matching each item (``[]`` only an empty array). strace prints a
+    signal set of one as an array (``[CHLD]``): it matches a larger set that holds it."""
+    if isinstance(have, SigSet) and not have.complement:
+        have = have.items
     if not isinstance(have, tuple):
         return False
     if not want:
@@ -250,6 +378,9 @@ def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int]) -> 
 
 
 def _match_sigset(want: SigSet, have: Node, consts: dict[str, int]) -> bool:
+    """The same complement, and every signal named (a set of one prints as ``[CHLD]``)."""
+    if isinstance(have, tuple) and not want.complement:
+        have = SigSet(have, False)
     return (
         isinstance(have, SigSet)
         and have.complement == want.complement

@@ -24,7 +24,7 @@ from .._model.records import Descriptor, ExecRecord, FlagChange, ForkRecord, Ori
 from .._report.output import plural
 from ..errors import RuleSyntaxError
 from ..events import Event, Exit, Killed, Syscall
-from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern
+from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern, pattern_error
 
 MAX_EVIDENCE = 5
 MAX_LEAKS_SHOWN = 50
@@ -61,6 +61,11 @@ class Evidence:
 
 @dataclass
 class RuleResult:
+    """A rule's verdict: ``passed``, or failed; or ``undecided`` (a sentence: the trace
+    does not hold what the rule needs — calls not traced, calls the kernel never sees —
+    then ``passed`` is False too). ``final``: the verdict stands whatever the trace misses
+    (the analysis sets it False where an incomplete trace could still change it)."""
+
     rule: str  # as written on the command line: "--expect sendfile"
     passed: bool
     summary: str
@@ -68,6 +73,21 @@ class RuleResult:
     # --no-fd-leaks: the leaks and the deliberate passes shown (None for other rules)
     leaks: list[Leak] | None = None
     passes: list[Leak] | None = None
+    undecided: str | None = None
+    final: bool = True
+
+    @property
+    def verdict(self) -> str:
+        """ "pass", "fail" or "undecided"."""
+        return "undecided" if self.undecided else "pass" if self.passed else "fail"
+
+    def undecide(self, why: str) -> None:
+        """The trace cannot decide this rule: say why, keep what was seen."""
+        self.undecided = why
+        self.passed = False
+        self.final = False
+        self.evidence = [f"seen: {self.summary}", *self.evidence] if self.summary else self.evidence
+        self.summary = why
 
 
 def names_of(*patterns: Pattern) -> set[str] | None:
@@ -102,8 +122,9 @@ class Rule:
     def on_exec(self, record: ExecRecord) -> None:
         """Called for every successful exec, as the model reads it."""
 
-    def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
-        """Called for every descriptor that leaves a table (``ev``: the call that did it)."""
+    def on_close(self, d: Descriptor, ev: Event | None) -> None:
+        """Called for every descriptor that leaves a table (``ev``: the call that did it,
+        or the end of the last task that used the table: Exit, Killed)."""
 
     def on_fork(self, record: ForkRecord) -> None:
         """Called for every fork that copied a table other threads were using."""
@@ -112,18 +133,46 @@ class Rule:
         """The calls this rule reads (None: every call); the model's are added by the caller."""
         return set()
 
+    def needs(self) -> set[str] | None:
+        """Every call the verdict depends on (None: every call): the rule's own, and the
+        descriptor model's for a rule that reads it."""
+        own = self.syscalls()
+        if own is None:
+            return None
+        return own | TRACKED if self.reads_model else own
+
+    def unseen(self) -> tuple[str, ...]:
+        """Why a trace cannot show every call the rule names (the vDSO answers them)."""
+        return ()
+
+    def settled(self, holes: bool) -> bool:
+        """Does the verdict stand whatever the trace misses: events anywhere (``holes``:
+        unparsed lines, calls not traced), or only after its end (the run was cut short)?
+        Call after ``result``."""
+        return False
+
     def result(self) -> RuleResult:
         raise NotImplementedError
 
 
 class _Matching(Rule):
-    """Counts calls matching a pattern, keeping the first few and the nearest misses."""
+    """Counts calls matching a pattern, keeping the first few and the nearest misses.
+
+    A call that failed (an errno: ``= -1 EBADF``, an injected error) is counted apart:
+    ``--expect`` without a result condition asks for a call that worked; ``--forbid`` and
+    ``--expect-count`` count attempts. An attempt a signal interrupted (``= ?
+    ERESTARTSYS``) neither worked nor failed: the kernel restarts it as a call of its own."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.pattern: Pattern = parse_pattern(text)
-        self.count = 0
-        self.examples: list[Evidence] = []
+        self.count = 0  # every matching call
+        self.succeeded = 0  # of which did not fail
+        self.failed = 0  # of which failed
+        self.errnos: Counter[str] = Counter()
+        self.examples: list[Evidence] = []  # the first matching calls
+        self.worked: list[Evidence] = []  # the first that did not fail
+        self.failures: list[Evidence] = []  # the first that failed
         self.near: list[Evidence] = []
 
     def observe(self, ev: Event, seq: int) -> None:
@@ -134,16 +183,43 @@ class _Matching(Rule):
             return
         if self.pattern.matches(ev, self.consts):
             self.count += 1
+            evidence = Evidence.of(ev)
             if len(self.examples) < MAX_EVIDENCE:
-                self.examples.append(Evidence.of(ev))
+                self.examples.append(evidence)
+            if ev.errno is None:
+                self.succeeded += 1
+                if len(self.worked) < MAX_EVIDENCE:
+                    self.worked.append(evidence)
+            else:
+                self.errnos[ev.errno] += 1
+                if not ev.errno.startswith("ERESTART"):  # interrupted: restarted as a call of its own
+                    self.failed += 1
+                if len(self.failures) < MAX_EVIDENCE:
+                    self.failures.append(evidence)
         elif len(self.near) < 3:
             self.near.append(Evidence.of(ev, self.pattern.mismatch(ev, self.consts)))
 
     def syscalls(self) -> set[str] | None:
         return names_of(self.pattern)
 
-    def _more(self, shown: int) -> list[Evidence | str]:
-        return [f"... and {self.count - shown} more"] if self.count > shown else []
+    def unseen(self) -> tuple[str, ...]:
+        return self.pattern.unseen
+
+    def _notes(self) -> list[Evidence | str]:
+        return [f"note: {note}" for note in self.pattern.notes]
+
+    def _more(self, shown: int, count: int | None = None) -> list[Evidence | str]:
+        count = self.count if count is None else count
+        return [f"... and {count - shown} more"] if count > shown else []
+
+    def _failed_part(self) -> str:
+        """ ", 2 of them failed": the failures among the matching calls, when the pattern
+        does not say which result it wants."""
+        if not self.failed or self.pattern.result is not None:
+            return ""
+        if self.failed == self.count:
+            return ", which failed" if self.count == 1 else ", all failed"
+        return f", {self.failed} of them failed"
 
     def _nothing_matched(self) -> list[Evidence | str]:
         if self.near:
@@ -157,36 +233,62 @@ class _Matching(Rule):
 
 
 class Expect(_Matching):
-    """At least one call matches."""
+    """At least one call matches — without a result condition, one that worked: a call
+    that failed (``sendfile = -1 EINVAL``, an injected ENOSYS) did not do what the program
+    called it for, and a program that falls back after it never "used" it."""
 
     option = "--expect"
 
+    @property
+    def _matched(self) -> int:
+        return self.count if self.pattern.result is not None else self.succeeded
+
+    def settled(self, holes: bool) -> bool:
+        return self._matched > 0  # a call seen stays seen; none seen proves nothing yet
+
     def result(self) -> RuleResult:
-        if self.count:
-            plural = "call" if self.count == 1 else "calls"
+        matched = self._matched
+        if matched:
+            shown = self.examples if self.pattern.result is not None else self.worked
+            summary = plural(matched, "matching call")
+            if self.pattern.result is None and self.failed:
+                summary += f" ({self.failed} more failed)"
+            return RuleResult(
+                self.label, True, summary, [*shown, *self._more(len(shown), matched), *self._notes()]
+            )
+        if self.count:  # every match failed (or was interrupted)
+            errors = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in self.errnos.most_common())
             return RuleResult(
                 self.label,
-                True,
-                f"{self.count} matching {plural}",
-                [*self.examples, *self._more(len(self.examples))],
+                False,
+                f"matched only failed calls ({self.count}: {errors})",
+                [
+                    *self.failures,
+                    *self._more(len(self.failures)),
+                    "a pattern without a result condition asks for a call that worked; "
+                    f"to expect a failed one, say so: '{self.pattern} = -1'",
+                    *self._notes(),
+                ],
             )
-        return RuleResult(self.label, False, "no call matched", self._nothing_matched())
+        return RuleResult(self.label, False, "no call matched", [*self._nothing_matched(), *self._notes()])
 
 
 class Forbid(_Matching):
-    """No call matches."""
+    """No call matches: attempts count, whether or not they failed."""
 
     option = "--forbid"
 
+    def settled(self, holes: bool) -> bool:
+        return self.count > 0
+
     def result(self) -> RuleResult:
         if not self.count:
-            return RuleResult(self.label, True, "no call matched")
-        plural = "call" if self.count == 1 else "calls"
+            return RuleResult(self.label, True, "no call matched", self._notes())
         return RuleResult(
             self.label,
             False,
-            f"{self.count} matching {plural}",
-            [*self.examples, *self._more(len(self.examples))],
+            f"{plural(self.count, 'matching call')}{self._failed_part()}",
+            [*self.examples, *self._more(len(self.examples)), *self._notes()],
         )
 
 
@@ -194,32 +296,46 @@ _COUNT = re.compile(rf"\s*{COMPARISON}\s*(\d+)\s+(.+)$", re.S)
 
 
 class Count(_Matching):
-    """``--expect-count ">=2 sendfile"``: the number of matching calls compares to N."""
+    """``--expect-count ">=2 sendfile"``: the number of matching calls (attempts, whether
+    or not they failed) compares to N."""
 
     option = "--expect-count"
 
     def __init__(self, text: str) -> None:
         m = _COUNT.match(text)
         if m is None:
-            raise RuleSyntaxError(f"--expect-count {text!r}: expected 'OP N PATTERN', e.g. '>=2 sendfile'")
+            raise pattern_error(
+                text,
+                len(text) - len(text.lstrip()),
+                "expected a comparison, a number, then a pattern",
+                "OP N PATTERN, with OP one of = != < <= > >=",
+                ">=2 sendfile",
+                what="--expect-count",
+            )
         self.op, self.n = comparison(m.group(1)), int(m.group(2))
         super().__init__(m.group(3))
         self.text = text
 
+    def settled(self, holes: bool) -> bool:
+        """More matching calls could only raise the count: does the verdict stay?"""
+        now = compare(self.count, self.op, self.n)
+        return all(compare(c, self.op, self.n) == now for c in range(self.count, max(self.count, self.n) + 2))
+
     def result(self) -> RuleResult:
         ok = compare(self.count, self.op, self.n)
-        summary = f"{self.count} matching call{'s' if self.count != 1 else ''} (wanted {self.op} {self.n})"
+        summary = f"{plural(self.count, 'matching call')} (wanted {self.op} {self.n}){self._failed_part()}"
         evidence: list[Evidence | str] = [*self.examples, *self._more(len(self.examples))]
         if not self.count:
             evidence = self._nothing_matched()
-        return RuleResult(self.label, ok, summary, evidence)
+        return RuleResult(self.label, ok, summary, [*evidence, *self._notes()])
 
 
 class Order(Rule):
     """``--order "A -> B"``: B happens, and in each process that calls B, an A comes first.
 
     Each process is judged at its first B, so only live processes that have not called B
-    yet are remembered."""
+    yet are remembered. The command's own first exec — the trace's first call — is not
+    judged: nothing the command does can come before it (it may still be an A)."""
 
     option = "--order"
 
@@ -227,10 +343,20 @@ class Order(Rule):
         super().__init__(text)
         first, sep, second = text.partition("->")
         if not sep or not first.strip() or not second.strip():
-            raise RuleSyntaxError(f"--order {text!r}: expected 'PATTERN -> PATTERN'")
+            column = len(first) if sep else len(text.rstrip())
+            raise pattern_error(
+                text,
+                column,
+                "expected two patterns around '->'" if sep else "expected '->' between two patterns",
+                "PATTERN -> PATTERN",
+                "pipe2 -> fcntl(*, F_SETFD, FD_CLOEXEC)",
+                what="--order",
+            )
         self.before, self.after = parse_pattern(first), parse_pattern(second)
         self._first_before: dict[int | None, Evidence] = {}  # pids still waiting for their B
         self._judged: set[int | None] = set()  # live pids whose first B was seen
+        self._started = False  # the trace's first call was seen
+        self.initial: Evidence | None = None  # the command's own first exec, when it matched B
         self.in_order = 0
         self.out_of_order = 0
         self.shown: list[Evidence | str] = []
@@ -244,30 +370,50 @@ class Order(Rule):
             return
         if not isinstance(ev, Syscall) or pid in self._judged:
             return
+        initial = not self._started and ev.name in EXECS
+        self._started = True
         if pid not in self._first_before and self.before.matches(ev, self.consts):
             self._first_before[pid] = Evidence.of(ev)
-        if self.after.matches(ev, self.consts):
-            self._judged.add(pid)
-            before = self._first_before.pop(pid, None)
-            if before is None:
-                self.out_of_order += 1
-                if len(self.wrong) < 2 * MAX_EVIDENCE:
-                    self.wrong += [Evidence.of(ev), f"  ... with no {self.before} before it in pid {pid}"]
-            else:
-                self.in_order += 1
-                if len(self.shown) < 2 * MAX_EVIDENCE:
-                    self.shown += [before, Evidence.of(ev)]
+        if not self.after.matches(ev, self.consts):
+            return
+        if initial:
+            self.initial = Evidence.of(ev)
+            return
+        self._judged.add(pid)
+        before = self._first_before.pop(pid, None)
+        if before is None:
+            self.out_of_order += 1
+            if len(self.wrong) < 2 * MAX_EVIDENCE:
+                self.wrong += [Evidence.of(ev), f"  ... with no {self.before} before it in pid {pid}"]
+        else:
+            self.in_order += 1
+            if len(self.shown) < 2 * MAX_EVIDENCE:
+                self.shown += [before, Evidence.of(ev)]
 
     def syscalls(self) -> set[str] | None:
         return names_of(self.before, self.after)
 
+    def unseen(self) -> tuple[str, ...]:
+        return (*self.before.unseen, *self.after.unseen)
+
+    def settled(self, holes: bool) -> bool:
+        # a B seen without its A stays so when the trace only lacks its end; a missing
+        # line anywhere could be the A
+        return not holes and self.out_of_order > 0
+
     def result(self) -> RuleResult:
+        notes: list[Evidence | str] = [f"note: {n}" for n in (*self.before.notes, *self.after.notes)]
+        if self.initial is not None:
+            notes.append(
+                f"not judged: the command's own first exec ({self.initial.render()}): nothing "
+                "the command does can come before it"
+            )
         if not self.in_order and not self.out_of_order:
-            return RuleResult(self.label, False, f"no call matched {self.after}")
+            return RuleResult(self.label, False, f"no call matched {self.after}", notes)
         if self.out_of_order:
             where = plural(self.out_of_order, "process", "processes")
-            return RuleResult(self.label, False, f"out of order in {where}", self.wrong)
-        return RuleResult(self.label, True, "in order", self.shown)
+            return RuleResult(self.label, False, f"out of order in {where}", [*self.wrong, *notes])
+        return RuleResult(self.label, True, "in order", [*self.shown, *notes])
 
 
 @dataclass(frozen=True)
@@ -476,6 +622,11 @@ class NoFdLeaks(Rule):
                 if len(self.leaks) < MAX_LEAKS_SHOWN:
                     self.leaks.append(leak)
 
+    def settled(self, holes: bool) -> bool:
+        # a crossing seen stays when only the trace's end is missing; a missing line
+        # anywhere could be the close or the fcntl that prevented it
+        return not holes and self.leak_count > 0
+
     def result(self) -> RuleResult:
         execs = self.model.exec_count
         passes: list[Evidence | str] = []
@@ -514,7 +665,11 @@ class Cloexec(Rule):
     """``--cloexec PATTERN``: every descriptor created by a matching call has close-on-exec
     whenever an exec happens while it is open, whenever another thread of its process
     forks while it is open (the race O_CLOEXEC exists for: that child may exec before
-    the flag is set), and when it is closed or the trace ends."""
+    the flag is set), and at the end of its life: when it is closed, when its process
+    ends holding it (the process might have exec'd instead), or when the trace ends.
+
+    A descriptor is reported once for the end of its life (a fork's copy shares its
+    creation); each exec it crossed and each fork it was exposed to are reported too."""
 
     option = "--cloexec"
     reads_model: ClassVar[bool] = True
@@ -524,11 +679,14 @@ class Cloexec(Rule):
         self.pattern = parse_pattern(text)
         # (pid, line) of matching creations that may still be open; pruned as they close
         self.created: set[tuple[int | None, int]] = set()
-        self.total = 0
+        self.total = 0  # matching calls that created descriptors
+        self.descriptors = 0  # the descriptors they created
         self.examples: list[Evidence] = []
         self.violations: list[str] = []  # the first few
         self.violation_count = 0
-        self.checked = 0
+        self.open_at_end = 0  # violations only because the trace ended with it open
+        # (pid, line, fd) of descriptors whose lifelong lack was reported
+        self._reported: set[tuple[int | None, int | None, int]] = set()
         self._prune_at = PRUNE_AT
         # race windows shown, by creation (pid, line), waiting for the call that set the flag
         self._windows: dict[tuple[int | None, int | None], int] = {}
@@ -542,17 +700,34 @@ class Cloexec(Rule):
         ):
             self.created.add((ev.pid, ev.line))
             self.total += 1
+            self.descriptors += self._made_by(ev)
             if len(self.examples) < MAX_EVIDENCE:
                 self.examples.append(Evidence.of(ev))
             if len(self.created) >= self._prune_at and not self.model.finished:
                 self._prune()
         elif self._windows and isinstance(ev, Syscall) and ev.name in FLAG_SETTERS and ev.ret == 0:
             # a race window shown: is this the call that finally set the flag?
-            model = self.model
-            table = model.table(ev.pid, after=seq) if model.finished else model.table(ev.pid)
-            for d in table.values():
+            for d in self._table(ev.pid, seq).values():
                 if d.cloexec and (d.origin.pid, d.origin.line) in self._windows:
                     self._window_closed(d)
+
+    def _made_by(self, ev: Syscall) -> int:
+        """How many descriptors the call put in its table (at least one when its task's
+        events wait for its creation to show: the model applies them later)."""
+        model = self.model
+        if model.finished:
+            clock = model.applied_at(ev)
+            table = model.table_at(ev.pid, clock) if clock is not None else {}
+        elif model.is_held(ev.pid):
+            return 1
+        else:
+            table = model.table(ev.pid)
+        return sum(1 for d in table.values() if (d.origin.pid, d.origin.line) == (ev.pid, ev.line))
+
+    def _table(self, pid: int | None, seq: int) -> dict[int, Descriptor]:
+        """``pid``'s table as the event ``seq`` left it (replayed over a finished model too)."""
+        model = self.model
+        return model.table(pid, after=seq) if model.finished else model.table(pid)
 
     def _prune(self) -> None:
         """Forget creations whose descriptors are closed everywhere (a fork's copy shares
@@ -561,10 +736,20 @@ class Cloexec(Rule):
         open descriptors are those of the end, and nothing needs forgetting."""
         open_now = {(d.origin.pid, d.origin.line) for _, d in self.model.open_descriptors()}
         self.created = {key for key in self.created if key in open_now or self.model.is_held(key[0])}
+        self._reported = {key for key in self._reported if key[:2] in self.created}
         self._prune_at = max(PRUNE_AT, 2 * len(self.created))
 
     def syscalls(self) -> set[str] | None:
         return names_of(self.pattern)
+
+    def unseen(self) -> tuple[str, ...]:
+        return self.pattern.unseen
+
+    def settled(self, holes: bool) -> bool:
+        # what happened to a descriptor stays when the trace only lacks its end (but for
+        # "open at the end": the flag may have come later); a missing line anywhere could
+        # be the fcntl that set it
+        return not holes and self.violation_count > self.open_at_end
 
     def _ours(self, d: Descriptor) -> bool:
         return d.source is None and (d.origin.pid, d.origin.line) in self.created
@@ -574,9 +759,19 @@ class Cloexec(Rule):
         if len(self.violations) < 2 * MAX_EVIDENCE:
             self.violations.append(text)
 
+    def _ended_without(self, d: Descriptor, how: str) -> bool:
+        """Report a descriptor that ends its life never having had close-on-exec, once."""
+        key = (d.origin.pid, d.origin.line, d.fd)
+        if key in self._reported:
+            return False
+        self._reported.add(key)
+        self._violation(f"{d.describe()} from {d.origin.describe()} {how}")
+        return True
+
     def on_exec(self, record: ExecRecord) -> None:
         for d in record.crossed:
             if self._ours(d):
+                self._reported.add((d.origin.pid, d.origin.line, d.fd))  # its lack is shown
                 self._violation(
                     f"{d.describe()} from {d.origin.describe()} crossed exec of {record.program} "
                     f"at {record.where()} without close-on-exec"
@@ -610,40 +805,39 @@ class Cloexec(Rule):
                 by = setting.describe().removeprefix("close-on-exec set by ")
                 self.violations[i] += f"; close-on-exec set only later, by {by}"
 
-    def on_close(self, d: Descriptor, ev: Syscall | None) -> None:
+    def on_close(self, d: Descriptor, ev: Event | None) -> None:
         if self._windows and d.cloexec:
             self._window_closed(d)
-        if self._ours(d):
-            self.checked += 1
-            if not d.cloexec and not (ev is not None and ev.name in EXECS):
-                where = f" at {ev.where()}" if ev is not None else ""
-                self._violation(
-                    f"{d.describe()} from {d.origin.describe()} closed{where} "
-                    "without ever having close-on-exec"
-                )
+        if not self._ours(d) or d.cloexec:
+            return
+        if isinstance(ev, Exit | Killed):
+            end = "exited" if isinstance(ev, Exit) else f"was killed by {ev.signal}"
+            self._ended_without(
+                d, f"held until pid {ev.pid} {end} at {ev.where()} without ever having close-on-exec"
+            )
+        elif not (isinstance(ev, Syscall) and ev.name in EXECS):  # an exec's close: the flag was set
+            where = f" at {ev.where()}" if ev is not None else ""
+            self._ended_without(d, f"closed{where} without ever having close-on-exec")
 
     def result(self) -> RuleResult:
         for _, d in self.model.open_descriptors():
             if self._windows and d.cloexec:
                 self._window_closed(d)
-            if self._ours(d):
-                self.checked += 1
-                if not d.cloexec:
-                    self._violation(
-                        f"{d.describe()} from {d.origin.describe()} is open at the end without close-on-exec"
-                    )
-        if not self.total:
-            return RuleResult(self.label, False, f"no descriptor was created by {self.pattern}")
+            if self._ours(d) and not d.cloexec:
+                self.open_at_end += self._ended_without(d, "is open at the end without close-on-exec")
+        notes: list[Evidence | str] = [f"note: {note}" for note in self.pattern.notes]
+        if not self.descriptors:
+            return RuleResult(self.label, False, f"no descriptor was created by {self.pattern}", notes)
         if self.violation_count:
             more = self.violation_count - len(self.violations)
             return RuleResult(
                 self.label,
                 False,
-                f"{self.violation_count} violation(s)",
-                [*self.violations, *([f"... and {more} more"] if more else [])],
+                plural(self.violation_count, "violation"),
+                [*self.violations, *([f"... and {more} more"] if more else []), *notes],
             )
-        summary = f"{plural(self.total, 'descriptor')}, close-on-exec throughout"
-        return RuleResult(self.label, True, summary, [*self.examples])
+        made = f"{plural(self.descriptors, 'descriptor')} from {plural(self.total, 'call')}"
+        return RuleResult(self.label, True, f"{made}, close-on-exec throughout", [*self.examples, *notes])
 
 
 class ExpectExit(Rule):
@@ -655,6 +849,9 @@ class ExpectExit(Rule):
         super().__init__(str(code))
         self.code = code
         self.status = status
+
+    def settled(self, holes: bool) -> bool:
+        return self.status is not None  # the trace showed how the command ended
 
     def result(self) -> RuleResult:
         if self.status == self.code:

@@ -22,6 +22,10 @@ from collections.abc import Collection, Sequence
 from ..errors import UsageError
 
 ALWAYS_TRACED = ("execve", "ptrace")
+# The first line of a raw copy (``-o FILE``) of a run that traced only some calls: a log
+# that says what it holds, so that no rule about the others passes on it later
+# (``_rules/coverage.py`` reads it back).
+LOG_HEADER = "# sysprobe: this log holds only the calls of -e trace="
 
 
 def injected_names(specs: Sequence[str]) -> list[str]:
@@ -93,3 +97,11 @@ def _covers(item: str, names: set[str]) -> bool:
         except re.error:
             return True  # strace will say what is wrong with it
     return False
+
+
+def log_header(syscalls: str | Collection[str] | None, inject: Sequence[str] = ()) -> bytes | None:
+    """The raw copy's first line for a run that traces only some calls; None for all."""
+    expression = trace_expression(syscalls, inject)
+    if expression is None or expression == "all":
+        return None
+    return f"{LOG_HEADER}{expression}\n".encode("utf-8", "surrogateescape")

@@ -53,6 +53,7 @@ from ..errors import (
 from ..events import Event, Exit, Killed, Stopped, Syscall
 from .base import RunOptions, Tracer, TracerInfo, checked_timeout, tracees_of
 from .placement import cpu_split
+from .selection import log_header
 from .watchdog import Watchdog
 
 GRACE_SECONDS = 3.0  # after forwarding a signal, how long the command gets to exit
@@ -218,7 +219,7 @@ class Supervisor:
         self.timeout = checked_timeout(self.options.timeout)
         path = resolve_command(self.argv, self.options.env, self.options.cwd)
         self.tracer.prepare()
-        raw = RawCopy.open(self.options.raw_output)
+        raw = RawCopy.open(self.options.raw_output, log_header(self.options.syscalls, self.options.inject))
         try:
             yield from self._run(path, raw)
         except SysprobeError:
@@ -301,7 +302,10 @@ class Supervisor:
         outcome.tracer_info = self.tracer.describe()
         outcome.ptrace_refused = list(self._book.refusals)
         rc = outcome.tracer_returncode
-        if rc is not None and rc < 0 and self._kill_since is None and not self._abandoned:
+        # strace ends itself with the signal that killed the command (as a shell reports
+        # it): that is the command's end, shown in the trace, not the tracer killed
+        mirrored = self._book.leader_ended and outcome.leader_signal == _signal_name(-(rc or 0))
+        if rc is not None and rc < 0 and self._kill_since is None and not self._abandoned and not mirrored:
             outcome.tracer_killed_by = _signal_name(-rc)  # not by sysprobe: under the command
         if not self._book.leader_ended and rc is not None and rc >= 0 and outcome.tracer_killed_by is None:
             outcome.exit_status = rc  # a tracer that exits on its own exits with the command's status
@@ -621,15 +625,19 @@ class RawCopy:
         self.file = file
 
     @classmethod
-    def open(cls, path: str | None) -> RawCopy:
+    def open(cls, path: str | None, header: bytes | None = None) -> RawCopy:
+        """``header``: a first line saying what the trace holds (``selection.log_header``)."""
         if path is None:
             return cls(None, None)
         if os.path.isdir(path):
             raise UsageError(f"cannot write the trace to {path}: it is a directory")
         try:
-            return cls(path, open(path, "wb"))
+            file = open(path, "wb")  # noqa: SIM115  # kept open for the run; close() closes it
         except OSError as exc:
             raise UsageError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
+        if header:
+            file.write(header)
+        return cls(path, file)
 
     def close(self) -> None:
         if self.file is not None:

@@ -1,0 +1,351 @@
+"""How far a verdict reaches: failed calls and `--expect`, rules a trace cannot decide
+(calls it does not hold, lines it could not read, a run cut short), the report's exit
+code, text and JSON, and the raw copy's first line."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import sysprobe
+from sysprobe import RuleSet
+from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._pipeline import Analysis
+from sysprobe._report.report import Report
+from sysprobe._rules.coverage import FULL
+from sysprobe._rules.rules import Count, RuleResult
+from sysprobe._tracing.selection import LOG_HEADER
+from sysprobe.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED
+
+from ..helpers import check
+from ..helpers import sysprobe as run_sysprobe
+
+START = '100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0'
+CALLS = """\
+100 sendfile(4, 5, NULL, 3) = -1 EINVAL (Invalid argument)
+100 sendfile(4, 5, NULL, 3) = -1 EBADF (Bad file descriptor)
+100 sendfile(4, 5, NULL, 3) = -1 EINVAL (Invalid argument)
+100 epoll_create1(EPOLL_CLOEXEC) = -1 ENOSYS (Function not implemented) (INJECTED)
+100 read(3, <unfinished ...>
+100 +++ killed by SIGKILL +++
+"""
+
+
+def judge(lines: str, **rules: object) -> RuleResult:
+    analysis = Analysis(RuleSet(**rules).build()).feed_all(parse_lines([START, *lines.splitlines()]))  # type: ignore[arg-type]
+    (result,) = analysis.finish("t").results
+    return result
+
+
+@pytest.mark.parametrize(
+    ("rules", "verdict", "summary"),
+    [
+        # --expect without a result condition asks for a call that worked
+        ({"expect": ["sendfile"]}, "fail", "matched only failed calls (3: EINVAL ×2, EBADF)"),
+        ({"expect": ["epoll_create1(EPOLL_CLOEXEC)"]}, "fail", "matched only failed calls (1: ENOSYS)"),
+        ({"expect": ["sendfile = -1"]}, "pass", "3 matching calls"),  # failures, asked for
+        ({"expect": ["sendfile = -1 EBADF"]}, "pass", "1 matching call"),
+        ({"expect": ["read"]}, "pass", "1 matching call"),  # no result: it never returned, nor failed
+        # --forbid and --expect-count count attempts, and say how many failed
+        ({"forbid": ["sendfile"]}, "fail", "3 matching calls, all failed"),
+        ({"forbid": ["epoll_create1"]}, "fail", "1 matching call, which failed"),
+        ({"expect_count": [">=1 sendfile"]}, "pass", "3 matching calls (wanted >= 1), all failed"),
+        ({"expect_count": ["=3 sendfile = -1"]}, "pass", "3 matching calls (wanted = 3)"),
+    ],
+)
+def test_failed_calls(rules: dict[str, list[str]], verdict: str, summary: str) -> None:
+    result = judge(CALLS, **rules)
+    assert (result.verdict, result.summary) == (verdict, summary)
+
+
+def test_expect_shows_the_failed_calls_and_what_to_write() -> None:
+    result = judge(CALLS, expect=["sendfile"])
+    assert [e if isinstance(e, str) else e.render() for e in result.evidence] == [
+        "line 2 pid 100: sendfile(4, 5, NULL, 3) = -1 EINVAL (Invalid argument)",
+        "line 3 pid 100: sendfile(4, 5, NULL, 3) = -1 EBADF (Bad file descriptor)",
+        "line 4 pid 100: sendfile(4, 5, NULL, 3) = -1 EINVAL (Invalid argument)",
+        "a pattern without a result condition asks for a call that worked; to expect a failed one, "
+        "say so: 'sendfile = -1'",
+    ]
+    worked = judge(CALLS + "200 sendfile(4, 5, NULL, 3) = 3\n", expect=["sendfile"])
+    assert (worked.verdict, worked.summary) == ("pass", "1 matching call (3 more failed)")
+
+
+def test_an_interrupted_call_neither_worked_nor_failed() -> None:
+    restarted = (
+        "100 read(3, 0x7ffd, 1) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)\n"
+        "100 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=101} ---\n"
+        '100 read(3, "x", 1) = 1\n'
+    )
+    assert judge(restarted, expect=["read"]).summary == "1 matching call"
+    assert judge(restarted, forbid=["read"]).summary == "2 matching calls"
+    only = judge(restarted.splitlines()[0] + "\n", expect=["read"])
+    assert (only.verdict, only.summary) == ("fail", "matched only failed calls (1: ERESTARTSYS)")
+
+
+@pytest.mark.parametrize(
+    ("spec", "count", "settled"),
+    [
+        ("=2 x", 1, False),  # one more would pass
+        ("=2 x", 3, True),  # more can only make it worse
+        ("=2 x", 2, False),
+        ("<=2 x", 3, True),
+        ("<2 x", 2, True),
+        ("<2 x", 1, False),
+        (">=2 x", 2, True),
+        (">=2 x", 1, False),
+        (">0 x", 1, True),
+        ("!=2 x", 3, True),
+        ("!=2 x", 1, False),
+        ("=0 x", 0, False),
+    ],
+)
+def test_a_count_is_settled_when_more_calls_cannot_change_it(spec: str, count: int, settled: bool) -> None:
+    rule = Count(spec.replace(" x", " read"))
+    rule.count = count
+    assert rule.settled(holes=True) is settled
+
+
+def report_of(results: list[RuleResult], incomplete: list[str], *, timed_out: bool = False) -> Report:
+    return Report("t", results, 0, 1, 1, incomplete, timed_out=timed_out)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "incomplete", "timed_out", "code"),
+    [
+        ([("pass", True)], [], False, EXIT_OK),
+        ([("fail", True), ("pass", True)], [], False, EXIT_RULE_FAILED),
+        ([("pass", False)], ["cut short"], False, EXIT_INCOMPLETE),
+        ([("pass", False)], ["cut short"], True, 124),
+        ([("fail", False)], ["cut short"], False, EXIT_INCOMPLETE),  # more trace could undo it
+        ([("fail", True), ("undecided", False)], ["1 rule"], False, EXIT_RULE_FAILED),  # a final failure
+        ([("fail", True)], ["cut short"], True, EXIT_RULE_FAILED),
+        ([("undecided", False), ("pass", True)], ["1 rule"], False, EXIT_INCOMPLETE),
+    ],
+)
+def test_the_exit_code(
+    verdicts: list[tuple[str, bool]], incomplete: list[str], timed_out: bool, code: int
+) -> None:
+    results = []
+    for verdict, final in verdicts:
+        result = RuleResult("--rule", verdict == "pass", "said", final=final)
+        if verdict == "undecided":
+            result.undecide("cannot be decided: why")
+        results.append(result)
+    report = report_of(results, incomplete, timed_out=timed_out)
+    assert report.exit_code == code
+    assert report.passed is (code == EXIT_OK)
+    assert report.verdict == {0: "passed", 1: "failed"}.get(code, "incomplete")
+
+
+LEAK = """\
+100 pipe2([3<pipe:[9]>, 4<pipe:[9]>], 0) = 0
+100 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
+"""
+
+
+@pytest.mark.parametrize(
+    ("holes", "rules", "code"),
+    [
+        (True, {"no_fd_leaks": True}, EXIT_INCOMPLETE),  # a missing line could be its close
+        (True, {"forbid": ["pipe2"]}, EXIT_RULE_FAILED),  # a call seen stays seen
+        (True, {"expect": ["sendfile"]}, EXIT_INCOMPLETE),  # it may be in a missing line
+        # seen, so it stands (final), but a green needs the whole trace: never 0 over a hole
+        (True, {"expect": ["pipe2"]}, EXIT_INCOMPLETE),
+        (True, {"forbid": ["sendfile"]}, EXIT_INCOMPLETE),
+        (False, {"forbid": ["sendfile"]}, EXIT_OK),  # the controls: the whole trace
+        (False, {"no_fd_leaks": True}, EXIT_RULE_FAILED),
+    ],
+)
+def test_unreadable_lines(holes: bool, rules: dict[str, object], code: int, tmp_path: Path) -> None:
+    text = START + "\n" + ("garbage line\n" if holes else "") + LEAK + "100 +++ exited with 0 +++\n"
+    log = tmp_path / "t.log"
+    log.write_text(text)
+    report = sysprobe.parse(log).check(RuleSet(**rules))  # type: ignore[arg-type]
+    assert report.exit_code == code, report.text()
+    if holes:
+        assert report.incomplete[0] == (
+            "1 line of the trace could not be read (line 2 (not a strace line)): what it holds is missing "
+            "from every verdict"
+        )
+        assert report.unparsed == 1
+
+
+LATE_LEAK = "import os, time; r, w = os.pipe2(0); os.spawnv(os.P_WAIT, '/bin/true', ['true']); time.sleep(30)"
+
+
+@pytest.mark.parametrize(
+    ("rule", "code", "says"),
+    [
+        # a leak seen before the timeout stays a leak: the red points at it
+        ("--no-fd-leaks", EXIT_RULE_FAILED, "FAIL  --no-fd-leaks: 2 descriptors leaked"),
+        # nothing seen yet proves nothing: the timeout's own code
+        ("--forbid=sendfile", 124, "PASS  --forbid sendfile: no call matched"),
+    ],
+)
+def test_a_run_cut_short_by_its_timeout(rule: str, code: int, says: str, backend: str) -> None:
+    done = check(rule, "--timeout", "2", "--", sys.executable, "-c", LATE_LEAK)
+    assert done.returncode == code, done.stderr
+    assert says in done.stderr
+    assert (
+        "warning: timed out after 2 s" in done.stderr and "the verdicts are on a partial trace" in done.stderr
+    )
+
+
+def test_a_blank_line_is_not_a_hole(tmp_path: Path) -> None:
+    log = tmp_path / "t.log"
+    log.write_text(START + "\n\n" + LEAK + "100 +++ exited with 0 +++\n")
+    report = sysprobe.parse(log).check(RuleSet(expect=["pipe2"]))
+    assert (report.exit_code, report.incomplete, report.unparsed) == (EXIT_OK, [], 0)
+
+
+# ---- the calls a trace holds ----
+
+
+@pytest.mark.parametrize(
+    ("expression", "needs", "lacking"),
+    [
+        ("openat,close", {"openat"}, []),
+        ("openat,close", {"sendfile", "sendfile64"}, ["sendfile"]),  # ABI variants once
+        ("?fcntl", {"fcntl", "fcntl64"}, []),  # a name holds its variants
+        ("%desc", {"close", "dup2"}, []),
+        ("%network", {"sendmsg", "close"}, ["close"]),
+        ("/^send", {"sendfile", "sendmsg", "recvmsg"}, ["recvmsg"]),
+        ("!sendfile", {"openat", "sendfile"}, ["sendfile"]),
+        ("all", {"openat"}, []),
+        (
+            "openat,%stat",
+            {"newfstatat"},
+            ["newfstatat"],
+        ),  # a class sysprobe cannot resolve holds nothing sure
+        ("openat", None, ["any call"]),
+    ],
+)
+def test_coverage(expression: str, needs: set[str] | None, lacking: list[str]) -> None:
+    assert FULL.but(expression, "the run traced").lacking(needs) == lacking
+    assert FULL.lacking(needs) == []
+
+
+def test_a_filtered_run_writes_what_it_traced_first(tmp_path: Path, backend: str) -> None:
+    """The raw copy of a filtered run starts with the line that says which calls it holds;
+    a full one is strace's text alone."""
+    filtered, full = tmp_path / "filtered.log", tmp_path / "full.log"
+    assert check("--no-fd-leaks", "-o", str(filtered), "--", "true").returncode == EXIT_OK
+    assert check("--no-fd-leaks", "--full", "-o", str(full), "--", "true").returncode == EXIT_OK
+    first = filtered.read_text().splitlines()[0]
+    assert first.startswith(LOG_HEADER + "?accept,") and "?execve" in first and "?pipe2" in first
+    assert not full.read_text().startswith("#")
+    # read back: the header is no event and no unparsed line; rules on its calls decide
+    for log in (filtered, full):
+        report = sysprobe.parse(log).check(RuleSet(no_fd_leaks=True, expect=["execve"]))
+        assert (report.exit_code, report.unparsed) == (EXIT_OK, 0), report.text()
+    summary = run_sysprobe("parse", str(filtered))
+    assert summary.returncode == 0 and "unparsed" not in summary.stdout
+
+
+def test_the_header_is_read_in_every_log_of_several(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    a.write_text(f"{LOG_HEADER}openat,?execve\n{START}\n100 +++ exited with 0 +++\n")
+    b.write_text(f"{START.replace('100', '200')}\n200 +++ exited with 0 +++\n")
+    done = check("--log", str(a), "--log", str(b), "--expect", "execve", "--forbid", "close")
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    assert (
+        "close is not in the trace: line 1 of a.log says it holds only the calls of -e trace=openat,?execve"
+        in (done.stderr)
+    )
+    assert "PASS  --expect execve" in done.stderr
+
+
+# ---- the report: text and JSON ----
+
+
+def test_the_json_report(tmp_path: Path) -> None:
+    log, out = tmp_path / "t.log", tmp_path / "r.json"
+    log.write_text(f"{LOG_HEADER}openat,?execve,?ptrace\n{START}\ngarbage\n100 +++ exited with 0 +++\n")
+    done = check("--log", str(log), "--expect", "execve", "--forbid", "sendfile", "--json-report", str(out))
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    data = json.loads(out.read_text())
+    assert {
+        k: data[k] for k in ("verdict", "exit_code", "passed", "unparsed", "coverage", "degraded", "notes")
+    } == {
+        "verdict": "incomplete",
+        "exit_code": 75,
+        "passed": False,
+        "unparsed": 1,
+        "coverage": ["openat,?execve,?ptrace"],
+        "degraded": False,
+        "notes": [],
+    }
+    assert data["incomplete"] == [
+        "1 line of the trace could not be read (line 3 (not a strace line)): what it holds is missing "
+        "from every verdict",
+        "1 rule cannot be decided on this trace: it does not hold every call it needs (below)",
+    ]
+    expect, forbid = data["results"]
+    assert (expect["verdict"], expect["final"], expect["undecided"]) == (
+        "pass",
+        True,
+        None,
+    )  # seen: it stands
+    assert forbid["verdict"] == "undecided" and forbid["undecided"].startswith(
+        "cannot be decided: sendfile is not in the trace: the log's line 1 says it holds only"
+    )
+    assert forbid["evidence"] == ["seen: no call matched"]
+    assert done.stderr.splitlines()[-1] == (
+        "incomplete: 1 passed, 1 undecided of 2 rules on what the trace holds — "
+        "not a verdict on the whole run"
+    )
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_crash_the_trace_shows_is_a_complete_run() -> None:
+    """strace ends itself with the signal that killed the command: that is no killed tracer."""
+    done = check("--no-fd-leaks", "--expect-exit", "139", "--", "sh", "-c", "kill -SEGV $$")
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "warning" not in done.stderr
+
+
+# ---- --order and the command's own exec ----
+
+
+def test_order_does_not_judge_the_commands_own_exec(backend: str) -> None:
+    code = "import os; r, w = os.pipe(); os.execv('/bin/true', ['true'])"
+    done = check("--order", "pipe2 -> execve", "--", sys.executable, "-c", code)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert "PASS  --order pipe2 -> execve: in order" in done.stderr
+    assert re.search(r"not judged: the command's own first exec \(line 1 pid \d+: execve\(", done.stderr)
+
+
+# ---- --cloexec: a descriptor held until its process ends ----
+
+HELD = """\
+100 pipe2([3<pipe:[1]>, 4<pipe:[1]>], 0) = 0
+100 clone(child_stack=NULL, flags=SIGCHLD) = 200
+200 close(4<pipe:[1]>) = 0
+200 +++ exited with 0 +++
+100 close(3<pipe:[1]>) = 0
+100 +++ killed by SIGTERM +++
+"""
+
+
+def test_cloexec_held_until_the_end_of_a_process() -> None:
+    result = judge(HELD, cloexec=["pipe2"])
+    assert (result.verdict, result.summary) == ("fail", "2 violations")
+    # each descriptor once, at the first end of its life (the fork's copies share the creation)
+    assert result.evidence == [
+        "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 closed at line 4 without ever having close-on-exec",
+        "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 5 without ever "
+        "having close-on-exec",
+    ]
+    killed = judge(
+        HELD.replace("100 close(3<pipe:[1]>) = 0\n", "").replace("200 close(4<pipe:[1]>) = 0\n", ""),
+        cloexec=["pipe2"],
+    )
+    assert killed.evidence[-1] == (
+        "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 4 without ever "
+        "having close-on-exec"
+    )
