@@ -30,7 +30,7 @@ from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine
 from ._report.report import Report
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_syscalls
-from .errors import UsageError
+from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Syscall
 
 if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a check of a log starts faster
@@ -130,6 +130,7 @@ def command(
     seccomp: bool = True,
     backend: str | None = None,
     golden: bool = False,
+    end_with_command: bool = False,
 ) -> Command:
     """A command to trace, with the options of ``sysprobe.trace`` (which documents them).
     ``golden``: the run is for a golden trace (the golden's syscall set unless ``syscalls``
@@ -158,6 +159,7 @@ def command(
         decode_fds=decode_fds,
         placement=placement,
         seccomp=seccomp,
+        end_with_command=end_with_command,
     )
     named = syscalls if isinstance(syscalls, str) else None
     return Command([os.fspath(a) for a in argv], options, backend, _known_arch(arch), named)
@@ -271,17 +273,12 @@ class Analysis:
             return None
         return exit_status_for(root.signal) if root.signal else root.exit_code
 
-    def finish(
-        self,
-        title: str,
-        exit_status: int | None = None,
-        incomplete: str | None = None,
-        tracer: str | None = None,
-    ) -> Report:
+    def finish(self, title: str, outcome: RunOutcome | None = None) -> Report:
+        """The report of the rules fed so far; ``outcome``: the run's (None for a log)."""
         self.close()
-        return self._report(self.rules, title, exit_status, incomplete, tracer)
+        return self._report(self.rules, title, outcome)
 
-    def replay(self, rules: Sequence[Rule], title: str, exit_status: int | None = None) -> Report:
+    def replay(self, rules: Sequence[Rule], title: str, outcome: RunOutcome | None = None) -> Report:
         """Judge ``rules`` on the recorded pass, as if they had watched it: the same
         events and the same notifications of the model, in the same order."""
         events, notes = self.events, self._notes
@@ -301,23 +298,27 @@ class Analysis:
                 rule.observe(event, seq)
         for note in notes[i:]:
             _tell(readers, note)
-        return self._report(rules, title, exit_status, None, None)
+        return self._report(rules, title, outcome)
 
-    def _report(
-        self,
-        rules: list[Rule],
-        title: str,
-        exit_status: int | None,
-        incomplete: str | None,
-        tracer: str | None,
-    ) -> Report:
-        status = self.command_status(exit_status)
+    def _report(self, rules: list[Rule], title: str, outcome: RunOutcome | None) -> Report:
+        status = self.command_status(outcome.exit_status if outcome is not None else None)
         for rule in rules:
             if isinstance(rule, ExpectExit) and rule.status is None:
                 rule.status = status
         results = [rule.result() for rule in rules]
         model = self.model
-        return Report(title, results, status, model.process_count, model.exec_count, incomplete, tracer)
+        report = Report(title, results, status, model.process_count, model.exec_count)
+        if outcome is not None:
+            report.tracer = outcome.tracer
+            report.notes = outcome.notes()
+            report.incomplete = outcome.incomplete
+            report.timed_out = outcome.timed_out
+            if outcome.incomplete is not None:
+                from ._rules.standing import failure_stands
+
+                pairs = zip(rules, results, strict=True)
+                report.standing = [result.rule for rule, result in pairs if failure_stands(rule, result)]
+        return report
 
 
 def _tell(rules: list[Rule], note: Note) -> None:
@@ -349,13 +350,41 @@ class Recording:
         title = self.title
         outcome = self.outcome
         if outcome is not None:
-            end = (
-                "killed by " + outcome.leader_signal
-                if outcome.leader_signal
-                else f"exit {outcome.exit_status}"
-            )
+            if outcome.leader_signal:
+                end = "killed by " + outcome.leader_signal
+            elif outcome.exit_status is None:
+                end = "exit status unknown"
+            else:
+                end = f"exit {outcome.exit_status}"
             title = f"{title} — {end}, {outcome.wall_seconds:.2f} s, {outcome.tracer}"
         return self.analysis.summary.lines(title)
+
+    @property
+    def exit_code(self) -> int:
+        """What ``sysprobe trace`` exits with (README: "Exit codes"): the command's status
+        as a shell reports it, also when the run was interrupted (the signal forwarded to
+        it ended it: 128+N); 124 when the timeout cut the run short (as GNU timeout); 75
+        when the run is incomplete and the trace does not show how the command ended (its
+        tracer was killed under it). A log has no run: 0."""
+        outcome = self.outcome
+        if outcome is None:
+            return EXIT_OK
+        if outcome.timed_out:
+            return EXIT_TIMEOUT
+        if outcome.exit_status is None:
+            return EXIT_INCOMPLETE
+        return outcome.exit_status
+
+
+def outcome_lines(outcome: RunOutcome | None) -> list[StyledLine]:
+    """What a run's outcome adds to a summary: why it is incomplete, what degraded it."""
+    if outcome is None:
+        return []
+    out: list[StyledLine] = []
+    if outcome.incomplete is not None:
+        out.append(("bold yellow", f"sysprobe: incomplete run: {outcome.incomplete}"))
+    out += [("yellow", f"sysprobe: note: {note}") for note in outcome.notes()]
+    return out
 
 
 def record(
@@ -377,20 +406,27 @@ def record(
     return Recording(source.title, analysis, source.outcome, source.arch, source.syscalls)
 
 
-def check(rules: RuleSet, source: Source, *, full: bool = False) -> Report:
+def check(
+    rules: RuleSet,
+    source: Source,
+    *,
+    full: bool = False,
+    on_event: EventSink | None = None,
+    on_idle: Callable[[], None] | None = None,
+) -> Report:
     """Judge ``rules`` on ``source`` in one streaming pass. A command traces only the calls
-    the rules and the descriptor model read, unless ``full``."""
+    the rules and the descriptor model read, unless ``full``. ``on_event`` sees every event
+    as it comes (``sysprobe check --json``); ``on_idle`` is called whenever a running
+    command's trace goes quiet. A run cut short gives a Report that says so
+    (``Report.incomplete``: its failures that stand are verdicts, the rest undecided)."""
     built = rules.build()
     if not built:
         raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
     if isinstance(source, Command) and not full:
         source = replace(source, options=replace(source.options, syscalls=needed_syscalls(built)))
-    analysis = Analysis(built, arch=source.arch).feed_all(source.events())
-    outcome = source.outcome
-    if outcome is None:
-        return analysis.finish(source.title)
-    timeout = source.options.timeout if isinstance(source, Command) else None
-    incomplete = (
-        f"timed out after {timeout:g} s; the verdict is on a partial trace" if outcome.timed_out else None
-    )
-    return analysis.finish(source.title, outcome.exit_status, incomplete, outcome.tracer)
+    analysis = Analysis(built, arch=source.arch)
+    for event in source.events(on_idle):
+        analysis.feed(event)
+        if on_event is not None:
+            on_event(event)
+    return analysis.finish(source.title, source.outcome)

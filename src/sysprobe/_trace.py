@@ -14,6 +14,7 @@ from ._pipeline import Analysis, Recording, command, logs, record
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, crossings_of, leaks_of
 from ._version import __version__
+from .errors import RunIncomplete, TimedOut
 from .events import Event, Syscall
 
 if TYPE_CHECKING:
@@ -142,18 +143,35 @@ class Trace:
     # ---- verdicts ----
 
     def check(self, rules: RuleSet | None = None, **kwargs: object) -> Report:
-        """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace."""
+        """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace.
+        On an incomplete run the Report says so (``report.incomplete``; ``report.passed``
+        is False, and only the failures that stand are ``report.failed``)."""
         ruleset = rules if rules is not None else RuleSet(**kwargs)  # type: ignore[arg-type]
-        return self.recording.analysis.replay(ruleset.build(), self.title, self._reported_status())
+        return self.recording.analysis.replay(ruleset.build(), self.title, self.outcome)
 
     def _assert(self, rules: RuleSet) -> Report:
+        """The report, if every rule held; else AssertionError for a failure (also one
+        that stands on an incomplete run: the red is proven), or RunIncomplete (TimedOut)
+        with the reason when the run was cut short before the rules could be decided."""
         __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
-        if not report.passed:
+        if report.failed:
             # the first line is what ``pytest -ra`` shows: say what failed
             summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.failed)
             raise AssertionError(f"{summary}\n{report.text()}")
+        if not report.passed:
+            undecided = ", ".join(r.rule for r in report.undecided)
+            self._raise_incomplete(f"no verdict on {undecided}\n{report.text()}")
         return report
+
+    def _raise_incomplete(self, what: str) -> None:
+        """Raise TimedOut (124) or RunIncomplete (75), the run's reason first, if the run
+        was cut short."""
+        __tracebackhide__ = True
+        outcome = self.outcome
+        if outcome is not None and outcome.incomplete is not None:
+            error = TimedOut if outcome.timed_out else RunIncomplete
+            raise error(f"the run is incomplete ({outcome.incomplete}): {what}")
 
     def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
         """At least one call matches (or exactly ``times``; ``">=2"`` works too)."""
@@ -221,9 +239,11 @@ class Trace:
         substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
         threads: bool = False,
     ) -> GoldenResult:
-        """Compare with the golden file at ``path`` (or write it, with ``update``)."""
+        """Compare with the golden file at ``path`` (or write it, with ``update``). An
+        incomplete run raises RunIncomplete (TimedOut): it is neither compared nor written."""
         from ._golden.golden import compare_or_update
 
+        self._raise_incomplete("a partial trace is not compared with a golden, nor written as one")
         text = self.golden(replacements, substitutions=substitutions, threads=threads)
         return compare_or_update(path, text, update=update)
 
@@ -266,6 +286,7 @@ def trace(
     string_limit: int | None = None,
     placement: str = "auto",
     backend: str | None = None,
+    end_with_command: bool = False,
 ) -> Trace:
     """Run ``argv`` under ``strace -f`` (or the ptrace backend) and return its Trace.
 
@@ -275,9 +296,14 @@ def trace(
     want whole paths in argv); ``placement`` is "auto", "pin" or "off" (README);
     ``backend`` is "strace", "ptrace" (python-ptrace, in-process) or "auto" (strace where it
     can trace, else ptrace; ``trace.outcome.backend`` says which ran); None reads
-    $SYSPROBE_BACKEND, then takes "auto". Raises
-    sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
-    impossible.
+    $SYSPROBE_BACKEND, then takes "auto"; ``end_with_command`` ends the run when the
+    command exits, killing what it left running (a daemon would keep it open: see
+    ``trace.outcome.ended_leftovers``). Raises sysprobe's errors (StraceMissing,
+    PtraceDenied, CommandNotFound, ...) when tracing is impossible.
+
+    A run cut short (its timeout, a signal to this process, its tracer killed) still
+    returns its Trace: ``trace.outcome.incomplete`` says why, and the ``assert_*``
+    methods raise RunIncomplete (TimedOut) instead of passing on it.
     """
     run = command(
         argv,
@@ -294,6 +320,7 @@ def trace(
         string_limit=string_limit,
         placement=placement,
         backend=backend,
+        end_with_command=end_with_command,
     )
     return Trace.of(record(run))
 

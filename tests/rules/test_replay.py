@@ -13,6 +13,7 @@ from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._parsing.sources import parse_paths
 from sysprobe._pipeline import Analysis
 from sysprobe._rules.rules import PRUNE_AT, RuleSet
+from sysprobe._tracing.supervisor import RunOutcome
 
 from ..helpers import CORPUS
 
@@ -34,9 +35,9 @@ LOGS = [
 ]
 
 
-def streamed(title: str, events: object, exit_status: int | None = None) -> dict[str, object]:
+def streamed(title: str, events: object, outcome: RunOutcome | None = None) -> dict[str, object]:
     analysis = Analysis(RULES.build()).feed_all(events)  # type: ignore[arg-type]
-    return analysis.finish(title, exit_status).to_json()
+    return analysis.finish(title, outcome).to_json()
 
 
 @pytest.mark.parametrize("log", LOGS, ids=lambda p: p.name)
@@ -51,7 +52,7 @@ def test_real_programs(variant: str, compile_c: Callable[..., Path]) -> None:
     program = compile_c("forkexec_pipe", *([] if variant == "leak" else [variant]))
     t = sysprobe.trace([str(program)])
     report = t.check(RULES)
-    assert report.to_json() == streamed(t.title, t.events, t.exit_status)
+    assert report.to_json() == streamed(t.title, t.events, t.outcome)
     (leaks,) = [r for r in report.results if r.rule == "--no-fd-leaks --allow-fd 4"]
     assert leaks.passed is (variant != "leak")
 
