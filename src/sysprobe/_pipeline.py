@@ -166,11 +166,19 @@ def command(
 
 
 def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) -> Logs:
-    """strace logs to read; an error now for a file that is not there."""
+    """strace logs to read; an error now for a file that is not there, a directory or a
+    device (a pipe, ``<(strace ...)``, is read as a file)."""
     names = [os.fspath(p) for p in paths]
     for name in names:
-        if name != "-" and not Path(name).is_file():
+        if name == "-":
+            continue
+        path = Path(name)
+        if path.is_dir():
+            raise UsageError(f"{name}: a directory, not a log (the files of strace -ff are NAME.PID)")
+        if not path.exists():
             raise UsageError(f"{name}: no such file")
+        if not (path.is_file() or path.is_fifo()):
+            raise UsageError(f"{name}: not a file or a pipe")
     return Logs(names, _known_arch(arch))
 
 
@@ -273,14 +281,25 @@ class Analysis:
             return None
         return exit_status_for(root.signal) if root.signal else root.exit_code
 
-    def finish(self, title: str, outcome: RunOutcome | None = None) -> Report:
-        """The report of the rules fed so far; ``outcome``: the run's (None for a log)."""
+    def finish(
+        self, title: str, outcome: RunOutcome | None = None, *, exit_status: int | None = None
+    ) -> Report:
+        """The report of the rules that watched the pass; ``outcome``: the run's, if any
+        (``exit_status``: the command's as a tracer reported it, without one)."""
         self.close()
-        return self._report(self.rules, title, outcome)
+        return self._report(self.rules, title, outcome, exit_status)
 
-    def replay(self, rules: Sequence[Rule], title: str, outcome: RunOutcome | None = None) -> Report:
+    def replay(
+        self,
+        rules: Sequence[Rule],
+        title: str,
+        exit_status: int | None = None,
+        outcome: RunOutcome | None = None,
+    ) -> Report:
         """Judge ``rules`` on the recorded pass, as if they had watched it: the same
-        events and the same notifications of the model, in the same order."""
+        events and the same notifications of the model, in the same order. ``outcome``
+        (the run's) makes the report say what it says of the run; ``exit_status`` is the
+        command's as the tracer reported it, if no outcome says."""
         events, notes = self.events, self._notes
         if events is None or notes is None:
             raise ValueError("replay needs an Analysis that kept its events")
@@ -298,10 +317,13 @@ class Analysis:
                 rule.observe(event, seq)
         for note in notes[i:]:
             _tell(readers, note)
-        return self._report(rules, title, outcome)
+        return self._report(rules, title, outcome, exit_status)
 
-    def _report(self, rules: list[Rule], title: str, outcome: RunOutcome | None) -> Report:
-        status = self.command_status(outcome.exit_status if outcome is not None else None)
+    def _report(
+        self, rules: list[Rule], title: str, outcome: RunOutcome | None, exit_status: int | None = None
+    ) -> Report:
+        reported = outcome.exit_status if outcome is not None else exit_status
+        status = self.command_status(reported)
         for rule in rules:
             if isinstance(rule, ExpectExit) and rule.status is None:
                 rule.status = status

@@ -14,7 +14,7 @@ from ._pipeline import Analysis, Recording, command, logs, record
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, crossings_of, leaks_of
 from ._version import __version__
-from .errors import RunIncomplete, TimedOut
+from .errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT, RunIncomplete, TimedOut
 from .events import Event, Syscall
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class Trace:
         On an incomplete run the Report says so (``report.incomplete``; ``report.passed``
         is False, and only the failures that stand are ``report.failed``)."""
         ruleset = rules if rules is not None else RuleSet(**kwargs)  # type: ignore[arg-type]
-        return self.recording.analysis.replay(ruleset.build(), self.title, self.outcome)
+        return self.recording.analysis.replay(ruleset.build(), self.title, outcome=self.outcome)
 
     def _assert(self, rules: RuleSet) -> Report:
         """The report, if every rule held; else AssertionError for a failure (also one
@@ -155,13 +155,17 @@ class Trace:
         with the reason when the run was cut short before the rules could be decided."""
         __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
-        if report.failed:
+        code = report.exit_code  # the one place that decides (README: Exit codes)
+        if code == EXIT_RULE_FAILED:
             # the first line is what ``pytest -ra`` shows: say what failed
             summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.failed)
             raise AssertionError(f"{summary}\n{report.text()}")
-        if not report.passed:
+        if code != EXIT_OK:
             undecided = ", ".join(r.rule for r in report.undecided)
-            self._raise_incomplete(f"no verdict on {undecided}\n{report.text()}")
+            error = TimedOut if code == EXIT_TIMEOUT else RunIncomplete
+            outcome = self.outcome
+            why = (outcome.incomplete if outcome is not None else None) or "the trace is incomplete"
+            raise error(f"{why}: no verdict on {undecided or 'the rules'}\n{report.text()}")
         return report
 
     def _raise_incomplete(self, what: str) -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .events import Event
 
 PROG = "sysprobe"
+EXIT_STDOUT_CLOSED = 128 + 13  # as a process killed by SIGPIPE (stdout's reader went away)
 _ARGS = "sysprobe.args"  # ctx.meta key: the command's arguments as given
 
 
@@ -189,7 +190,8 @@ class SysprobeCommand(TyperCommand):
             except Exception as error:  # click's usage errors (typer's own copy of click): one line
                 if getattr(error, "exit_code", None) != EXIT_USAGE or not hasattr(error, "format_message"):
                     raise
-                raise UsageError(f"{error.format_message()} ({PROG} {self.name} -h lists the options)") from None
+                said = error.format_message()
+                raise UsageError(f"{said} ({PROG} {self.name} -h lists the options)") from None
             self._refuse_misplaced(ctx, given)
         except UsageError as error:
             fail(error)
@@ -263,6 +265,12 @@ def _given(ctx: Any, name: str) -> bool:
     return source is not None and source.name == "COMMANDLINE"
 
 
+class StdoutClosed(Exception):
+    """stdout's reader went away (``sysprobe trace --json | head``): sysprobe ends as a
+    process killed by SIGPIPE would, quietly (``main``); a run still going is stopped by
+    its supervisor (the events were not read to the end)."""
+
+
 class JsonLines:
     """Events as JSON Lines, flushed whenever the trace goes quiet."""
 
@@ -270,10 +278,16 @@ class JsonLines:
         self.out = out
 
     def write(self, event: Event) -> None:
-        self.out.write(json.dumps(event.to_json()) + "\n")
+        try:
+            self.out.write(json.dumps(event.to_json()) + "\n")
+        except BrokenPipeError:
+            raise StdoutClosed from None
 
     def flush(self) -> None:
-        self.out.flush()
+        try:
+            self.out.flush()
+        except BrokenPipeError:
+            raise StdoutClosed from None
 
 
 class ReportFile:
@@ -293,8 +307,11 @@ class ReportFile:
             return
         text = json.dumps(data, indent=2) + "\n"
         if self.stdout:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                raise StdoutClosed from None
             return
         target = Path(os.path.realpath(self.path))  # a symlink's target is written, the link kept
         try:
@@ -741,4 +758,9 @@ def root(
 
 
 def main() -> None:
-    app(prog_name=PROG)  # the same name (in help and completion) however it was started
+    try:
+        app(prog_name=PROG)  # the same name (in help and completion) however it was started
+    except StdoutClosed:
+        # nothing more can reach the reader: keep Python's own last flush from complaining
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_STDOUT_CLOSED)

@@ -119,8 +119,8 @@ class Report:
         }
 
 
-# how each verdict is marked in the text report: (style, a mark of four letters)
-_MARKS = {"pass": ("green", "PASS"), "fail": ("bold red", "FAIL"), "undecided": ("yellow", "OPEN")}
+# how each verdict is marked in the text report: (style, mark)
+_MARKS = {"pass": ("green", "PASS"), "fail": ("bold red", "FAIL"), "undecided": ("yellow", "UNDECIDED")}
 
 
 def _result_json(r: RuleResult, verdict: str) -> dict[str, object]:

@@ -301,10 +301,10 @@ class Supervisor:
         outcome.tracer_info = self.tracer.describe()
         outcome.ptrace_refused = list(self._book.refusals)
         rc = outcome.tracer_returncode
-        # strace ends itself with the signal that killed the command, once the trace has
-        # shown that end: that is the command's status, not a tracer killed under it
-        mimics = self._book.leader_ended and rc is not None and outcome.leader_signal == _signal_name(-rc)
-        if rc is not None and rc < 0 and self._kill_since is None and not self._abandoned and not mimics:
+        # strace ends itself with the signal that killed the command (as a shell reports
+        # it): that is the command's end, shown in the trace, not the tracer killed
+        mirrored = self._book.leader_ended and outcome.leader_signal == _signal_name(-(rc or 0))
+        if rc is not None and rc < 0 and self._kill_since is None and not self._abandoned and not mirrored:
             outcome.tracer_killed_by = _signal_name(-rc)  # not by sysprobe: under the command
         if not self._book.leader_ended and rc is not None and rc >= 0 and outcome.tracer_killed_by is None:
             outcome.exit_status = rc  # a tracer that exits on its own exits with the command's status
