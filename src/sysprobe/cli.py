@@ -96,10 +96,25 @@ SeccompOpt = Annotated[
         help="Let the kernel filter out the calls not traced (strace's --seccomp-bpf), where only some are."
     ),
 ]
+
+
+def _backends() -> list[str]:
+    from ._tracing.backends import BACKENDS
+
+    return list(BACKENDS)
+
+
+def _placements() -> list[str]:
+    from ._tracing.placement import MODES
+
+    return list(MODES)
+
+
 PlacementOpt = Annotated[
     str,
     typer.Option(
         metavar="MODE",
+        autocompletion=_placements,
         help="auto|pin: strace and CMD on one CPU, sysprobe on the others (fast); off: leave them be "
         "(for programs with several busy threads).",
     ),
@@ -108,6 +123,7 @@ BackendOpt = Annotated[
     str | None,
     typer.Option(
         metavar="NAME",
+        autocompletion=_backends,
         help="strace | ptrace (python-ptrace: pip install 'sysprobe[ptrace]') | auto (strace where it "
         "can trace, else ptrace). Default: $SYSPROBE_BACKEND, else auto.",
         show_default=False,
@@ -141,8 +157,23 @@ RULE_OPTIONS = (
     "--count-passes",
     "--expect-exit",
 )
+_RUN_OPTIONS = (
+    "-o",
+    "--output",
+    "--inject",
+    "--timeout",
+    "--end-with-command",
+    "--backend",
+    "--placement",
+    "--seccomp",
+    "--no-seccomp",
+    "--strace",
+    "--strace-arg",
+)
+_STRICT = "sysprobe parse --strict FILE exits 1 on a line it could not read (-o FILE keeps a run's)"
 ELSEWHERE: dict[str, dict[str, str]] = {
     "trace": {
+        "--strict": f"trace exits with CMD's status: {_STRICT}",
         **{option: _RULES.format(option=option) for option in RULE_OPTIONS},
         "--json-report": f"trace {_NO_VERDICTS}",
         "--log": "trace runs a command: sysprobe parse FILE reads a log; sysprobe check --log FILE judges it",
@@ -150,6 +181,7 @@ ELSEWHERE: dict[str, dict[str, str]] = {
         "--arch": "a run is this machine's: --arch names a log's (sysprobe parse, sysprobe check --log)",
     },
     "check": {
+        "--strict": f"check judges rules: {_STRICT}",
         "-e": "check traces what its rules and the descriptor model read (--full: every call); "
         "a narrower set would hide calls from them (sysprobe trace -e SET traces a set)",
         "--trace": "check traces what its rules and the descriptor model read (--full: every call); "
@@ -164,10 +196,13 @@ ELSEWHERE: dict[str, dict[str, str]] = {
         **{option: _RULES.format(option=option) for option in RULE_OPTIONS},
         "--json-report": f"parse {_NO_VERDICTS} (with --log FILE)",
         "--log": "parse reads the FILEs it is given: sysprobe parse FILE...",
-        **{
-            option: "parse reads a finished log: there is no run to give it to"
-            for option in ("-o", "--output", "--inject", "--timeout", "--end-with-command", "--backend")
-        },
+        "--full": "parse reads every line of the log",
+        "-e": "parse reads every line: the log holds what its run traced",
+        "--trace": "parse reads every line: the log holds what its run traced",
+        "--summary": "parse prints its summary unless --json",
+        "--no-summary": "parse prints its summary unless --json",
+        **{option: _GOLDEN for option in ("--golden", "--update", "--replace", "--substitute")},
+        **{option: "parse reads a finished log: there is no run to give it to" for option in _RUN_OPTIONS},
     },
 }
 
@@ -313,15 +348,15 @@ class ReportFile:
             except BrokenPipeError:
                 raise StdoutClosed from None
             return
-        target = Path(os.path.realpath(self.path))  # a symlink's target is written, the link kept
         try:
-            if target.exists() and not stat.S_ISREG(target.stat().st_mode):
-                with open(target, "w", encoding="utf-8") as fh:
+            if self.path.exists() and not stat.S_ISREG(self.path.stat().st_mode):
+                with open(self.path, "w", encoding="utf-8") as fh:  # /dev/stderr, a FIFO
                     fh.write(text)
             else:
                 from ._golden.golden import write_atomically
 
-                write_atomically(target, text)
+                # a symlink's target is written, the link kept
+                write_atomically(os.path.realpath(self.path), text)
         except OSError as error:
             raise UsageError(
                 f"cannot write the JSON report to {self.path}: {error.strerror or error}"
