@@ -87,6 +87,30 @@ def test_rule_failures_read_well(pytester: pytest.Pytester) -> None:
     )
 
 
+def test_an_incomplete_run_fails_its_test(pytester: pytest.Pytester) -> None:
+    """A run cut short fails the test with the reason, whatever the test asserts (or not)."""
+    pytester.makepyfile(
+        test_cut="""
+        def test_timed_out(sysprobe):
+            t = sysprobe.run(["sleep", "30"], timeout=0.5)
+            t.assert_not_called("sendfile")
+
+        def test_asserts_nothing(sysprobe):
+            sysprobe.run(["sh", "-c", "kill -KILL $PPID; exec sleep 30"], backend="strace")
+    """
+    )
+    result = pytester.runpytest_subprocess("-ra")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "sysprobe: the run is incomplete: timed out after 0.5 s: the traced processes were killed",
+            "sysprobe: the run is incomplete: strace was killed by SIGKILL while the command ran: *",
+            "FAILED test_cut.py::test_timed_out - Failed: sysprobe: the run is incom*",
+            "FAILED test_cut.py::test_asserts_nothing - Failed: sysprobe: the run is incom*",
+        ]
+    )
+
+
 def test_unused_goldens_are_reported_and_pruned(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS)
     pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
