@@ -57,9 +57,7 @@ app = typer.Typer(
 # ---- options more than one command takes: one declaration, one help ----
 
 CommandArg = Annotated[list[str], typer.Argument(metavar="CMD [ARGS]...", help="The command to trace.")]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Stream the events as JSON Lines to stdout (README: JSON events).")
-]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Stream the events as JSON Lines to stdout.")]
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
