@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -381,3 +382,33 @@ def test_parse_reads_a_pipe_and_refuses_a_directory_or_a_device(tmp_path: Path) 
     assert sysprobe("check", "--no-fd-leaks", "--log", os.devnull).stderr == (
         f"sysprobe: {os.devnull}: not a file or a pipe\n"
     )
+
+
+def test_a_raw_copy_that_cannot_be_written_is_an_error_and_never_unlinks_a_pipe(tmp_path: Path) -> None:
+    """-o to a pipe whose reader goes away: one line, exit 2, the run stopped; a failed run
+    removes its raw copy only if it is a regular file (as root, -o /dev/null was unlinked)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        failed = sysprobe(
+            "trace", "--backend", "strace", "-o", str(fifo), "--strace-arg=--no-such-option", "--", "true"
+        )
+        assert failed.returncode == 78 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+        started = tmp_path / "started"
+        loop = f"touch {started}; i=0; while [ $i -lt 100000 ]; do i=$((i+1)); : < /dev/null; done"
+        proc = subprocess.Popen(
+            [*SYSPROBE, "trace", "--no-summary", "-o", str(fifo), "--", "sh", "-c", loop],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not started.exists():  # the copy is open once the command runs
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(0.5)  # the pipe is full by now: sysprobe waits to write the copy
+    finally:
+        os.close(reader)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (2, f"sysprobe: cannot write the trace to {fifo}: Broken pipe\n")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
