@@ -292,6 +292,14 @@ def fail(error: SysprobeError) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
+def _named(**values: str | None) -> None:
+    """An option given an empty value (``--strace "$UNSET"``) would quietly mean its
+    default: refuse it."""
+    for name, value in values.items():
+        if value == "":
+            raise UsageError(f"--{name} '': expected a value (leave the option out for the default)")
+
+
 def _given(ctx: Any, name: str) -> bool:
     """Whether option ``name`` was given on the command line (not left at its default)."""
     source = ctx.get_parameter_source(name)
@@ -468,6 +476,7 @@ def trace(
         fail(UsageError(f"--substitute {error}"))
     sink = JsonLines(sys.stdout) if json_out else None
     try:
+        _named(strace=strace, backend=backend)
         distinct([("-o", output), ("--golden", golden)])
         run = _pipeline.command(
             command,
@@ -652,6 +661,7 @@ def check(
     sink = JsonLines(sys.stdout) if json_out else None
     try:
         rules.build()  # a rule that does not parse is the first thing to say
+        _named(strace=strace, backend=backend)
         _one_source(ctx, command, log)
         report_file = ReportFile(json_report)
         if sink is not None and report_file.stdout:

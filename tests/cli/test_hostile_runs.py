@@ -192,6 +192,13 @@ CASES: dict[str, Case] = {
         (),
         absent="{tmp}/ran",
     ),
+    "--strace ''": Case(
+        ("trace", "--strace", "", "--", "touch", "{tmp}/ran"),
+        EXIT_USAGE,
+        "sysprobe: --strace '': expected a value (leave the option out for the default)\n",
+        (),
+        absent="{tmp}/ran",
+    ),
     # issue 13: output paths, checked before anything runs
     "--json-report to a missing directory": Case(
         ("check", "--no-fd-leaks", "--json-report", "{tmp}/missing/r.json", "--", "touch", "{tmp}/ran"),
