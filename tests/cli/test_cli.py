@@ -412,3 +412,18 @@ def test_a_raw_copy_that_cannot_be_written_is_an_error_and_never_unlinks_a_pipe(
     _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (2, f"sysprobe: cannot write the trace to {fifo}: Broken pipe\n")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+HELP = Path(__file__).parents[1] / "data" / "help"
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_is_pinned(command: str) -> None:
+    """The help, word for word (a lazier import of typer must keep it identical).
+    SYSPROBE_WRITE_HELP=1 rewrites tests/data/help/ after a deliberate change."""
+    done = sysprobe(*([command] if command else []), "-h", env={**os.environ, "COLUMNS": "80"})
+    pinned = HELP / f"{command or 'sysprobe'}.txt"
+    if os.environ.get("SYSPROBE_WRITE_HELP"):
+        pinned.parent.mkdir(exist_ok=True)
+        pinned.write_text(done.stdout)
+    assert done.stdout == pinned.read_text()
