@@ -92,7 +92,7 @@ def machine_free(text: str) -> str:
     text = re.sub(r"\b\d{4,}\b", "N", text)  # pids in summary tables and raw lines
     text = re.sub(r"\d+ syscalls \(\d+ failed\)", "N syscalls (N failed)", text)
     text = re.sub(r"^( +(syscalls|failed): ).*$", r"\1...", text, flags=re.M)
-    return re.sub(r" {2,}", "  ", text)  # columns sized by the pids
+    return re.sub(r" {2,}", " ", text)  # columns sized by the pids (strace pads them too)
 
 
 @pytest.fixture
