@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -109,6 +113,37 @@ def test_an_incomplete_run_fails_its_test(pytester: pytest.Pytester) -> None:
             "FAILED test_cut.py::test_asserts_nothing - Failed: sysprobe: the run is incom*",
         ]
     )
+
+
+def test_ctrl_c_during_a_run_stops_the_session(pytester: pytest.Pytester) -> None:
+    """sysprobe passes SIGINT on to the traced command and ends its run; the fixture then
+    stops the session, as Ctrl-C does without sysprobe (never a pass, nor a mere failure)."""
+    ready = pytester.path / "ready"
+    pytester.makepyfile(
+        test_long=f"""
+        def test_long(sysprobe):
+            sysprobe.run(["sh", "-c", "touch {ready}; exec sleep 30"])
+
+        def test_after():
+            pass
+    """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_long.py"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "KeyboardInterrupt" in out and "passed" not in out
 
 
 def test_unused_goldens_are_reported_and_pruned(pytester: pytest.Pytester) -> None:
