@@ -169,6 +169,11 @@ _RUN_OPTIONS = (
     "--strace-arg",
 )
 _STRICT = "sysprobe parse --strict FILE exits 1 on a line it could not read (-o FILE keeps a run's)"
+_CHECK_TRACES = (
+    "check traces what its rules and the descriptor model read (--full: every call); "
+    "a narrower set would hide calls from them (sysprobe trace -e SET traces a set)"
+)
+_SUMMARY = ("--summary", "--no-summary")
 ELSEWHERE: dict[str, dict[str, str]] = {
     "trace": {
         "--strict": f"trace exits with CMD's status: {_STRICT}",
@@ -180,14 +185,14 @@ ELSEWHERE: dict[str, dict[str, str]] = {
     },
     "check": {
         "--strict": f"check judges rules: {_STRICT}",
-        "-e": "check traces what its rules and the descriptor model read (--full: every call); "
-        "a narrower set would hide calls from them (sysprobe trace -e SET traces a set)",
-        "--trace": "check traces what its rules and the descriptor model read (--full: every call); "
-        "a narrower set would hide calls from them (sysprobe trace -e SET traces a set)",
+        "-e": _CHECK_TRACES,
+        "--trace": _CHECK_TRACES,
         "--strace-arg": "check decides what strace traces: an option passed as is could hide calls "
         "from its rules (sysprobe trace --strace-arg takes one)",
-        "--summary": "check prints its verdicts, not a summary (sysprobe trace prints one)",
-        "--no-summary": "check prints its verdicts, not a summary (sysprobe trace prints one)",
+        **{
+            option: "check prints its verdicts, not a summary (sysprobe trace prints one)"
+            for option in _SUMMARY
+        },
         **{option: _GOLDEN for option in ("--golden", "--update", "--replace", "--substitute")},
     },
     "parse": {
@@ -195,10 +200,11 @@ ELSEWHERE: dict[str, dict[str, str]] = {
         "--json-report": f"parse {_NO_VERDICTS} (with --log FILE)",
         "--log": "parse reads the FILEs it is given: sysprobe parse FILE...",
         "--full": "parse reads every line of the log",
-        "-e": "parse reads every line: the log holds what its run traced",
-        "--trace": "parse reads every line: the log holds what its run traced",
-        "--summary": "parse prints its summary unless --json",
-        "--no-summary": "parse prints its summary unless --json",
+        **{
+            option: "parse reads every line: the log holds what its run traced"
+            for option in ("-e", "--trace")
+        },
+        **{option: "parse prints its summary unless --json" for option in _SUMMARY},
         **{option: _GOLDEN for option in ("--golden", "--update", "--replace", "--substitute")},
         **{option: "parse reads a finished log: there is no run to give it to" for option in _RUN_OPTIONS},
     },
@@ -370,17 +376,24 @@ class ReportFile:
 
 
 def writable(path: Path, option: str) -> None:
-    """Refuse, before anything runs, an output path that cannot be written."""
+    """Refuse, before anything runs, an output path that cannot be written: a regular file
+    is written atomically in its folder (a symlink's target's), a device or a pipe in place."""
     where = f"{option} {path}"
     if path.is_dir():
         raise UsageError(f"{where}: it is a directory")
-    folder = path.parent
+    try:
+        in_place = not stat.S_ISREG(path.stat().st_mode)  # /dev/stdout, a FIFO
+    except OSError:
+        in_place = False  # not there yet (or a dangling symlink: its target is made)
+    if in_place or (path.exists() and not os.access(path, os.W_OK)):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{where}: permission denied")
+        return
+    folder = Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
     if not folder.is_dir():
         raise UsageError(f"{where}: no such directory: {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{where}: cannot write in {folder}: permission denied")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"{where}: permission denied")
 
 
 def distinct(files: Sequence[tuple[str, str | os.PathLike[str] | None]]) -> None:
