@@ -4,7 +4,7 @@ green, none may print a traceback, and nothing may be left behind: no process of
 run, no temporary directory, no file a refused run would have made.
 
 The table has the shape of tests/rules/test_hostile.py (the verdicts' cases): argv,
-exit code, sentence. A case may run sysprobe under another program (``under``), or
+exit_code, says. A case may run sysprobe under another program (``under``), or
 signal it once the traced program says it is ready (``interrupt``).
 """
 
@@ -33,12 +33,13 @@ TRACER = {"strace": "strace", "ptrace": "python-ptrace"}
 
 @dataclass(frozen=True)
 class Case:
-    """``argv`` follows ``sysprobe``; in it and in ``sentence``, {tmp} is the test's folder
-    and {tracer} the backend's tracer. ``backends``: () for a case that runs no tracer."""
+    """``argv`` follows ``sysprobe`` (trace or check); in it and in ``says`` (what stderr
+    must hold), {tmp} is the test's folder and {tracer} the backend's tracer.
+    ``backends``: () for a case that runs no tracer."""
 
     argv: tuple[str, ...]
-    code: int
-    sentence: str
+    exit_code: int
+    says: str
     backends: tuple[str, ...] = BOTH
     interrupt: signal.Signals | None = None  # sent to sysprobe once {tmp}/ready exists
     under: tuple[str, ...] = ()  # what runs sysprobe
@@ -301,7 +302,7 @@ def test_hostile_run(
         time.sleep(0.2)  # the tracer has seen the program's write by now
         proc.send_signal(case.interrupt)
     _, err = proc.communicate(timeout=120)
-    assert (proc.returncode, fill(case.sentence) in err) == (case.code, True), err
+    assert (proc.returncode, fill(case.says) in err) == (case.exit_code, True), err
     assert "Traceback" not in err
     if case.absent is not None:
         assert not Path(fill(case.absent)).exists()
