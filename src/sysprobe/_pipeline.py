@@ -32,7 +32,7 @@ from ._report.report import Report
 from ._rules.coverage import FULL, Coverage, undecided_because
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_syscalls
 from ._tracing.selection import LOG_HEADER, trace_expression
-from .errors import UsageError
+from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Message, Syscall, Unparsed
 
 if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a check of a log starts faster
@@ -133,6 +133,7 @@ def command(
     seccomp: bool = True,
     backend: str | None = None,
     golden: bool = False,
+    end_with_command: bool = False,
 ) -> Command:
     """A command to trace, with the options of ``sysprobe.trace`` (which documents them).
     ``golden``: the run is for a golden trace (the golden's syscall set unless ``syscalls``
@@ -161,17 +162,26 @@ def command(
         decode_fds=decode_fds,
         placement=placement,
         seccomp=seccomp,
+        end_with_command=end_with_command,
     )
     named = syscalls if isinstance(syscalls, str) else None
     return Command([os.fspath(a) for a in argv], options, backend, _known_arch(arch), named)
 
 
 def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) -> Logs:
-    """strace logs to read; an error now for a file that is not there."""
+    """strace logs to read; an error now for a file that is not there, a directory or a
+    device (a pipe, ``<(strace ...)``, is read as a file)."""
     names = [os.fspath(p) for p in paths]
     for name in names:
-        if name != "-" and not Path(name).is_file():
+        if name == "-":
+            continue
+        path = Path(name)
+        if path.is_dir():
+            raise UsageError(f"{name}: a directory, not a log (the files of strace -ff are NAME.PID)")
+        if not path.exists():
             raise UsageError(f"{name}: no such file")
+        if not (path.is_file() or path.is_fifo()):
+            raise UsageError(f"{name}: not a file or a pipe")
     return Logs(names, _known_arch(arch))
 
 
@@ -360,6 +370,9 @@ class Analysis:
                 undecided += 1
             elif holes or cut_short or lacking or unseen:
                 result.final = rule.settled(holes=holes or bool(lacking or unseen))
+                if cut_short and result.passed and not result.final:
+                    # held so far: what the run did after the cut could still break it
+                    result.undecide("held on the partial trace; the rest of the run could change that")
         if undecided:
             incomplete.append(
                 f"{plural(undecided, 'rule')} cannot be decided on this trace: it does not hold every call "
@@ -411,13 +424,41 @@ class Recording:
         title = self.title
         outcome = self.outcome
         if outcome is not None:
-            end = (
-                "killed by " + outcome.leader_signal
-                if outcome.leader_signal
-                else f"exit {outcome.exit_status}"
-            )
+            if outcome.leader_signal:
+                end = "killed by " + outcome.leader_signal
+            elif outcome.exit_status is None:
+                end = "exit status unknown"
+            else:
+                end = f"exit {outcome.exit_status}"
             title = f"{title} — {end}, {outcome.wall_seconds:.2f} s, {outcome.tracer}"
         return self.analysis.summary.lines(title)
+
+    @property
+    def exit_code(self) -> int:
+        """What ``sysprobe trace`` exits with (README: "Exit codes"): the command's status
+        as a shell reports it, also when the run was interrupted (the signal forwarded to
+        it ended it: 128+N); 124 when the timeout cut the run short (as GNU timeout); 75
+        when the run is incomplete and the trace does not show how the command ended (its
+        tracer was killed under it). A log has no run: 0."""
+        outcome = self.outcome
+        if outcome is None:
+            return EXIT_OK
+        if outcome.timed_out:
+            return EXIT_TIMEOUT
+        if outcome.exit_status is None:
+            return EXIT_INCOMPLETE
+        return outcome.exit_status
+
+
+def outcome_lines(outcome: RunOutcome | None) -> list[StyledLine]:
+    """What a run's outcome adds to a summary: why it is incomplete, what degraded it."""
+    if outcome is None:
+        return []
+    out: list[StyledLine] = []
+    if outcome.incomplete is not None:
+        out.append(("bold yellow", f"sysprobe: incomplete run: {outcome.incomplete}"))
+    out += [("yellow", f"sysprobe: note: {note}") for note in outcome.notes()]
+    return out
 
 
 def record(
@@ -439,15 +480,29 @@ def record(
     return Recording(source.title, analysis, source.outcome, source.arch, source.syscalls)
 
 
-def check(rules: RuleSet, source: Source, *, full: bool = False) -> Report:
+def check(
+    rules: RuleSet,
+    source: Source,
+    *,
+    full: bool = False,
+    on_event: EventSink | None = None,
+    on_idle: Callable[[], None] | None = None,
+) -> Report:
     """Judge ``rules`` on ``source`` in one streaming pass. A command traces only the calls
-    the rules and the descriptor model read, unless ``full``."""
+    the rules and the descriptor model read, unless ``full``. ``on_event`` sees every event
+    as it comes (``sysprobe check --json``); ``on_idle`` is called whenever a running
+    command's trace goes quiet. A run cut short gives a Report that says so
+    (``Report.incomplete``: its failures that stand are verdicts, the rest undecided)."""
     built = rules.build()
     if not built:
         raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
     if isinstance(source, Command) and not full:
         source = replace(source, options=replace(source.options, syscalls=needed_syscalls(built)))
-    analysis = Analysis(built, arch=source.arch, coverage=coverage_of(source)).feed_all(source.events())
+    analysis = Analysis(built, arch=source.arch, coverage=coverage_of(source))
+    for event in source.events(on_idle):
+        analysis.feed(event)
+        if on_event is not None:
+            on_event(event)
     return analysis.finish(source.title, source.outcome)
 
 

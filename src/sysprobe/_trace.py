@@ -14,6 +14,7 @@ from ._pipeline import Analysis, Recording, command, logs, record
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, crossings_of, leaks_of
 from ._version import __version__
+from .errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT, RunIncomplete, TimedOut
 from .events import Event, Syscall
 
 if TYPE_CHECKING:
@@ -142,19 +143,40 @@ class Trace:
     # ---- verdicts ----
 
     def check(self, rules: RuleSet | None = None, **kwargs: object) -> Report:
-        """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace."""
+        """Evaluate rules (a RuleSet, or its fields as keyword arguments) on this trace.
+        On an incomplete run the Report says so (``report.incomplete``; ``report.passed``
+        is False, and only the failures that stand are ``report.failed``)."""
         ruleset = rules if rules is not None else RuleSet(**kwargs)  # type: ignore[arg-type]
         return self.recording.analysis.replay(ruleset.build(), self.title, outcome=self.outcome)
 
     def _assert(self, rules: RuleSet) -> Report:
+        """The report, if every rule held; else AssertionError for a failure (also one
+        that stands on an incomplete run: the red is proven), or RunIncomplete (TimedOut)
+        with the reason when the run was cut short before the rules could be decided."""
         __tracebackhide__ = True  # pytest leaves this frame out of failures
         report = self.check(rules)
-        if not report.passed:
+        code = report.exit_code  # the one place that decides (README: Exit codes)
+        if code == EXIT_RULE_FAILED:
             # the first line is what ``pytest -ra`` shows: say what failed
             summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.results if not r.passed)
             summary = summary or "; ".join(report.incomplete)  # every rule held on a partial trace
             raise AssertionError(f"{summary}\n{report.text()}")
+        if code != EXIT_OK:
+            undecided = ", ".join(r.rule for r in report.undecided)
+            error = TimedOut if code == EXIT_TIMEOUT else RunIncomplete
+            outcome = self.outcome
+            why = (outcome.incomplete if outcome is not None else None) or "the trace is incomplete"
+            raise error(f"{why}: no verdict on {undecided or 'the rules'}\n{report.text()}")
         return report
+
+    def _raise_incomplete(self, what: str) -> None:
+        """Raise TimedOut (124) or RunIncomplete (75), the run's reason first, if the run
+        was cut short."""
+        __tracebackhide__ = True
+        outcome = self.outcome
+        if outcome is not None and outcome.incomplete is not None:
+            error = TimedOut if outcome.timed_out else RunIncomplete
+            raise error(f"the run is incomplete ({outcome.incomplete}): {what}")
 
     def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
         """At least one call matches (or exactly ``times``; ``">=2"`` works too)."""
@@ -222,9 +244,11 @@ class Trace:
         substitutions: Iterable[tuple[str | re.Pattern[str], str]] = (),
         threads: bool = False,
     ) -> GoldenResult:
-        """Compare with the golden file at ``path`` (or write it, with ``update``)."""
+        """Compare with the golden file at ``path`` (or write it, with ``update``). An
+        incomplete run raises RunIncomplete (TimedOut): it is neither compared nor written."""
         from ._golden.golden import compare_or_update
 
+        self._raise_incomplete("a partial trace is not compared with a golden, nor written as one")
         text = self.golden(replacements, substitutions=substitutions, threads=threads)
         return compare_or_update(path, text, update=update)
 
@@ -267,6 +291,7 @@ def trace(
     string_limit: int | None = None,
     placement: str = "auto",
     backend: str | None = None,
+    end_with_command: bool = False,
 ) -> Trace:
     """Run ``argv`` under ``strace -f`` (or the ptrace backend) and return its Trace.
 
@@ -276,9 +301,14 @@ def trace(
     want whole paths in argv); ``placement`` is "auto", "pin" or "off" (README);
     ``backend`` is "strace", "ptrace" (python-ptrace, in-process) or "auto" (strace where it
     can trace, else ptrace; ``trace.outcome.backend`` says which ran); None reads
-    $SYSPROBE_BACKEND, then takes "auto". Raises
-    sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when tracing is
-    impossible.
+    $SYSPROBE_BACKEND, then takes "auto"; ``end_with_command`` ends the run when the
+    command exits, killing what it left running (a daemon would keep it open: see
+    ``trace.outcome.ended_leftovers``). Raises sysprobe's errors (StraceMissing,
+    PtraceDenied, CommandNotFound, ...) when tracing is impossible.
+
+    A run cut short (its timeout, a signal to this process, its tracer killed) still
+    returns its Trace: ``trace.outcome.incomplete`` says why, and the ``assert_*``
+    methods raise RunIncomplete (TimedOut) instead of passing on it.
     """
     run = command(
         argv,
@@ -295,6 +325,7 @@ def trace(
         string_limit=string_limit,
         placement=placement,
         backend=backend,
+        end_with_command=end_with_command,
     )
     return Trace.of(record(run))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -141,6 +142,7 @@ class PluginTrace(Trace):
 
         config = self.node.config
         path = use_golden(self.node, name)
+        self._raise_incomplete("a partial trace is not compared with a golden, nor written as one")
         text = self.golden(
             [*replacements, *self._replacements()],
             substitutions=[*substitutions, *_ini_substitutions(config)],
@@ -194,7 +196,9 @@ class Sysprobe:
         of --sysprobe-backend unless ``backend=`` is given)."""
         options.setdefault("string_limit", STRING_LIMIT)
         options.setdefault("backend", self.backend)
-        return self._adopt(trace([os.fspath(a) for a in argv], **options))
+        traced = trace([os.fspath(a) for a in argv], **options)
+        _fail_if_incomplete(traced)
+        return self._adopt(traced)
 
     def parse(self, *paths: str | os.PathLike[str], arch: str | None = None) -> PluginTrace:
         return self._adopt(parse(list(paths), arch=arch))
@@ -204,6 +208,19 @@ class Sysprobe:
         adopted.node = self.node
         adopted.tmp_path = self.tmp_path
         return adopted
+
+
+def _fail_if_incomplete(traced: Trace) -> None:
+    """A run cut short gives no verdict: the test fails with the reason (never passes on a
+    partial trace). Ctrl-C during the run stops the session, as it would without sysprobe
+    (the run forwarded it to the command and ended first)."""
+    __tracebackhide__ = True
+    outcome = traced.outcome
+    if outcome is None or outcome.incomplete is None:
+        return
+    if signal.SIGINT in outcome.signals_received:
+        raise KeyboardInterrupt
+    pytest.fail(f"sysprobe: the run is incomplete: {outcome.incomplete}", pytrace=False)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 import sysprobe
 import sysprobe._pipeline
 from sysprobe._model.fdmodel import FdModel
+from sysprobe.errors import RunIncomplete, TimedOut
 
 PUBLIC = [
     "CommandNotExecutable",
@@ -89,3 +90,58 @@ def test_a_trace_builds_its_model_once(
     assert "# crossed the exec without close-on-exec: fd 3 (pipe:[1]), fd 4 (pipe:[1])" in t.golden()
     assert t.exit_status == 0
     assert made == [t.model] and t.model.fed == len(t.events)  # no second model, nothing read again
+
+
+# ---- an incomplete run never passes (issue 12) ----
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_asserts_on_an_incomplete_trace_raise_the_reason(tmp_path: Path) -> None:
+    """A timed-out run: every assert raises TimedOut with the reason first; the report
+    says incomplete; no golden is compared or written from it."""
+    t = sysprobe.trace(["sleep", "30"], timeout=0.5)
+    reason = "timed out after 0.5 s: the traced processes were killed"
+    for check in (
+        lambda: t.assert_not_called("sendfile"),
+        t.assert_no_fd_leaks,
+        lambda: t.assert_called("nanosleep|clock_nanosleep"),
+    ):
+        with pytest.raises(TimedOut) as raised:
+            check()
+        assert str(raised.value).startswith(f"{reason}: no verdict on --")
+        assert raised.value.exit_code == 124
+    report = t.check(forbid=["sendfile"])
+    assert (report.passed, report.exit_code, report.failed) == (False, 124, [])
+    assert reason in report.text()
+    golden = tmp_path / "sleep.trace"
+    with pytest.raises(TimedOut, match="a partial trace is not compared with a golden, nor written as one"):
+        t.assert_golden(golden, update=True)
+    assert not golden.exists()
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_failure_that_stands_on_an_incomplete_trace_is_an_assertion_error() -> None:
+    """The leak happened before the timeout: the red is proven (as check's exit 1)."""
+    t = sysprobe.trace(["sh", "-c", "exec 5</etc/hostname; /bin/true; sleep 30"], timeout=1)
+    assert t.outcome is not None and t.outcome.timed_out
+    with pytest.raises(AssertionError, match=r"^--no-fd-leaks: [12] descriptors? leaked"):
+        t.assert_no_fd_leaks()
+    with pytest.raises(TimedOut):  # nothing matched so far: no verdict either way
+        t.assert_called("sendfile")
+    assert t.check(no_fd_leaks=True).exit_code == 1
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_killed_tracer_makes_asserts_raise_run_incomplete() -> None:
+    t = sysprobe.trace(["sh", "-c", "kill -KILL $PPID; exec sleep 30"], backend="strace")
+    with pytest.raises(RunIncomplete, match=r"^strace was killed by SIGKILL while the command ran") as raised:
+        t.assert_no_fd_leaks()
+    assert type(raised.value) is RunIncomplete and raised.value.exit_code == 75
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_trace_can_end_with_the_command() -> None:
+    t = sysprobe.trace(["sh", "-c", "sleep 30 & exit 4"], end_with_command=True, timeout=30)
+    assert t.exit_status == 4 and t.outcome is not None and t.outcome.incomplete is None
+    assert [leftover.program for leftover in t.outcome.ended_leftovers] == ["sleep"]
+    t.assert_no_fd_leaks()  # a complete run: the asserts decide

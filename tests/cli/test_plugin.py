@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -85,6 +89,61 @@ def test_rule_failures_read_well(pytester: pytest.Pytester) -> None:
             "FAILED test_rules.py::test_called - AssertionError: --expect sendfile: no cal*",
         ]
     )
+
+
+def test_an_incomplete_run_fails_its_test(pytester: pytest.Pytester) -> None:
+    """A run cut short fails the test with the reason, whatever the test asserts (or not)."""
+    pytester.makepyfile(
+        test_cut="""
+        def test_timed_out(sysprobe):
+            t = sysprobe.run(["sleep", "30"], timeout=0.5)
+            t.assert_not_called("sendfile")
+
+        def test_asserts_nothing(sysprobe):
+            sysprobe.run(["sh", "-c", "kill -KILL $PPID; exec sleep 30"], backend="strace")
+    """
+    )
+    result = pytester.runpytest_subprocess("-ra")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "sysprobe: the run is incomplete: timed out after 0.5 s: the traced processes were killed",
+            "sysprobe: the run is incomplete: strace was killed by SIGKILL while the command ran: *",
+            "FAILED test_cut.py::test_timed_out - Failed: sysprobe: the run is incom*",
+            "FAILED test_cut.py::test_asserts_nothing - Failed: sysprobe: the run is incom*",
+        ]
+    )
+
+
+def test_ctrl_c_during_a_run_stops_the_session(pytester: pytest.Pytester) -> None:
+    """sysprobe passes SIGINT on to the traced command and ends its run; the fixture then
+    stops the session, as Ctrl-C does without sysprobe (never a pass, nor a mere failure)."""
+    ready = pytester.path / "ready"
+    pytester.makepyfile(
+        test_long=f"""
+        def test_long(sysprobe):
+            sysprobe.run(["sh", "-c", "touch {ready}; exec sleep 30"])
+
+        def test_after():
+            pass
+    """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_long.py"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "KeyboardInterrupt" in out and "passed" not in out
 
 
 def test_unused_goldens_are_reported_and_pruned(pytester: pytest.Pytester) -> None:

@@ -27,6 +27,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
@@ -251,7 +252,7 @@ class Supervisor:
             self._started_ticks = _start_ticks(self._proc.pid) or 0
             outcome.tracer_info = self.tracer.describe()
             annotate = self.tracer.annotator()
-            for event in parse_lines(split_chunks(self._chunks(read_fd, raw.file, started))):
+            for event in parse_lines(split_chunks(self._chunks(read_fd, raw, started))):
                 if annotate is not None:
                     annotate(event)
                 self._book.note(event, outcome)
@@ -337,7 +338,7 @@ class Supervisor:
             os.close(self._hold_fd)  # now the reads end once the FIFO is drained
             self._hold_fd = None
 
-    def _chunks(self, read_fd: int, raw_copy: BinaryIO | None, started: float) -> Iterator[bytes]:
+    def _chunks(self, read_fd: int, raw_copy: RawCopy, started: float) -> Iterator[bytes]:
         proc = self._proc
         assert proc is not None
         deadline = started + self.timeout if self.timeout is not None else None
@@ -367,8 +368,7 @@ class Supervisor:
                     if data == b"":
                         return  # every writer gone: the tracer exited and the FIFO is drained
                     if data:
-                        if raw_copy is not None:
-                            raw_copy.write(data)
+                        raw_copy.write(data)
                         yield data
                 if wake_fd is not None and wake_fd in ready:
                     with contextlib.suppress(BlockingIOError):
@@ -639,15 +639,36 @@ class RawCopy:
             file.write(header)
         return cls(path, file)
 
-    def close(self) -> None:
+    def write(self, data: bytes) -> None:
+        """Copy ``data``; a copy that cannot be written (a full disk) ends the run with a
+        UsageError, and what was written is removed (``discard``)."""
         if self.file is not None:
-            self.file.close()
+            try:
+                self.file.write(data)
+            except OSError as exc:
+                raise self._failed(exc) from None
+
+    def close(self) -> None:
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()  # flushes: a full disk may only show now
+            except OSError as exc:
+                raise self._failed(exc) from None
 
     def discard(self) -> None:
-        self.close()
+        """Close and remove the copy — a regular file only: ``-o /dev/null`` (or a pipe, a
+        symlink) is never unlinked, whoever runs sysprobe."""
+        with contextlib.suppress(OSError, SysprobeError):
+            self.close()
         if self.path is not None:
             with contextlib.suppress(OSError):
-                os.unlink(self.path)
+                if stat.S_ISREG(os.lstat(self.path).st_mode):
+                    os.unlink(self.path)
+
+    def _failed(self, exc: OSError) -> UsageError:
+        self.discard()
+        return UsageError(f"cannot write the trace to {self.path}: {exc.strerror or exc}")
 
 
 def _start_ticks(pid: int) -> int | None:
