@@ -372,7 +372,7 @@ class Analysis:
                 result.final = rule.settled(holes=holes or bool(lacking or unseen))
                 if cut_short and result.passed and not result.final:
                     # held so far: what the run did after the cut could still break it
-                    result.undecide("held on the partial trace; the rest of the run could change that")
+                    result.undecide("cannot be decided: it held on the partial trace; the rest of the run could change that")
         if undecided:
             incomplete.append(
                 f"{plural(undecided, 'rule')} cannot be decided on this trace: it does not hold every call "

@@ -165,8 +165,9 @@ class Trace:
             undecided = ", ".join(r.rule for r in report.undecided)
             error = TimedOut if code == EXIT_TIMEOUT else RunIncomplete
             outcome = self.outcome
-            why = (outcome.incomplete if outcome is not None else None) or "the trace is incomplete"
-            raise error(f"{why}: no verdict on {undecided or 'the rules'}\n{report.text()}")
+            why = (outcome.incomplete if outcome is not None else None) or "; ".join(report.incomplete)
+            verdict = f"no verdict on {undecided}" if undecided else "what held, held on a partial trace only"
+            raise error(f"{why}: {verdict}\n{report.text()}")
         return report
 
     def _raise_incomplete(self, what: str) -> None:

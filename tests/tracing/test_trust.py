@@ -387,7 +387,10 @@ def test_a_stopped_tracee_resumes_on_sigcont(backend: str, tmp_path: Path) -> No
 def test_a_run_can_end_with_the_command(backend: str) -> None:
     """A daemon keeps `strace -f` waiting; end_with_command kills it when the command exits
     and says what it killed; the run is complete (it covers the command's whole life)."""
-    events, outcome = run(["sh", "-c", "sleep 30 & exit 4"], backend, end_with_command=True, timeout=30)
+    # the shell waits (without forking) until its child is sleep, so the leftover is
+    # "sleep" on every run, never a "sh" caught between fork and exec
+    script = 'sleep 30 & c=; until [ "$c" = sleep ]; do read c < /proc/$!/comm; done; exit 4'
+    events, outcome = run(["sh", "-c", script], backend, end_with_command=True, timeout=30)
     forked = children(events)
     assert outcome.exit_status == 4 and outcome.incomplete is None
     assert outcome.ended_leftovers == [Leftover(forked[0], "sleep")]
