@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._escape import printable
 from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
 from ._model.fdmodel import FdModel
@@ -168,7 +169,7 @@ def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) ->
     names = [os.fspath(p) for p in paths]
     for name in names:
         if name != "-" and not Path(name).is_file():
-            raise UsageError(f"{name}: no such file")
+            raise UsageError(f"{printable(name)}: no such file")
     return Logs(names, _known_arch(arch))
 
 

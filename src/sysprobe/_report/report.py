@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._escape import printable
 from .._rules.rules import RuleResult
 from ..errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
@@ -67,7 +68,7 @@ class Report:
         return out
 
     def text(self) -> str:
-        return "\n".join(line for _, line in self.lines())
+        return "\n".join(printable(line) for _, line in self.lines())
 
     def to_json(self) -> dict[str, object]:
         """The verdicts, for CI tools (``sysprobe check --json-report FILE``)."""
