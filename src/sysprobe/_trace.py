@@ -8,6 +8,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from ._escape import printable
 from ._model.fdmodel import FdModel
 from ._model.records import Descriptor, Process
 from ._pipeline import Analysis, Recording, command, logs, record
@@ -152,7 +153,7 @@ class Trace:
         if not report.passed:
             # the first line is what ``pytest -ra`` shows: say what failed
             summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.failed)
-            raise AssertionError(f"{summary}\n{report.text()}")
+            raise AssertionError(f"{printable(summary)}\n{report.text()}")
         return report
 
     def assert_called(self, pattern: str, *, times: int | str | None = None) -> list[Syscall]:
@@ -225,7 +226,7 @@ class Trace:
         from ._golden.golden import compare_or_update
 
         text = self.golden(replacements, substitutions=substitutions, threads=threads)
-        return compare_or_update(path, text, update=update)
+        return compare_or_update(path, text, update=update, outcome=self.outcome)
 
     def assert_golden(
         self,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
+from ._escape import printable
 from ._report.output import emit
 from ._version import __version__
 from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
@@ -58,7 +59,7 @@ OutputOpt = Annotated[
 
 
 def fail(error: SysprobeError) -> NoReturn:
-    print(f"sysprobe: {error}", file=sys.stderr)
+    print("sysprobe: " + "\n".join(map(printable, str(error).split("\n"))), file=sys.stderr)
     raise typer.Exit(error.exit_code)
 
 
@@ -115,12 +116,16 @@ def trace(
     if any(len(p) != 2 or not p[0] for p in split):
         fail(UsageError("--replace takes OLD=NEW"))
     pairs = [(p[0], p[1]) for p in split]
-    from ._golden.golden import parse_substitution
+    from ._golden.golden import check_path, parse_substitution
 
     try:
         subs = [parse_substitution(text) for text in substitute or []]
+        if golden is not None:
+            check_path(golden, update=update)  # a FIFO, a directory...: refused before the run
     except ValueError as error:
         fail(UsageError(f"--substitute {error}"))
+    except SysprobeError as error:
+        fail(error)
     sink = JsonLines(sys.stdout) if json_out else None
     try:
         run = _pipeline.command(
@@ -155,9 +160,12 @@ def trace(
     if golden is not None:
         from ._trace import Trace
 
-        result = Trace.of(recording).compare_golden(
-            golden, update=update, replacements=pairs, substitutions=subs
-        )
+        try:
+            result = Trace.of(recording).compare_golden(
+                golden, update=update, replacements=pairs, substitutions=subs
+            )
+        except SysprobeError as error:
+            fail(error)
         print(f"sysprobe: {result.message()}", file=sys.stderr)
         raise typer.Exit(0 if result.ok else 1)
     raise typer.Exit(outcome.exit_status if outcome.exit_status is not None else 0)
