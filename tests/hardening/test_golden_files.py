@@ -6,6 +6,7 @@ interrupted by SIGTERM, SIGHUP, SIGINT, SIGKILL or a timeout."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,19 +224,28 @@ def started(tmp_path: Path) -> Path:
     return tmp_path / "started"
 
 
-def wait_for(path: Path, proc: subprocess.Popen[str], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.exists():
+def slow(started: Path) -> str:
+    """A script that says it runs (its pid in ``started.pid``, then ``started``) and waits."""
+    return f"echo $$ > {shlex.quote(f'{started}.pid')}; touch {shlex.quote(str(started))}; exec sleep 30"
+
+
+def interrupt(argv: list[str], started: Path, sig: signal.Signals, **popen: Any) -> tuple[int, str]:
+    """Start ``argv``, send it ``sig`` once its traced command runs; its status and output.
+    The traced command must not outlive it."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen)
+    deadline = time.monotonic() + 30
+    while not started.exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the traced command never started"
         time.sleep(0.02)
-
-
-def still_running(pid_file: Path) -> bool:
-    return pid_file.exists() and alive(int(pid_file.read_text()))
-
-
-SLOW = 'echo $$ > "$1.pid"; touch "$1"; exec sleep 30'
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    pid = int(Path(f"{started}.pid").read_text())
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(pid), "the traced command outlived its tracer"
+    return proc.returncode, out
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL])
@@ -247,31 +258,32 @@ def test_an_interrupted_cli_update_writes_no_golden(
         golden.parent.mkdir()
         golden.write_text("old\n")
         golden.chmod(0o644)
-    proc = subprocess.Popen(
-        [*SYSPROBE, "trace", "--no-summary", "--golden", str(golden), "--update",
-         "--", "sh", "-c", SLOW, "sh", str(started)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    wait_for(started, proc)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=30)
+    argv = [
+        *SYSPROBE,
+        "trace",
+        "--no-summary",
+        "--golden",
+        str(golden),
+        "--update",
+        "--",
+        "sh",
+        "-c",
+        slow(started),
+    ]
+    status, out = interrupt(argv, started, sig)
     if sig == signal.SIGKILL:
-        assert proc.returncode == -sig
+        assert status == -sig
     else:
-        assert proc.returncode == EXIT_INCOMPLETE, err
-        assert err.endswith(
+        assert status == EXIT_INCOMPLETE, out
+        assert out.endswith(
             f"interrupted by {sig.name}: the command was stopped before it finished; golden trace "
             f"{golden} not written: the trace of an incomplete run is not a golden\n"
-        ), err
+        ), out
     if existing:
         assert golden.read_text() == "old\n" and stat.S_IMODE(golden.stat().st_mode) == 0o644
     else:
         assert not golden.exists()
     assert leftovers(tmp_path) == []
-    deadline = time.monotonic() + 10
-    while still_running(Path(f"{started}.pid")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not still_running(Path(f"{started}.pid")), "the traced command outlived sysprobe"
 
 
 def test_a_timed_out_cli_update_writes_no_golden(tmp_path: Path) -> None:
@@ -288,18 +300,17 @@ def test_an_interrupted_plugin_update_writes_no_golden(
     sig: signal.Signals, pytester: pytest.Pytester, started: Path
 ) -> None:
     pytester.makepyfile(test_user=USER_TEST)
-    env = {**os.environ, "USER_SCRIPT": SLOW.replace('"$1"', str(started))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--sysprobe-update", "-p", "no:xdist"],
-        cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    wait_for(started, proc)
-    proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=30)
+    status, out = interrupt(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "--sysprobe-update"],
+        started,
+        sig,
+        cwd=pytester.path,
+        env={**os.environ, "USER_SCRIPT": slow(started)},
+    )
     if sig == signal.SIGKILL:
-        assert proc.returncode == -sig
+        assert status == -sig
     else:
-        assert proc.returncode == 1, out  # the test failed, saying why
+        assert status == 1, out  # the test failed, saying why
         assert (
             f"RunIncomplete: interrupted by {sig.name}: the command was stopped before it finished; "
             f"golden trace {printable(str(pytester.path / GOLDEN))} not written" in out
