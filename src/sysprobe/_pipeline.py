@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._escape import printable
 from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
 from ._model.fdmodel import FdModel
@@ -177,11 +178,11 @@ def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) ->
             continue
         path = Path(name)
         if path.is_dir():
-            raise UsageError(f"{name}: a directory, not a log (the files of strace -ff are NAME.PID)")
+            raise UsageError(f"{printable(name)}: a directory, not a log (the files of strace -ff are NAME.PID)")
         if not path.exists():
-            raise UsageError(f"{name}: no such file")
+            raise UsageError(f"{printable(name)}: no such file")
         if not (path.is_file() or path.is_fifo()):
-            raise UsageError(f"{name}: not a file or a pipe")
+            raise UsageError(f"{printable(name)}: not a file or a pipe")
     return Logs(names, _known_arch(arch))
 
 

@@ -8,6 +8,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from ._escape import printable
 from ._model.fdmodel import FdModel
 from ._model.records import Descriptor, Process
 from ._pipeline import Analysis, Recording, command, logs, record
@@ -160,7 +161,7 @@ class Trace:
             # the first line is what ``pytest -ra`` shows: say what failed
             summary = "; ".join(f"{r.rule}: {r.summary}" for r in report.results if not r.passed)
             summary = summary or "; ".join(report.incomplete)  # every rule held on a partial trace
-            raise AssertionError(f"{summary}\n{report.text()}")
+            raise AssertionError(f"{printable(summary)}\n{report.text()}")
         if code != EXIT_OK:
             undecided = ", ".join(r.rule for r in report.undecided)
             error = TimedOut if code == EXIT_TIMEOUT else RunIncomplete
@@ -251,7 +252,7 @@ class Trace:
 
         self._raise_incomplete("a partial trace is not compared with a golden, nor written as one")
         text = self.golden(replacements, substitutions=substitutions, threads=threads)
-        return compare_or_update(path, text, update=update)
+        return compare_or_update(path, text, update=update, outcome=self.outcome)
 
     def assert_golden(
         self,

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 import typer
 from typer.core import TyperCommand
 
+from ._escape import printable
 from ._report.output import emit
 from ._version import __version__
 from .errors import EXIT_USAGE, SysprobeError, UsageError
@@ -294,7 +295,7 @@ class SysprobeCommand(TyperCommand):
 
 
 def fail(error: SysprobeError) -> NoReturn:
-    print(f"sysprobe: {error}", file=sys.stderr)
+    print("sysprobe: " + "\n".join(map(printable, str(error).split("\n"))), file=sys.stderr)
     raise typer.Exit(error.exit_code)
 
 
@@ -481,12 +482,16 @@ def trace(
     if any(len(p) != 2 or not p[0] for p in split):
         fail(UsageError("--replace takes OLD=NEW"))
     pairs = [(p[0], p[1]) for p in split]
-    from ._golden.golden import parse_substitution
+    from ._golden.golden import check_path, parse_substitution
 
     try:
         subs = [parse_substitution(text) for text in substitute or []]
+        if golden is not None:
+            check_path(golden, update=update)  # a FIFO, a directory...: refused before the run
     except ValueError as error:
         fail(UsageError(f"--substitute {error}"))
+    except SysprobeError as error:
+        fail(error)
     sink = JsonLines(sys.stdout) if json_out else None
     try:
         _named(strace=strace, backend=backend)

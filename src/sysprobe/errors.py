@@ -1,8 +1,8 @@
 """Errors a user can act on, each with its own CLI exit code (README: "Exit codes").
 
 The codes stay clear of what a traced command usually returns: the sysexits.h values for
-"unavailable", "temporary failure" (an incomplete run: try again), "no permission" and
-"configuration", and the shell's 124-127.
+"unavailable", "I/O error" (a golden that cannot be read or written), "temporary failure"
+(an incomplete run: try again), "no permission" and "configuration", and the shell's 124-127.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_RULE_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE: no strace (or no python-ptrace for --backend ptrace)
+EXIT_FILE = 74  # EX_IOERR: a file sysprobe was told to read or write (a golden trace) cannot be
 EXIT_INCOMPLETE = 75  # EX_TEMPFAIL: the run was cut short (interrupted, tracer killed): no verdict
 EXIT_PTRACE_DENIED = 77  # EX_NOPERM
 EXIT_STRACE_TOO_OLD = 78  # EX_CONFIG: the tracer cannot do what was asked
@@ -92,6 +93,14 @@ class TimedOut(RunIncomplete):
     """The run was cut short by its timeout (``--timeout``): as GNU timeout, 124."""
 
     exit_code = EXIT_TIMEOUT
+
+
+class FileError(SysprobeError):
+    """A file sysprobe was told to read or write — a golden trace — cannot be: it is not a
+    regular file (a directory, a FIFO, a device, a link to nothing), or the system refused
+    (no permission, a read-only file system, no space). Nothing was written."""
+
+    exit_code = EXIT_FILE
 
 
 class RuleSyntaxError(UsageError):

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from ._escape import printable
 from ._golden.golden import STRING_LIMIT, GoldenResult, parse_substitution
 from ._golden.location import golden_path, module_folder, owner_name, unused_goldens
 from ._trace import Trace, parse, trace
@@ -149,10 +150,10 @@ class PluginTrace(Trace):
             threads=threads,
         )
         update = bool(config.getoption(UPDATE_FLAG))
-        result = compare_or_update(path, text, update=update, update_flag=UPDATE_FLAG)
+        result = compare_or_update(path, text, update=update, update_flag=UPDATE_FLAG, outcome=self.outcome)
         if not result.ok:
             result.artifacts = self._keep(path, text)
-            root = str(config.rootpath) + os.sep
+            root = printable(str(config.rootpath) + os.sep)  # as the message shows it
             raise AssertionError(result.message().replace(root, ""))
         return result
 
@@ -292,7 +293,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     unused = unused_goldens(used=used, selected=selected, narrowed=narrowed, not_passed=not_passed)
     if not unused:
         return
-    rel = [os.path.relpath(p, config.rootpath) for p in unused]
+    rel = [printable(os.path.relpath(p, config.rootpath)) for p in unused]
     if config.getoption("--sysprobe-prune"):
         for path in unused:
             path.unlink()

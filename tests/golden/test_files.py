@@ -4,12 +4,21 @@ say what to do."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import sysprobe
-from sysprobe._golden.golden import write_atomically
+from sysprobe._files import write_atomically
+from sysprobe.errors import FileError, TimedOut
 
 # a file whose name is UTF-8 and one whose name is not (latin-1 é): both must survive
 LOG = """\
@@ -33,7 +42,8 @@ def test_update_compare_and_their_statuses(trace: sysprobe.Trace, tmp_path: Path
     assert trace.assert_golden(golden, update=True).status == "created"
     text = trace.golden()
     assert golden.read_bytes() == text.encode("utf-8", "surrogateescape")
-    assert b"/tmp/caf\xc3\xa9" in golden.read_bytes() and b"/tmp/l\xe9" in golden.read_bytes()
+    # a printable name as it is; an undecodable byte as strace writes it (the file is UTF-8)
+    assert b"fd 3 (/tmp/caf\xc3\xa9), fd 4 (/tmp/l\\351)" in golden.read_bytes()
     assert trace.assert_golden(golden).status == "equal"
     assert trace.assert_golden(golden, update=True).status == "unchanged"
     lines = text.split("\n")
@@ -66,7 +76,7 @@ def test_the_new_text_is_renamed_over_the_old_from_beside_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A hidden temporary file in the same directory (a rename is atomic only within one
-    file system), synced before the rename."""
+    file system), synced before the rename; the directory synced after it."""
     golden = tmp_path / "g.trace"
     golden.write_text("old\n")
     renamed: list[tuple[str, str]] = []
@@ -87,7 +97,7 @@ def test_the_new_text_is_renamed_over_the_old_from_beside_it(
     ((source, target),) = renamed
     assert target == str(golden) and Path(source).parent == tmp_path
     assert Path(source).name.startswith(".g.trace.") and source.endswith(".tmp")
-    assert len(synced) == 1
+    assert len(synced) == 2  # the file, then its directory
     assert golden.read_bytes() == b"new \xe9\n"
     assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]
 
@@ -104,3 +114,270 @@ def test_a_failing_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.
         write_atomically(golden, "new\n" * 10_000)
     assert golden.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]  # no temporary file left
+
+
+# ---- what is written: modes, links, what is refused ----
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o600, 0o640, 0o664, 0o444])
+def test_an_update_keeps_the_files_mode(mode: int, tmp_path: Path) -> None:
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+    golden.chmod(mode)
+    write_atomically(golden, "new\n")
+    assert golden.read_text() == "new\n"
+    assert stat.S_IMODE(golden.stat().st_mode) == mode
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_users_umask(umask: int, mode: int, tmp_path: Path) -> None:
+    old = os.umask(umask)
+    try:
+        write_atomically(tmp_path / "g.trace", "new\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "g.trace").stat().st_mode) == mode
+
+
+def test_a_symlink_is_followed_to_its_file(tmp_path: Path) -> None:
+    """The file the link names is rewritten, beside itself; the link stays a link."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "real.trace"
+    real.write_text("old\n")
+    real.chmod(0o640)
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    link = tests / "g.trace"
+    link.symlink_to("../shared/real.trace")
+    assert write_atomically(link, "new\n") == real
+    assert link.is_symlink() and os.readlink(link) == "../shared/real.trace"
+    assert real.read_text() == "new\n" and stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tests.iterdir()) == ["g.trace"]
+    assert sorted(p.name for p in shared.iterdir()) == ["real.trace"]
+
+
+def _device(tmp_path: Path) -> Path:
+    """A character device to write over: a node of its own where we may make one (root),
+    else a link to /dev/null (which an unprivileged writer could not replace anyway)."""
+    node = tmp_path / "device.trace"
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        node.symlink_to(os.devnull)
+    return node
+
+
+def _fifo(tmp_path: Path) -> Path:
+    fifo = tmp_path / "fifo.trace"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _socket(tmp_path: Path) -> Path:
+    path = tmp_path / "socket.trace"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+    return path
+
+
+def _dangling(tmp_path: Path) -> Path:
+    link = tmp_path / "dangling.trace"
+    link.symlink_to(tmp_path / "nowhere" / "g.trace")
+    return link
+
+
+def _loop(tmp_path: Path) -> Path:
+    link = tmp_path / "loop.trace"
+    link.symlink_to(link)
+    return link
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda tmp: tmp, "it is a directory, not a regular file"),
+        (_fifo, "it is a FIFO, not a regular file"),
+        (_device, "it is a character device, not a regular file"),
+        (_socket, "it is a socket, not a regular file"),
+        (_dangling, "it is a symbolic link to {tmp}/nowhere/g.trace, which does not exist"),
+        (_loop, "Too many levels of symbolic links"),
+    ],
+    ids=["directory", "fifo", "device", "socket", "dangling-link", "link-loop"],
+)
+@pytest.mark.parametrize("update", [True, False], ids=["update", "compare"])
+def test_what_is_not_a_regular_file_is_refused_and_left_alone(
+    make: Callable[[Path], Path], said: str, update: bool, trace: sysprobe.Trace, tmp_path: Path
+) -> None:
+    """Never replaced, never opened (a FIFO would block the open; a device may act on it):
+    an error that says what the path is, and everything as it was."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    path = make(folder)
+    before = os.lstat(path)
+    listing = sorted(os.listdir(folder))
+    unblock = threading.Timer(10, _unblock, [path])  # a reader stuck on the FIFO gets out
+    unblock.start()
+    try:
+        with pytest.raises(FileError) as raised:
+            trace.compare_golden(path, update=update)
+    finally:
+        unblock.cancel()
+    verb = "write" if update else "read"
+    assert str(raised.value) == f"cannot {verb} golden trace {path}: {said.format(tmp=folder)}"
+    assert raised.value.exit_code == 74
+    after = os.lstat(path)
+    assert (after.st_mode, after.st_ino, after.st_mtime_ns) == (
+        before.st_mode,
+        before.st_ino,
+        before.st_mtime_ns,
+    )
+    assert sorted(os.listdir(folder)) == listing
+
+
+def _unblock(path: Path) -> None:
+    if stat.S_ISFIFO(os.lstat(path).st_mode):
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def test_the_golden_of_an_incomplete_run_is_neither_written_nor_compared(
+    strace_ok: None, tmp_path: Path
+) -> None:
+    """A partial trace is not a golden: an update writes nothing, a comparison says why
+    it cannot be made (not "equal", not "different")."""
+    cut = sysprobe.trace(["sh", "-c", "exec sleep 10"], timeout=0.3)
+    assert cut.outcome is not None and cut.outcome.timed_out
+    golden = tmp_path / "g.trace"
+    with pytest.raises(TimedOut, match=r"^timed out after 0\.3 s.*; golden trace .* not written: "):
+        cut.compare_golden(golden, update=True)
+    assert list(tmp_path.iterdir()) == []
+    golden.write_text("old\n")
+    with pytest.raises(TimedOut, match=r"not compared: the trace of an incomplete run is not a golden$"):
+        cut.compare_golden(golden)
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"] and golden.read_text() == "old\n"
+
+
+# ---- interruptions and what they leave: nothing, or what the next write removes ----
+
+WRITER = """
+import os, signal, sys
+from sysprobe import _files
+how, golden = sys.argv[1], sys.argv[2]
+if how == "ignored":
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # nohup
+real_fsync = os.fsync
+def fsync(fd):  # the signal comes in the middle of the write, before the rename
+    os.kill(os.getpid(), getattr(signal, "SIGHUP" if how == "ignored" else how))
+    real_fsync(fd)
+os.fsync = fsync
+_files.write_atomically(golden, "new\\n" * 100_000)
+"""
+
+
+def _write_interrupted(how: str, golden: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", WRITER, how, str(golden)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT])
+def test_a_signal_during_the_write_writes_nothing_and_leaves_nothing(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    """The signal is held until the write is over, the temporary file removed, then the
+    signal does what it does (here: end the process)."""
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+    done = _write_interrupted(sig.name, golden)
+    assert done.returncode == -sig, done.stderr
+    assert golden.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]
+
+
+def test_ctrl_c_during_the_write_writes_nothing_and_leaves_nothing(tmp_path: Path) -> None:
+    golden = tmp_path / "g.trace"
+    done = _write_interrupted("SIGINT", golden)
+    assert done.returncode == -signal.SIGINT, done.stderr  # as Python ends on ^C
+    assert done.stderr.rstrip().endswith("KeyboardInterrupt"), done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_ignored_signal_does_not_interrupt_the_write(tmp_path: Path) -> None:
+    golden = tmp_path / "g.trace"
+    done = _write_interrupted("ignored", golden)
+    assert done.returncode == 0, done.stderr
+    assert golden.read_text() == "new\n" * 100_000
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]
+
+
+def test_what_a_sigkill_during_the_write_left_the_next_write_removes(tmp_path: Path) -> None:
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+    done = _write_interrupted("SIGKILL", golden)
+    assert done.returncode == -signal.SIGKILL
+    assert golden.read_text() == "old\n"
+    (left,) = (p for p in tmp_path.iterdir() if p != golden)
+    assert left.name.startswith(".g.trace.") and left.name.endswith(".tmp")
+    write_atomically(golden, "next\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"] and golden.read_text() == "next\n"
+
+
+def _dead_pid() -> int:
+    child = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+def test_the_sweep_removes_only_what_dead_writers_left(tmp_path: Path) -> None:
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+    hour_ago = time.time() - 3700
+    dead, alive = _dead_pid(), os.getpid()
+    files = {
+        f".g.trace.{dead}.0123abcd.tmp": ("dead writer", None, True),
+        f".g.trace.{alive}.0123abcd.tmp": ("live writer, fresh", None, False),
+        f".g.trace.{alive}.89abcdef.tmp": ("live PID, an hour old: reused", hour_ago, True),
+        ".g.trace.k2j4_x9a.tmp": ("sysprobe 0.1's, fresh", None, False),
+        ".g.trace.abcdefgh.tmp": ("sysprobe 0.1's, an hour old", hour_ago, True),
+        f".other.trace.{dead}.0123abcd.tmp": ("another file's", None, False),
+        f".g.trace.{dead}.nothex00.tmp": ("not our shape", None, False),
+        "g.trace.bak": ("the user's", None, False),
+    }
+    for name, (_, mtime, _) in files.items():
+        (tmp_path / name).write_text("partial")
+        if mtime is not None:
+            os.utime(tmp_path / name, (mtime, mtime))
+    write_atomically(golden, "new\n")
+    left = {p.name for p in tmp_path.iterdir()}
+    for name, (what, _, swept) in files.items():
+        assert (name not in left) == swept, what
+    assert golden.read_text() == "new\n"
+
+
+def test_a_temporary_file_whose_writer_holds_it_is_kept(tmp_path: Path) -> None:
+    """Its PID may mean nothing here (another PID namespace): the lock tells."""
+    golden = tmp_path / "g.trace"
+    held = tmp_path / f".g.trace.{_dead_pid()}.0123abcd.tmp"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+            "print('held', flush=True); sys.stdin.read()",
+            str(held),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        write_atomically(golden, "new\n")
+        assert held.exists()
+    finally:
+        holder.communicate("", timeout=30)
+    write_atomically(golden, "newer\n")  # let go: now it is a dead writer's
+    assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._golden.golden import write_atomically
+from sysprobe._files import write_atomically
 from sysprobe.pytest_plugin import Sysprobe
 
 from ..helpers import SYSPROBE, program

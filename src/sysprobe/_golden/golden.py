@@ -35,14 +35,14 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from .._escape import printable
+from .._files import Interrupted, NotARegularFile, read_text, regular_target, write_atomically
 from .._kernel.effects import (
     Closes,
     ClosesRange,
@@ -81,7 +81,11 @@ from ..argtree import (
     Struct,
     format_node,
 )
+from ..errors import FileError, RunIncomplete, TimedOut
 from ..events import Event, Exit, Killed, Syscall
+
+if TYPE_CHECKING:
+    from .._tracing.supervisor import RunOutcome
 
 FORMAT_VERSION = 2
 FORMAT = f"sysprobe golden trace, format {FORMAT_VERSION}"
@@ -626,7 +630,7 @@ class _Writer:
             what = (
                 STDIO_NAMES[number]
                 if number is not None
-                else (self.n.decoration(d.name) if d.name else d.kind)
+                else (printable(self.n.decoration(d.name)) if d.name else d.kind)
             )
             fds = sorted(
                 {
@@ -654,7 +658,8 @@ class _Writer:
         if not made:
             return "  # crossed the exec: no descriptor above 2"
         names = ", ".join(
-            f"fd {d.fd}" + (f" ({self.n.decoration(d.name)})" if d.name else f" ({d.kind})") for d in made
+            f"fd {d.fd}" + (f" ({printable(self.n.decoration(d.name))})" if d.name else f" ({d.kind})")
+            for d in made
         )
         return f"  # crossed the exec without close-on-exec: {names}"
 
@@ -703,7 +708,7 @@ def render(
     out = [
         f"# {FORMAT}",
         *(f"# {line}" for line in header),
-        f"# command: {normalizer.text(command)}",
+        f"# command: {printable(normalizer.text(command))}",
         f"# syscalls: {shown}",
         "",
     ]
@@ -754,43 +759,63 @@ def diff(path: str | os.PathLike[str], expected: str, actual: str) -> str:
     """A unified diff of two golden texts (empty when their bodies are equal)."""
     if body(expected) == body(actual):
         return ""
+    name = printable(str(path))
     lines = difflib.unified_diff(
         expected.splitlines(),
         actual.splitlines(),
-        fromfile=f"{path} (golden)",
-        tofile=f"{path} (this run)",
+        fromfile=f"{name} (golden)",
+        tofile=f"{name} (this run)",
         lineterm="",
     )
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)  # a golden edited by hand may hold anything
 
 
-def _new_file_mode() -> int:
-    """What ``open(path, "w")`` would give a new file: 0666 less the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomically(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that an interruption leaves the old file whole. A new
-    file gets the user's umask; a rewritten one keeps its mode."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+def check_path(path: str | os.PathLike[str], *, update: bool) -> None:
+    """Refuse, before a run, a golden path that cannot be read or written: a directory, a
+    FIFO, a device, a link to nothing; with ``update``, a folder that cannot be written."""
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = _new_file_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        regular_target(path)
+    except OSError as error:
+        raise _file_error(path, error, "use") from None
+    if update:
+        folder = Path(path).absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # the directories to be made are made in the first that exists
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise FileError(
+                f"cannot write golden trace {printable(str(path))}: {folder} is not a writable directory"
+            )
+
+
+def read(path: str | os.PathLike[str], *, update: bool = False) -> str | None:
+    """A golden's text (None: there is none yet); ``FileError`` where it cannot be read
+    (or, before an ``update``, replaced)."""
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return read_text(path)
+    except OSError as error:
+        raise _file_error(path, error, "write" if update else "read") from None
+
+
+def write(path: str | os.PathLike[str], text: str) -> None:
+    """Write a golden whole or not at all (``_files.write_atomically``): ``FileError`` where
+    it cannot be, ``RunIncomplete`` where a signal interrupted the write (nothing written)."""
+    try:
+        write_atomically(path, text)
+    except Interrupted:
+        raise RunIncomplete(
+            f"interrupted while writing golden trace {printable(str(path))}: it was not written"
+        ) from None
+    except OSError as error:
+        raise _file_error(path, error, "write") from None
+
+
+def _file_error(path: str | os.PathLike[str], error: OSError, verb: str) -> FileError:
+    name = printable(str(path))
+    if isinstance(error, NotARegularFile):
+        return FileError(f"cannot {verb} golden trace {name}: it {error.strerror}")
+    why = error.strerror or str(error)
+    where = f" ({printable(error.filename)})" if error.filename and str(error.filename) != str(path) else ""
+    return FileError(f"cannot {verb} golden trace {name}: {why}{where}")
 
 
 @dataclass
@@ -808,12 +833,12 @@ class GoldenResult:
 
     def summary(self) -> str:
         """One line: what happened (the first line of a failure, as ``pytest -ra`` shows it)."""
-        flag = self.update_flag
+        flag, path = self.update_flag, printable(str(self.path))
         if self.status == "missing":
-            return f"golden trace {self.path} does not exist: run with {flag} to create it"
+            return f"golden trace {path} does not exist: run with {flag} to create it"
         if self.status == "old-format":
             return (
-                f"golden trace {self.path} was written by format {self.old_format}: "
+                f"golden trace {path} was written by format {self.old_format}: "
                 f"re-run with {flag} to write format {FORMAT_VERSION}"
             )
         if self.status == "different":
@@ -823,26 +848,40 @@ class GoldenResult:
                 if line[:1] in "+-" and line[1:3] != "# "  # the header is not compared
             )
             lines = "1 line" if changed == 1 else f"{changed} lines"
-            return f"golden trace {self.path} differs from this run: {lines} changed ({flag} accepts it)"
-        return f"golden trace {self.path}: {self.status}"
+            return f"golden trace {path} differs from this run: {lines} changed ({flag} accepts it)"
+        return f"golden trace {path}: {self.status}"
 
     def message(self) -> str:
         lines = [self.summary()]
-        lines += [f"  {what}: {where}" for what, where in self.artifacts]
+        lines += [f"  {what}: {printable(str(where))}" for what, where in self.artifacts]
         if self.status == "different":
             lines.append(self.diff)
         return "\n".join(lines)
 
 
 def compare_or_update(
-    path: str | os.PathLike[str], text: str, *, update: bool, update_flag: str = "--update"
+    path: str | os.PathLike[str],
+    text: str,
+    *,
+    update: bool,
+    update_flag: str = "--update",
+    outcome: RunOutcome | None = None,
 ) -> GoldenResult:
+    """Compare ``text`` with the golden at ``path``, or write it there (``update``). The
+    trace of a run that was cut short (``outcome.incomplete``) is not a golden: it is
+    neither written nor compared (``RunIncomplete``, ``TimedOut``)."""
     target = Path(path)
-    old = target.read_text(encoding="utf-8", errors="surrogateescape") if target.exists() else None
+    if outcome is not None and outcome.incomplete is not None:
+        done = "written" if update else "compared"
+        raise (TimedOut if outcome.timed_out else RunIncomplete)(
+            f"{outcome.incomplete}; golden trace {printable(str(target))} not {done}: "
+            "the trace of an incomplete run is not a golden"
+        )
+    old = read(target, update=update)
     if update:
         if old == text:
             return GoldenResult(target, "unchanged", update_flag=update_flag)
-        write_atomically(target, text)
+        write(target, text)
         return GoldenResult(target, "created" if old is None else "updated", update_flag=update_flag)
     if old is None:
         return GoldenResult(target, "missing", update_flag=update_flag)

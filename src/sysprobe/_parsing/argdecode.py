@@ -16,7 +16,7 @@ it cannot read as ``Raw``.
 
 from __future__ import annotations
 
-import codecs
+import re
 from typing import Final
 
 from ..argtree import (
@@ -380,9 +380,29 @@ def _op(tok: str) -> Op:
     return op
 
 
+# strace's escapes: \\n and the like, octal \\NNN, \\xHH (-x). Decoded here rather than by
+# codecs.escape_decode, which raises on "\\x" without two hex digits or a trailing "\\" and
+# warns on an escape it does not know (an error under -W error): a log cut, damaged or made
+# by hand may hold any of them, and each is kept as it is.
+_ESCAPE: Final = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{2})|(.))", re.S)
+_NAMED_BYTES: Final = {
+    b"n": b"\n", b"t": b"\t", b"r": b"\r", b"v": b"\v", b"f": b"\f", b"a": b"\a", b"b": b"\b",
+    b"\\": b"\\", b'"': b'"', b"'": b"'",
+}  # fmt: skip
+
+
 def _unescape(body: str) -> bytes:
     raw = body.encode("utf-8", "surrogateescape")
-    return codecs.escape_decode(raw)[0] if b"\\" in raw else raw
+    return _ESCAPE.sub(_unescape_one, raw) if b"\\" in raw else raw
+
+
+def _unescape_one(m: re.Match[bytes]) -> bytes:
+    octal, hexa, other = m.groups()
+    if octal is not None:
+        return bytes([int(octal, 8) & 0xFF])
+    if hexa is not None:
+        return bytes([int(hexa, 16)])
+    return _NAMED_BYTES.get(other, m.group())
 
 
 def split_decoration(tok: str) -> Fd:

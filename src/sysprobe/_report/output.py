@@ -2,7 +2,9 @@
 
 Reports are lists of (style, text) lines. On a terminal rich colours them; into a pipe or
 a file (CI logs) they are written as they are, without importing rich at all — its import
-would be a sizeable part of a short check's run time.
+would be a sizeable part of a short check's run time. Whatever a line holds — a file name
+with a newline, a program named with terminal escapes — it is written as one line, its
+non-printable characters escaped (``printable``): no name can forge a line of a report.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from typing import TextIO
+
+from .._escape import printable
 
 StyledLine = tuple[str, str]  # (rich style, text)
 
@@ -22,9 +26,9 @@ def emit(lines: Iterable[StyledLine], stream: TextIO | None = None) -> None:
 
         console = Console(file=out, highlight=False, soft_wrap=True)
         for style, text in lines:
-            console.print(Text(text, style=style))
+            console.print(Text(printable(text), style=style))
     else:
-        out.write("".join(text + "\n" for _, text in lines))
+        out.write("".join(printable(text) + "\n" for _, text in lines))
         out.flush()
 
 

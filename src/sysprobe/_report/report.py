@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .._escape import printable
 from .._rules.rules import RuleResult
 from ..errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
@@ -124,7 +125,7 @@ class Report:
         )
 
     def text(self) -> str:
-        return "\n".join(line for _, line in self.lines())
+        return "\n".join(printable(line) for _, line in self.lines())
 
     def to_json(self) -> dict[str, object]:
         """The verdicts, for CI tools (``sysprobe check --json-report FILE``)."""

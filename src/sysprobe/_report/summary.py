@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .._escape import printable
 from .._model.fdmodel import FdModel
 from .._model.records import Process
 from ..events import Event, Signal, Syscall, Unparsed
@@ -74,7 +75,7 @@ class Summary:
             for proc in self.rows:
                 pid = "?" if proc.pid is None else str(proc.pid)
                 parent = "" if proc.parent is None else str(proc.parent)
-                rows.append((pid, parent, proc.program or "", proc.end or ""))
+                rows.append((pid, parent, printable(proc.program or ""), proc.end or ""))
             table = columns(rows, indent="  ")
             out.append(("bold", table[0]))
             out += [("", row) for row in table[1:]]

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import BinaryIO
 
+from .._escape import printable
 from .._kernel.signals import exit_status_for
 from .._kernel.syscalls import CREATES_PROCESS, EXECS
 from .._parsing.lineparse import parse_lines
@@ -165,16 +166,16 @@ def resolve_command(argv: Sequence[str], env: Mapping[str, str] | None = None, c
         if cwd is not None:
             name = os.path.join(cwd, name)
         if not os.path.exists(name):
-            raise CommandNotFound(f"{name}: no such file")
+            raise CommandNotFound(f"{printable(name)}: no such file")
         if os.path.isdir(name) or not os.access(name, os.X_OK):
-            raise CommandNotExecutable(f"{name}: not an executable file")
+            raise CommandNotExecutable(f"{printable(name)}: not an executable file")
         return name
     path_var = (env or os.environ).get("PATH", os.defpath)
     found = shutil.which(name, path=path_var)
     if found is None:
         if shutil.which(name, mode=os.F_OK, path=path_var):
-            raise CommandNotExecutable(f"{name}: permission denied")
-        raise CommandNotFound(f"{name}: command not found")
+            raise CommandNotExecutable(f"{printable(name)}: permission denied")
+        raise CommandNotFound(f"{printable(name)}: command not found")
     return found
 
 
@@ -630,11 +631,11 @@ class RawCopy:
         if path is None:
             return cls(None, None)
         if os.path.isdir(path):
-            raise UsageError(f"cannot write the trace to {path}: it is a directory")
+            raise UsageError(f"cannot write the trace to {printable(path)}: it is a directory")
         try:
             file = open(path, "wb")  # noqa: SIM115  # kept open for the run; close() closes it
         except OSError as exc:
-            raise UsageError(f"cannot write the trace to {path}: {exc.strerror or exc}") from None
+            raise UsageError(f"cannot write the trace to {printable(path)}: {exc.strerror or exc}") from None
         if header:
             file.write(header)
         return cls(path, file)
@@ -668,7 +669,7 @@ class RawCopy:
 
     def _failed(self, exc: OSError) -> UsageError:
         self.discard()
-        return UsageError(f"cannot write the trace to {self.path}: {exc.strerror or exc}")
+        return UsageError(f"cannot write the trace to {printable(self.path or '')}: {exc.strerror or exc}")
 
 
 def _start_ticks(pid: int) -> int | None:

@@ -24,6 +24,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..._files import write_atomically
 from ...errors import StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
 from ..base import proc_status, ptrace_denied
 
@@ -95,7 +96,8 @@ def _probe_version(path: str, identity: tuple[int, ...]) -> Strace:
     if m is None:
         raise StraceMissing(f"{path} does not look like strace: `{path} -V` printed {out.stdout[:80]!r}")
     found = Strace(path, (int(m.group(1)), int(m.group(2))))
-    _write_text(cache, found.version_text)
+    with contextlib.suppress(OSError):  # without a writable cache, the probe runs again
+        write_atomically(cache, found.version_text)
     return found
 
 
@@ -186,7 +188,8 @@ def _capability(strace: Strace) -> str:
         found = _read(str(marker))
         if found not in (_SECCOMP, _PLAIN):
             found = _probe(strace)
-            _write_text(marker, found)
+            with contextlib.suppress(OSError):
+                write_atomically(marker, found)
         _WORKS[key] = found
     return found
 
@@ -258,17 +261,6 @@ def _started(pid: str) -> str:
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "sysprobe"
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write a cache file atomically; without a writable cache, the probe simply runs again."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
 def _read(path: str) -> str:
