@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
-from ._model.fdmodel import FdModel
+from ._model.fdmodel import STANDARD_FDS, FdModel
 from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine
 from ._report.report import Report
@@ -207,8 +207,10 @@ class Analysis:
         arch: str | None = None,
         keep_events: bool = False,
         summary: bool = False,
+        inherited: tuple[int, ...] = STANDARD_FDS,
     ) -> None:
-        self.model = FdModel(arch, retain=keep_events, history=keep_events)
+        # inherited: the descriptors the first process holds before the trace begins
+        self.model = FdModel(arch, inherited, retain=keep_events, history=keep_events)
         self.calls: Counter[str] = Counter()
         self.rules = list(rules)
         self._listen(self.rules)

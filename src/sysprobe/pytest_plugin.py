@@ -22,12 +22,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
+from ._call import Caller, CallTrace
 from ._golden.golden import STRING_LIMIT, GoldenResult, parse_substitution
 from ._golden.location import golden_path, module_folder, owner_name, unused_goldens
 from ._trace import Trace, parse, trace
@@ -39,6 +40,7 @@ _USED = pytest.StashKey[set[str]]()
 _SELECTED = pytest.StashKey[dict[str, tuple[str, str]]]()  # node id → (golden folder, test name)
 _NARROWED = pytest.StashKey[set[str]]()  # golden folders of modules whose selection was narrowed
 _NOT_PASSED = pytest.StashKey[set[str]]()  # node ids that failed, errored or were skipped
+T = TypeVar("T", bound="PluginTrace")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -180,8 +182,13 @@ class PluginTrace(Trace):
         return pairs
 
 
+class PluginCallTrace(PluginTrace, CallTrace):
+    """The Trace of a call (``sysprobe.call`` in a test), with the test's goldens."""
+
+
 class Sysprobe:
-    """The ``sysprobe`` fixture: ``run`` a program under strace, ``parse`` a log."""
+    """The ``sysprobe`` fixture: ``run`` a program or ``call`` a function under the
+    tracer, ``parse`` a log."""
 
     def __init__(self, node: pytest.Item, tmp_path: Path, backend: str | None = None) -> None:
         self.node = node
@@ -191,19 +198,55 @@ class Sysprobe:
     def run(self, argv: Sequence[str | os.PathLike[str]], **options: Any) -> PluginTrace:
         """``sysprobe.trace`` with the test's conveniences; options as ``sysprobe.trace``
         (strings up to STRING_LIMIT bytes, so that paths in goldens normalize; the backend
-        of --sysprobe-backend unless ``backend=`` is given)."""
+        of --sysprobe-backend unless ``backend=`` is given). The command's output is
+        captured (``capture_output=False`` lets it through): in ``trace.stdout`` and
+        ``trace.stderr``, and written to the test's own, where pytest shows it."""
         options.setdefault("string_limit", STRING_LIMIT)
         options.setdefault("backend", self.backend)
-        return self._adopt(trace([os.fspath(a) for a in argv], **options))
+        options.setdefault("capture_output", True)
+        return self._adopt(trace([os.fspath(a) for a in argv], **options), PluginTrace)
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> PluginCallTrace:
+        """``sysprobe.call`` with the fixture's backend, output captured as ``run`` does."""
+        return self.caller().call(fn, *args, **kwargs)
+
+    def caller(self, **options: Any) -> PluginCaller:
+        """``sysprobe.Caller(**options)`` with the fixture's defaults: ``.call(fn, ...)``."""
+        options.setdefault("string_limit", STRING_LIMIT)
+        options.setdefault("backend", self.backend)
+        options.setdefault("capture_output", True)
+        return PluginCaller(self, Caller(**options))
 
     def parse(self, *paths: str | os.PathLike[str], arch: str | None = None) -> PluginTrace:
-        return self._adopt(parse(list(paths), arch=arch))
+        return self._adopt(parse(list(paths), arch=arch), PluginTrace)
 
-    def _adopt(self, result: Trace) -> PluginTrace:
-        adopted = PluginTrace.of(result.recording)
+    def _adopt(self, result: Trace, kind: type[T]) -> T:
+        adopted = kind.of(result.recording)
         adopted.node = self.node
         adopted.tmp_path = self.tmp_path
+        adopted.stdout, adopted.stderr = result.stdout, result.stderr
+        if isinstance(result, CallTrace) and isinstance(adopted, CallTrace):
+            adopted.value, adopted.exception, adopted.traceback = (
+                result.value,
+                result.exception,
+                result.traceback,
+            )
+        for data, stream in ((result.stdout, sys.stdout), (result.stderr, sys.stderr)):
+            if data:  # the test's output: pytest shows it with a failure, as it would have
+                stream.write(data.decode(errors="replace"))
+                stream.flush()
         return adopted
+
+
+class PluginCaller:
+    """``Sysprobe.caller(...)``: a Caller whose Traces know their test."""
+
+    def __init__(self, fixture: Sysprobe, caller: Caller) -> None:
+        self.fixture = fixture
+        self.caller = caller
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> PluginCallTrace:
+        return self.fixture._adopt(self.caller.call(fn, *args, **kwargs), PluginCallTrace)
 
 
 @pytest.fixture

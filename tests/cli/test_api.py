@@ -14,6 +14,9 @@ import sysprobe._pipeline
 from sysprobe._model.fdmodel import FdModel
 
 PUBLIC = [
+    "CallFailed",
+    "CallTrace",
+    "Caller",
     "CommandNotExecutable",
     "CommandNotFound",
     "Descriptor",
@@ -32,6 +35,7 @@ PUBLIC = [
     "TraceFailed",
     "UsageError",
     "__version__",
+    "call",
     "parse",
     "trace",
 ]
