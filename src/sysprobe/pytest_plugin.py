@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from . import _pytest_leaks as _leaks
 from ._call import Caller, CallTrace
 from ._golden.golden import STRING_LIMIT, GoldenResult, parse_substitution
 from ._golden.location import golden_path, module_folder, owner_name, unused_goldens
@@ -62,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the tracer the fixture runs (default: the sysprobe_backend ini value, $SYSPROBE_BACKEND, auto)",
     )
+    _leaks.add_options(group)
     parser.addini("sysprobe_traces", "folder of golden traces, relative to the rootdir", default="traces")
     parser.addini("sysprobe_backend", "the fixture's tracer: auto, strace or ptrace", default="")
     parser.addini(
@@ -78,6 +80,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_NARROWED] = set()
     config.stash[_NOT_PASSED] = set()
     config.addinivalue_line("markers", "sysprobe: the test traces programs with strace (through the fixture)")
+    _leaks.configure(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--sysprobe-leaks``: this session runs no test; it runs the same one traced."""
+    return _leaks.cmdline_main(config)
 
 
 def require_strace(config: pytest.Config) -> None:
