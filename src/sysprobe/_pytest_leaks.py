@@ -199,6 +199,7 @@ class Hunt:
         self.labels: dict[int | None, str | None] = {}  # process → the test it belongs to
         self.runners: set[int | None] = set()  # processes that marked tests
         self.items: dict[int | None, list[str] | None] = {}
+        self.order: dict[str, int] = {}  # test id → its place in the collection
 
     def feed(self, event: Event) -> None:
         what = read_mark(event, self.token)
@@ -238,6 +239,7 @@ class Hunt:
         ids = self.items[process]
         if ids is None or not 0 <= index < len(ids):
             return None
+        self.order.setdefault(ids[index], index)
         return ids[index]
 
     def _on_exec(self, record: ExecRecord) -> None:
@@ -338,9 +340,11 @@ def _status(hunt: Hunt, outcome: RunOutcome) -> int:
     return status
 
 
-def _by_test(findings: Iterable[Finding]) -> dict[str | None, list[Leak]]:
+def _by_test(findings: Iterable[Finding], order: dict[str, int]) -> dict[str | None, list[Leak]]:
+    """Findings by test: outside any test first, then in the collection's order (not in the
+    order xdist's workers happened to run them)."""
     out: dict[str | None, list[Leak]] = {}
-    for finding in findings:
+    for finding in sorted(findings, key=lambda f: -1 if f.test is None else order.get(f.test, 0)):
         out.setdefault(finding.test, []).append(finding.leak)
     return out
 
@@ -361,7 +365,7 @@ def _section(groups: dict[str | None, list[Leak]], shown: int, hint: str) -> lis
 
 def report_lines(hunt: Hunt, outcome: RunOutcome, status: int, seconds: float, kept_log: bool) -> list[str]:
     width = shutil.get_terminal_size((80, 24)).columns
-    leaks, passes = _by_test(hunt.leaks), _by_test(hunt.passes)
+    leaks, passes = _by_test(hunt.leaks, hunt.order), _by_test(hunt.passes, hunt.order)
     tests = [t for t in leaks if t is not None]
     if leaks:
         title = f"sysprobe: {_plural(len(tests), 'test')} leaked descriptors into the programs they ran"
