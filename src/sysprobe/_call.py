@@ -11,7 +11,7 @@ unpickling are cut — plus everything the processes started in the call did aft
 Why not fork the caller (PTRACE_TRACEME in a forked child): a fork copies a caller with
 threads, locks and open connections into a child that runs Python code (unsafe where
 threads run), and leaves no exec in the trace — the evidence both tracers rest on that
-the command ran under them. A fresh interpreter costs its start-up (~20-50 ms), and asks
+the command ran under them. A fresh interpreter costs its start-up, traced, and asks
 what multiprocessing's spawn asks: the callable and its arguments are picklable (a
 function reached by its module and name, not a lambda or a local function) and the
 caller's module is importable; the function sees none of the caller's state that was

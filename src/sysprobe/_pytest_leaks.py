@@ -107,7 +107,10 @@ def inner_session(config: pytest.Config) -> Inner | None:
     value = os.environ.get(ENV)
     if not value or not config.getoption("sysprobe_leaks"):
         return None
-    outer, token, folder = value.split(":", 2)
+    outer, _, rest = value.partition(":")
+    token, _, folder = rest.partition(":")
+    if not outer.isdigit() or not token or not folder:
+        return None  # not one an outer session wrote: this session hunts on its own
     worker = hasattr(config, "workerinput")  # an xdist worker of a session that was inner
     if not worker and _parent_of(os.getppid()) != int(outer):
         return None
