@@ -374,6 +374,8 @@ def report_lines(hunt: Hunt, outcome: RunOutcome, status: int, seconds: float, k
         title = f"sysprobe: {_plural(len(tests), 'test')} leaked descriptors into the programs they ran"
         if None in leaks:
             title = f"sysprobe: descriptors leaked ({_plural(len(tests), 'test')}, and outside tests)"
+    elif outcome.incomplete is not None:
+        title = "sysprobe: no leak seen before the trace ended (it is incomplete: below)"
     else:
         title = "sysprobe: no test leaked a descriptor into a program it ran"
     lines = ["", f" {title} ".center(width, "=")]
