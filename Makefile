@@ -15,7 +15,7 @@ COMPILED := $(shell $(PYTHON) -c 'import ast; t = ast.parse(open("setup.py").rea
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench deps system-deps test-deps clean mutate flake-check
+.PHONY: demo test lint bench deps system-deps test-deps clean mutate flake-check leak-hunt
 
 demo: deps
 	@mkdir -p build/demo
@@ -38,6 +38,12 @@ lint: deps
 
 bench: deps
 	$(PY) benchmarks/run.py
+
+# pytest --sysprobe-leaks on real suites from PyPI (psutil's, ptyprocess's): downloads their
+# sdists, installs them into .venv, times each suite untraced and traced (a few minutes;
+# not part of `make test`). README: "Leak hunting".
+leak-hunt: deps
+	$(PY) benchmarks/leak_hunt.py
 
 # Mutation testing (mutmut) of the model, the rules and patterns, the golden renderer and
 # the runner's exit status, in build/mutate (interpreted sources): score and survivors in

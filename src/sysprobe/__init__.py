@@ -4,6 +4,7 @@
     t = sysprobe.trace(["python3", "-c", "import subprocess; subprocess.run(['true'])"])
     t.assert_no_fd_leaks()
     t.assert_called("close_range")
+    t = sysprobe.call(shutil.copyfile, "a", "b")   # one Python call, traced
 
 Names are imported on first use, so that the command line starts fast.
 """
@@ -17,6 +18,9 @@ from ._version import __version__
 
 _EXPORTS = {
     "trace": "._trace",
+    "call": "._call",
+    "Caller": "._call",
+    "CallTrace": "._call",
     "parse": "._trace",
     "Trace": "._trace",
     "RuleSet": "._rules.rules",
@@ -35,9 +39,13 @@ _EXPORTS = {
     "CommandNotFound": ".errors",
     "CommandNotExecutable": ".errors",
     "TraceFailed": ".errors",
+    "CallFailed": ".errors",
 }
 
 __all__ = [
+    "CallFailed",
+    "CallTrace",
+    "Caller",
     "CommandNotExecutable",
     "CommandNotFound",
     "Descriptor",
@@ -56,6 +64,7 @@ __all__ = [
     "TraceFailed",
     "UsageError",
     "__version__",
+    "call",
     "parse",
     "trace",
 ]
@@ -71,11 +80,13 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from ._call import Caller, CallTrace, call
     from ._model.records import Descriptor, ExecRecord, Origin, Process
     from ._report.report import Report
     from ._rules.rules import Leak, RuleSet
     from ._trace import Trace, parse, trace
     from .errors import (
+        CallFailed,
         CommandNotExecutable,
         CommandNotFound,
         PtraceDenied,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._escape import printable
 from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
-from ._model.fdmodel import FdModel
+from ._model.fdmodel import STANDARD_FDS, FdModel
 from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine, plural
 from ._report.report import Report
@@ -222,8 +222,10 @@ class Analysis:
         keep_events: bool = False,
         summary: bool = False,
         coverage: Coverage = FULL,
+        inherited: tuple[int, ...] = STANDARD_FDS,
     ) -> None:
-        self.model = FdModel(arch, retain=keep_events, history=keep_events)
+        # inherited: the descriptors the first process holds before the trace begins
+        self.model = FdModel(arch, inherited, retain=keep_events, history=keep_events)
         # the calls the trace holds: the run's selection, or what a log's first line says
         self.coverage = coverage
         self.unparsed = 0  # lines that could not be read (blank lines aside)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from ._escape import printable
 from ._model.fdmodel import FdModel
 from ._model.records import Descriptor, Process
-from ._pipeline import Analysis, Recording, command, logs, record
+from ._pipeline import Analysis, Command, Recording, command, logs, record
 from ._rules.patterns import parse_pattern
 from ._rules.rules import Leak, RuleSet, crossings_of, leaks_of
 from ._version import __version__
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from ._tracing.supervisor import RunOutcome
 
 T = TypeVar("T", bound="Trace")
+OutputReader = Callable[[], tuple[bytes | None, bytes | None]]
 
 
 class Trace:
@@ -43,6 +47,9 @@ class Trace:
     model: FdModel
     summary: Summary | None
     recording: Recording
+    # what the command wrote, when the run captured it (``capture_output``); else None
+    stdout: bytes | None = None
+    stderr: bytes | None = None
 
     def __init__(
         self,
@@ -294,6 +301,7 @@ def trace(
     placement: str = "auto",
     backend: str | None = None,
     end_with_command: bool = False,
+    capture_output: bool = False,
 ) -> Trace:
     """Run ``argv`` under ``strace -f`` (or the ptrace backend) and return its Trace.
 
@@ -305,7 +313,8 @@ def trace(
     can trace, else ptrace; ``trace.outcome.backend`` says which ran); None reads
     $SYSPROBE_BACKEND, then takes "auto"; ``end_with_command`` ends the run when the
     command exits, killing what it left running (a daemon would keep it open: see
-    ``trace.outcome.ended_leftovers``). Raises sysprobe's errors (StraceMissing,
+    ``trace.outcome.ended_leftovers``). ``capture_output``: the command's stdout and
+    stderr go to ``trace.stdout``/``trace.stderr`` (bytes) instead of sysprobe's own. Raises sysprobe's errors (StraceMissing,
     PtraceDenied, CommandNotFound, ...) when tracing is impossible.
 
     A run cut short (its timeout, a signal to this process, its tracer killed) still
@@ -329,7 +338,29 @@ def trace(
         backend=backend,
         end_with_command=end_with_command,
     )
-    return Trace.of(record(run))
+    with captured(run, capture_output) as (run, output):
+        made = Trace.of(record(run))
+        made.stdout, made.stderr = output()
+    return made
+
+
+@contextlib.contextmanager
+def captured(run: Command, capture: bool) -> Iterator[tuple[Command, OutputReader]]:
+    """``run`` with its stdout and stderr sent to files (when ``capture``), and a function
+    that reads what they hold. Files, not pipes: nothing has to read them while the
+    trace is read, and a command that writes a lot never blocks."""
+    if not capture:
+        yield run, lambda: (None, None)
+        return
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+
+        def read() -> tuple[bytes | None, bytes | None]:
+            out.seek(0)
+            err.seek(0)
+            return out.read(), err.read()
+
+        options = replace(run.options, stdout=out.fileno(), stderr=err.fileno())
+        yield replace(run, options=options), read
 
 
 def parse(

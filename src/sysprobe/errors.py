@@ -105,3 +105,13 @@ class FileError(SysprobeError):
 
 class RuleSyntaxError(UsageError):
     """A rule or pattern string that does not parse."""
+
+
+class CallFailed(SysprobeError):
+    """``sysprobe.call`` could not run the callable in the traced interpreter (it could not
+    be unpickled there), or the call gave nothing back: its process ended inside it, or
+    what it returned or raised could not be pickled. ``traceback`` is the traced side's."""
+
+    def __init__(self, message: str, traceback: str | None = None) -> None:
+        super().__init__(message)
+        self.traceback = traceback

@@ -23,13 +23,15 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from ._escape import printable
+from . import _pytest_leaks as _leaks
+from ._call import Caller, CallTrace
 from ._golden.golden import STRING_LIMIT, GoldenResult, parse_substitution
 from ._golden.location import golden_path, module_folder, owner_name, unused_goldens
 from ._trace import Trace, parse, trace
@@ -41,6 +43,7 @@ _USED = pytest.StashKey[set[str]]()
 _SELECTED = pytest.StashKey[dict[str, tuple[str, str]]]()  # node id → (golden folder, test name)
 _NARROWED = pytest.StashKey[set[str]]()  # golden folders of modules whose selection was narrowed
 _NOT_PASSED = pytest.StashKey[set[str]]()  # node ids that failed, errored or were skipped
+T = TypeVar("T", bound="PluginTrace")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="the tracer the fixture runs (default: the sysprobe_backend ini value, $SYSPROBE_BACKEND, auto)",
     )
+    _leaks.add_options(group)
     parser.addini("sysprobe_traces", "folder of golden traces, relative to the rootdir", default="traces")
     parser.addini("sysprobe_backend", "the fixture's tracer: auto, strace or ptrace", default="")
     parser.addini(
@@ -78,6 +82,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_NARROWED] = set()
     config.stash[_NOT_PASSED] = set()
     config.addinivalue_line("markers", "sysprobe: the test traces programs with strace (through the fixture)")
+    _leaks.configure(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--sysprobe-leaks``: this session runs no test; it runs the same one traced."""
+    return _leaks.cmdline_main(config)
 
 
 def require_strace(config: pytest.Config) -> None:
@@ -183,8 +194,13 @@ class PluginTrace(Trace):
         return pairs
 
 
+class PluginCallTrace(PluginTrace, CallTrace):
+    """The Trace of a call (``sysprobe.call`` in a test), with the test's goldens."""
+
+
 class Sysprobe:
-    """The ``sysprobe`` fixture: ``run`` a program under strace, ``parse`` a log."""
+    """The ``sysprobe`` fixture: ``run`` a program or ``call`` a function under the
+    tracer, ``parse`` a log."""
 
     def __init__(self, node: pytest.Item, tmp_path: Path, backend: str | None = None) -> None:
         self.node = node
@@ -194,20 +210,45 @@ class Sysprobe:
     def run(self, argv: Sequence[str | os.PathLike[str]], **options: Any) -> PluginTrace:
         """``sysprobe.trace`` with the test's conveniences; options as ``sysprobe.trace``
         (strings up to STRING_LIMIT bytes, so that paths in goldens normalize; the backend
-        of --sysprobe-backend unless ``backend=`` is given)."""
+        of --sysprobe-backend unless ``backend=`` is given). The command's output is
+        captured (``capture_output=False`` lets it through): in ``trace.stdout`` and
+        ``trace.stderr``, and written to the test's own, where pytest shows it."""
         options.setdefault("string_limit", STRING_LIMIT)
         options.setdefault("backend", self.backend)
-        traced = trace([os.fspath(a) for a in argv], **options)
+        options.setdefault("capture_output", True)
+        traced = self._adopt(trace([os.fspath(a) for a in argv], **options), PluginTrace)
         _fail_if_incomplete(traced)
-        return self._adopt(traced)
+        return traced
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> PluginCallTrace:
+        """``sysprobe.call`` with the fixture's backend, output captured as ``run`` does."""
+        return self.caller().call(fn, *args, **kwargs)
+
+    def caller(self, **options: Any) -> PluginCaller:
+        """``sysprobe.Caller(**options)`` with the fixture's defaults: ``.call(fn, ...)``."""
+        options.setdefault("string_limit", STRING_LIMIT)
+        options.setdefault("backend", self.backend)
+        options.setdefault("capture_output", True)
+        return PluginCaller(self, Caller(**options))
 
     def parse(self, *paths: str | os.PathLike[str], arch: str | None = None) -> PluginTrace:
-        return self._adopt(parse(list(paths), arch=arch))
+        return self._adopt(parse(list(paths), arch=arch), PluginTrace)
 
-    def _adopt(self, result: Trace) -> PluginTrace:
-        adopted = PluginTrace.of(result.recording)
+    def _adopt(self, result: Trace, kind: type[T]) -> T:
+        adopted = kind.of(result.recording)
         adopted.node = self.node
         adopted.tmp_path = self.tmp_path
+        adopted.stdout, adopted.stderr = result.stdout, result.stderr
+        if isinstance(result, CallTrace) and isinstance(adopted, CallTrace):
+            adopted.value, adopted.exception, adopted.traceback = (
+                result.value,
+                result.exception,
+                result.traceback,
+            )
+        for data, stream in ((result.stdout, sys.stdout), (result.stderr, sys.stderr)):
+            if data:  # the test's output: pytest shows it with a failure, as it would have
+                stream.write(data.decode(errors="replace"))
+                stream.flush()
         return adopted
 
 
@@ -222,6 +263,19 @@ def _fail_if_incomplete(traced: Trace) -> None:
     if signal.SIGINT in outcome.signals_received:
         raise KeyboardInterrupt
     pytest.fail(f"sysprobe: the run is incomplete: {outcome.incomplete}", pytrace=False)
+
+
+class PluginCaller:
+    """``Sysprobe.caller(...)``: a Caller whose Traces know their test."""
+
+    def __init__(self, fixture: Sysprobe, caller: Caller) -> None:
+        self.fixture = fixture
+        self.caller = caller
+
+    def call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> PluginCallTrace:
+        traced = self.fixture._adopt(self.caller.call(fn, *args, **kwargs), PluginCallTrace)
+        _fail_if_incomplete(traced)
+        return traced
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ from sysprobe._model.fdmodel import FdModel
 from sysprobe.errors import RunIncomplete, TimedOut
 
 PUBLIC = [
+    "CallFailed",
+    "CallTrace",
+    "Caller",
     "CommandNotExecutable",
     "CommandNotFound",
     "Descriptor",
@@ -33,6 +36,7 @@ PUBLIC = [
     "TraceFailed",
     "UsageError",
     "__version__",
+    "call",
     "parse",
     "trace",
 ]

@@ -76,6 +76,9 @@ class RunOptions:
     # end the run when the command itself exits: kill the processes it left running (a
     # daemon keeps `strace -f` waiting forever) and list them in RunOutcome.ended_leftovers
     end_with_command: bool = False
+    # the command's stdout and stderr: open descriptors (a capture file), None: sysprobe's own
+    stdout: int | None = None
+    stderr: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ class Tracer(ABC):
     2. ``start(argv, path, output, cpus)`` — start the tracing process and return it. It must
        run ``path`` (argv[0], resolved) with ``argv`` as its tracee, in the current working
        directory and environment given to ``subprocess.Popen`` (``RunOptions.cwd``/``env``),
-       with descriptors 0, 1 and 2 only; follow every process and thread it creates; write
+       with descriptors 0, 1 and 2 only (1 and 2: ``RunOptions.stdout``/``stderr`` when set);
+       follow every process and thread it creates; write
        strace ``-o`` text into the FIFO ``output``; exit once every tracee has ended, with
        the command's status (128+N when killed by signal N). With ``cpus`` (the placement),
        the tracees and the tracer, while it traces, run on those CPUs.

@@ -91,6 +91,8 @@ class PtraceTracer(Tracer):
                 pass_fds=(write_fd,),
                 cwd=self.options.cwd,
                 env=dict(self.options.env) if self.options.env is not None else None,
+                stdout=self.options.stdout,
+                stderr=self.options.stderr,
             )
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)

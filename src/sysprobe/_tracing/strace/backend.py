@@ -80,6 +80,8 @@ class StraceTracer(Tracer):
                 close_fds=True,
                 cwd=self.options.cwd,
                 env=dict(self.options.env) if self.options.env is not None else None,
+                stdout=self.options.stdout,
+                stderr=self.options.stderr,
             )
 
     def describe(self) -> TracerInfo:
