@@ -178,7 +178,9 @@ def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) ->
             continue
         path = Path(name)
         if path.is_dir():
-            raise UsageError(f"{printable(name)}: a directory, not a log (the files of strace -ff are NAME.PID)")
+            raise UsageError(
+                f"{printable(name)}: a directory, not a log (the files of strace -ff are NAME.PID)"
+            )
         if not path.exists():
             raise UsageError(f"{printable(name)}: no such file")
         if not (path.is_file() or path.is_fifo()):
@@ -375,7 +377,10 @@ class Analysis:
                 result.final = rule.settled(holes=holes or bool(lacking or unseen))
                 if cut_short and result.passed and not result.final:
                     # held so far: what the run did after the cut could still break it
-                    result.undecide("cannot be decided: it held on the partial trace; the rest of the run could change that")
+                    result.undecide(
+                        "cannot be decided: it held on the partial trace; "
+                        "the rest of the run could change that"
+                    )
         if undecided:
             incomplete.append(
                 f"{plural(undecided, 'rule')} cannot be decided on this trace: it does not hold every call "

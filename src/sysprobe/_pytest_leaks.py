@@ -324,7 +324,7 @@ def _hunt(config: pytest.Config, hunt: Hunt) -> int:
     out.flush()
     report = config.getoption("sysprobe_leaks_report")
     if report:
-        from ._golden.golden import write_atomically
+        from ._files import write_atomically
 
         data = report_json(hunt, outcome, status, _inner_argv(config))
         write_atomically(where / report, json.dumps(data, indent=2) + "\n")

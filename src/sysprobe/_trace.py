@@ -314,8 +314,9 @@ def trace(
     $SYSPROBE_BACKEND, then takes "auto"; ``end_with_command`` ends the run when the
     command exits, killing what it left running (a daemon would keep it open: see
     ``trace.outcome.ended_leftovers``). ``capture_output``: the command's stdout and
-    stderr go to ``trace.stdout``/``trace.stderr`` (bytes) instead of sysprobe's own. Raises sysprobe's errors (StraceMissing,
-    PtraceDenied, CommandNotFound, ...) when tracing is impossible.
+    stderr go to ``trace.stdout``/``trace.stderr`` (bytes) instead of sysprobe's own.
+    Raises sysprobe's errors (StraceMissing, PtraceDenied, CommandNotFound, ...) when
+    tracing is impossible.
 
     A run cut short (its timeout, a signal to this process, its tracer killed) still
     returns its Trace: ``trace.outcome.incomplete`` says why, and the ``assert_*``

@@ -366,10 +366,9 @@ class ReportFile:
                 with open(self.path, "w", encoding="utf-8") as fh:  # /dev/stderr, a FIFO
                     fh.write(text)
             else:
-                from ._golden.golden import write_atomically
+                from ._files import write_atomically
 
-                # a symlink's target is written, the link kept
-                write_atomically(os.path.realpath(self.path), text)
+                write_atomically(self.path, text)  # a symlink's target is written, the link kept
         except OSError as error:
             raise UsageError(
                 f"cannot write the JSON report to {self.path}: {error.strerror or error}"

@@ -29,9 +29,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ._escape import printable
 from . import _pytest_leaks as _leaks
 from ._call import Caller, CallTrace
+from ._escape import printable
 from ._golden.golden import STRING_LIMIT, GoldenResult, parse_substitution
 from ._golden.location import golden_path, module_folder, owner_name, unused_goldens
 from ._trace import Trace, parse, trace

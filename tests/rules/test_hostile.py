@@ -20,7 +20,14 @@ import pytest
 
 import sysprobe
 from sysprobe import RuleSet
-from sysprobe.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED, EXIT_USAGE, RuleSyntaxError, RunIncomplete
+from sysprobe.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_RULE_FAILED,
+    EXIT_USAGE,
+    RuleSyntaxError,
+    RunIncomplete,
+)
 
 from ..helpers import sysprobe as run_sysprobe
 

@@ -184,7 +184,11 @@ LATE_LEAK = "import os, time; r, w = os.pipe2(0); os.spawnv(os.P_WAIT, '/bin/tru
         # a leak seen before the timeout stays a leak: the red points at it
         ("--no-fd-leaks", EXIT_RULE_FAILED, "FAIL  --no-fd-leaks: 2 descriptors leaked"),
         # nothing seen yet proves nothing: the timeout's own code
-        ("--forbid=sendfile", 124, "UNDECIDED  --forbid sendfile: cannot be decided: it held on the partial trace"),
+        (
+            "--forbid=sendfile",
+            124,
+            "UNDECIDED  --forbid sendfile: cannot be decided: it held on the partial trace",
+        ),
     ],
 )
 def test_a_run_cut_short_by_its_timeout(rule: str, code: int, says: str, backend: str) -> None:
