@@ -118,7 +118,7 @@ def test_asserts_on_an_incomplete_trace_raise_the_reason(tmp_path: Path) -> None
     assert (report.passed, report.exit_code, report.failed) == (False, 124, [])
     assert reason in report.text()
     golden = tmp_path / "sleep.trace"
-    with pytest.raises(TimedOut, match="a partial trace is not compared with a golden, nor written as one"):
+    with pytest.raises(TimedOut, match="the trace of an incomplete run is not a golden"):
         t.assert_golden(golden, update=True)
     assert not golden.exists()
 

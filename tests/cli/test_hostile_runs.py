@@ -140,7 +140,7 @@ CASES: dict[str, Case] = {
             "30",
         ),
         EXIT_TIMEOUT,
-        "a partial trace is not compared with a golden, nor written as one",
+        "the trace of an incomplete run is not a golden",
         absent="{tmp}/g.trace",
     ),
     # 5: an injection outside check's filter is applied

@@ -3,7 +3,7 @@ it shows, and its option tables are the CLI's own help.
 
 - Each ```console block runs, command by command, in a folder of its own holding what
   the README assumes (examples/, build/demo/pipe_leak from `make demo`, ./pipe_leak and
-  pipe_leak.c, the test_leaks.py it shows), with the virtual environment's `sysprobe`,
+  pipe_leak.c, each file it shows: a ```python block introduced as `NAME.py`), with the virtual environment's `sysprobe`,
   `python3` and `pytest` first on PATH. Its output (stdout and stderr, as a terminal
   shows them) must be what the README prints, but for what depends on the machine and
   the moment: pids, line numbers, inodes, addresses, times, temporary folders, and the
@@ -78,6 +78,35 @@ def python_blocks(text: str) -> list[str]:
     return [m.group(2) for m in FENCE.finditer(text) if m.group(1) == "python"]
 
 
+# the file a block is: the last `NAME.py` in the sentence that introduces it
+INTRODUCED = re.compile(r"`([\w.]+\.py)`[^`\n]*(?::|next to it:)\s*$")
+
+
+def named_blocks(text: str) -> dict[str, str]:
+    """{file name: code} of the ```python blocks the README introduces as files."""
+    return {name: code for name, (_, code) in _introduced(text).items()}
+
+
+def _introduced(text: str) -> dict[str, tuple[int, str]]:
+    named = {}
+    for match in FENCE.finditer(text):
+        if match.group(1) != "python":
+            continue
+        before = text[: match.start()].rstrip("\n").rsplit("\n\n", 1)[-1]
+        introduced = INTRODUCED.search(before)
+        if introduced is not None:
+            named[introduced.group(1)] = (text[: match.start()].count("\n") + 1, match.group(2))
+    return named
+
+
+def other_suites(text: str, line: int) -> list[str]:
+    """The test files the README shows that a console block at ``line`` must not see: all
+    but the last one shown before it (each block's ``pytest`` runs the suite it shows)."""
+    tests = sorted((at, name) for name, (at, _) in _introduced(text).items() if name.startswith("test_"))
+    shown = [name for at, name in tests if at < line][-1:]
+    return [name for _, name in tests if name not in shown]
+
+
 def machine_free(text: str) -> str:
     """Output without what differs between machines and runs."""
     text = re.sub(r"#\d+\b", "#N", text)
@@ -107,8 +136,8 @@ def readme_folder(tmp_path: Path) -> Path:
     subprocess.run([cc, "-O1", "-o", "build/demo/pipe_leak", "examples/pipe_leak.c"], cwd=folder, check=True)
     shutil.copy(folder / "examples" / "pipe_leak.c", folder / "pipe_leak.c")
     subprocess.run([cc, "-D_GNU_SOURCE", "-o", "pipe_leak", "pipe_leak.c"], cwd=folder, check=True)
-    (test_file,) = [code for code in python_blocks(README.read_text()) if "def test_pipe_leak" in code]
-    (folder / "test_leaks.py").write_text(test_file)
+    for name, code in named_blocks(README.read_text()).items():
+        (folder / name).write_text(code)
     return folder
 
 
@@ -144,10 +173,12 @@ SET_UP = [line for line, examples in BLOCKS if examples[0].command.startswith("m
 
 @pytest.mark.usefixtures("strace_ok")
 @pytest.mark.parametrize(
-    "examples",
-    [pytest.param(examples, id=f"line {line}") for line, examples in BLOCKS if line not in SET_UP],
+    ("line", "examples"),
+    [pytest.param(line, examples, id=f"line {line}") for line, examples in BLOCKS if line not in SET_UP],
 )
-def test_console_examples(examples: list[Example], readme_folder: Path, backend_env: None) -> None:
+def test_console_examples(line: int, examples: list[Example], readme_folder: Path, backend_env: None) -> None:
+    for name in other_suites(README.read_text(), line):
+        (readme_folder / name).unlink()
     env = environment(readme_folder)
     status = 0
     for example in examples:
@@ -167,7 +198,9 @@ def test_the_set_up_block_is_the_only_one_left_out() -> None:
 
 @pytest.mark.usefixtures("strace_ok")
 def test_python_examples(readme_folder: Path, backend_env: None) -> None:
-    (api,) = [code for code in python_blocks(README.read_text()) if "def test_" not in code]
+    text = README.read_text()
+    files = named_blocks(text).values()
+    (api,) = [code for code in python_blocks(text) if code not in files]
     done = subprocess.run(
         [sys.executable, "-c", api],
         cwd=readme_folder,

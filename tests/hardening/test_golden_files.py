@@ -311,9 +311,7 @@ def test_an_interrupted_plugin_update_writes_no_golden(
         assert status == -sig
     else:
         assert status == 1, out  # the test failed, saying why
-        assert (
-            f"RunIncomplete: interrupted by {sig.name}: the command was stopped before it finished; "
-            f"golden trace {printable(str(pytester.path / GOLDEN))} not written" in out
-        ), out
+        # the fixture's run fails the test before any golden is compared or written
+        assert f"sysprobe: the run is incomplete: interrupted by {sig.name}" in out, out
     assert not (pytester.path / "traces").exists() or leftovers(pytester.path / "traces") == []
     assert not (pytester.path / GOLDEN).exists()
