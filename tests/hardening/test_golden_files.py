@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from sysprobe._escape import printable
 from sysprobe.errors import EXIT_FILE, EXIT_INCOMPLETE, EXIT_TIMEOUT
 from tests.helpers import SYSPROBE, alive
 from tests.helpers import sysprobe as cli
