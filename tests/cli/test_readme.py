@@ -3,12 +3,13 @@ it shows, and its option tables are the CLI's own help.
 
 - Each ```console block runs, command by command, in a folder of its own holding what
   the README assumes (examples/, build/demo/pipe_leak from `make demo`, ./pipe_leak and
-  pipe_leak.c, each file it shows: a ```python block introduced as `NAME.py`), with
-  the virtual environment's `sysprobe`, `python3` and `pytest` first on PATH. Its output (stdout and stderr, as a terminal
-  shows them) must be what the README prints, but for what depends on the machine and
-  the moment: pids, line numbers, inodes, addresses, times, temporary folders, and the
-  counts of a summary's calls (the C library decides those). The set-up block (`make
-  demo`, `make test`) is what runs this suite, and is left out.
+  pipe_leak.c, each file it shows: a ```python block introduced as `NAME.py`), with the
+  virtual environment's `sysprobe`, `python3` and `pytest` first on PATH. Its output
+  (stdout and stderr, as a terminal shows them) must be what the README prints, but for
+  what depends on the machine and the moment: pids, line numbers, inodes, addresses,
+  times, temporary folders, and the counts of a summary's calls (the C library decides
+  those). The set-up block (`make demo`, `make test`) is what runs this suite, and is
+  left out.
 - Each ```python block runs (the API example; the pytest file is run by its block).
 - The option tables between `<!-- options: COMMAND [GROUP] -->` and `<!-- /options -->`
   are generated from the commands' help: `python -m tests.cli.test_readme --write`
