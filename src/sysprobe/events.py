@@ -87,6 +87,7 @@ class Syscall(Event):
         "_ret_text",
         "args_text",
         "aux",
+        "cut",
         "duration",
         "end_line",
         "end_raw",
@@ -130,6 +131,9 @@ class Syscall(Event):
         # arguments the tracer printed as plain numbers where strace decodes them (the
         # ptrace backend's honest limit; always empty for strace's own output)
         self.undecoded: tuple[int, ...] = ()
+        # the log ends (or strace's line stops for good) inside this call's own line: its
+        # argument text is only what was printed, and it never returned in the log
+        self.cut = False
 
     @staticmethod
     def completed(
@@ -389,6 +393,58 @@ class StackFrame(Event):
         self.frame = frame
 
 
+class Text(Event):
+    """A line, or part of one, that is not strace's and is known not to hide a call: a
+    program's own output interleaved with strace's (``kind`` "output"), a blank line, a
+    ``#`` comment or a shell prompt around a pasted log ("blank", "comment", "prompt"), the
+    frame of a ``-c`` table ("table")."""
+
+    __slots__ = ("kind", "text")
+    type: ClassVar[str] = "text"
+    _json_names: ClassVar[tuple[str, ...]] = ("kind", "text")
+
+    def __init__(self, pid: int | None, line: int, raw: str, kind: str, text: str) -> None:
+        super().__init__(pid, line, raw, None)
+        self.kind = kind
+        self.text = text
+
+
+class CallCount(Event):
+    """One row of a ``-c``/``-C`` summary table: ``% time, seconds (``total_seconds``), usecs/call, calls,
+    errors, syscall`` (the ``total`` row too, as syscall "total"). A column the table does
+    not have is None."""
+
+    __slots__ = ("calls", "errors", "percent", "total_seconds", "syscall", "usecs_per_call")
+    type: ClassVar[str] = "count"
+    _json_names: ClassVar[tuple[str, ...]] = (
+        "syscall",
+        "calls",
+        "errors",
+        "total_seconds",
+        "usecs_per_call",
+        "percent",
+    )
+
+    def __init__(
+        self,
+        line: int,
+        raw: str,
+        syscall: str,
+        calls: int | None,
+        errors: int | None,
+        total_seconds: float | None,
+        usecs_per_call: float | None,
+        percent: float | None,
+    ) -> None:
+        super().__init__(None, line, raw, None)
+        self.syscall = syscall
+        self.calls = calls
+        self.errors = errors
+        self.total_seconds = total_seconds
+        self.usecs_per_call = usecs_per_call
+        self.percent = percent
+
+
 class Unparsed(Event):
     """A line the parser could not read. It is kept, with why, never dropped."""
 
@@ -411,10 +467,10 @@ def _strip_markers(text: str) -> str:
 def _time_to_seconds(text: str | None) -> float | None:
     if text is None:
         return None
-    if ":" in text:
-        hours, minutes, seconds = text.split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    try:
+    try:  # a log's times are text: a damaged one must cost its ordering, not the run
+        if ":" in text:
+            hours, minutes, seconds = text.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
         return float(text)
     except ValueError:
         return None

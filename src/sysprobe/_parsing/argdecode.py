@@ -45,7 +45,9 @@ from .scan import (
     decimal,
     decoration_close,
     decoration_end,
+    hexadecimal,
     is_digit,
+    is_word,
     number,
     skip_spaces,
     starts_decoration,
@@ -55,7 +57,14 @@ from .scan import (
     word_end,
 )
 
-__all__ = ["decode_args", "decode_args_strict", "decode_value", "decoration_end", "split_decoration"]
+__all__ = [
+    "decode_args",
+    "decode_args_strict",
+    "decode_value",
+    "decoration_end",
+    "split_decoration",
+    "unescape",
+]
 
 _PIPE: Final = Op("|")
 _TILDE: Final = Op("~")
@@ -306,7 +315,7 @@ def _string(cur: _Cursor) -> Node:
     truncated = text.startswith("...", close)
     cur.pos = close + 3 if truncated else close
     if text.find("\\", i + 1, close - 1) >= 0:
-        return Str(_unescape(body), truncated)
+        return Str(unescape(body), truncated)
     return Str(body.encode("utf-8", "surrogateescape"), truncated)
 
 
@@ -318,6 +327,13 @@ def _number(cur: _Cursor) -> Node:
     i = start + 1 if ord(text[start]) == 45 else start  # "-"
     value, stop, base = unsigned(text, i, end)
     node: Node  # not int: mypyc would make an int-typed Hex or Oct a plain int
+    if base != 16 and stop < end and ord(text[i]) == 48 and _is_hex_letter(ord(text[stop])):
+        # zero-padded hex without "0x", as strace prints some fields (nl_groups=000000ff)
+        value, hex_stop = hexadecimal(text, i, end)
+        if hex_stop == end or not is_word(ord(text[hex_stop])):
+            stop, base = hex_stop, 16
+            cur.pos = stop
+            return Hex(-value if i > start else value)
     if base == 16:
         if stop == i + 2:
             raise _Malformed("0x without digits")
@@ -371,6 +387,10 @@ def _decorated(cur: _Cursor, start: int, lt: int) -> Fd:
     return split_decoration(cur.text[start:stop])
 
 
+def _is_hex_letter(c: int) -> bool:
+    return 97 <= c <= 102 or 65 <= c <= 70
+
+
 def _op(tok: str) -> Op:
     op = _OPS.get(tok)
     if op is None:
@@ -380,9 +400,57 @@ def _op(tok: str) -> Op:
     return op
 
 
-def _unescape(body: str) -> bytes:
+def unescape(body: str) -> bytes:
+    """strace's C escapes → the bytes. Never raises: an escape cut off by the end of a log
+    (``"abc\\``, ``"\\x4``) or one strace never writes is kept as it is."""
     raw = body.encode("utf-8", "surrogateescape")
-    return codecs.escape_decode(raw)[0] if b"\\" in raw else raw
+    if b"\\" not in raw:
+        return raw
+    try:
+        return codecs.escape_decode(raw)[0]
+    except ValueError:
+        return _unescape_leniently(raw)
+
+
+_SIMPLE_ESCAPES: Final = {
+    ord("n"): 10, ord("t"): 9, ord("r"): 13, ord("v"): 11, ord("f"): 12, ord("a"): 7, ord("b"): 8,
+    ord("\\"): 92, ord('"'): 34, ord("'"): 39,
+}
+
+
+def _unescape_leniently(raw: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    end = len(raw)
+    while i < end:
+        c = raw[i]
+        if c != 92 or i + 1 == end:
+            out.append(c)
+            i += 1
+            continue
+        e = raw[i + 1]
+        octal = 0
+        j = i + 1
+        while j < end and j < i + 4 and 48 <= raw[j] <= 55:
+            octal = octal * 8 + raw[j] - 48
+            j += 1
+        if j > i + 1:
+            out.append(octal & 0xFF)
+            i = j
+        elif e in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[e])
+            i += 2
+        elif e == 120 and i + 3 < end and _is_hex2(raw[i + 2 : i + 4]):
+            out.append(int(raw[i + 2 : i + 4], 16))
+            i += 4
+        else:
+            out.append(c)  # not an escape after all: the backslash stays
+            i += 1
+    return bytes(out)
+
+
+def _is_hex2(pair: bytes) -> bool:
+    return len(pair) == 2 and all(48 <= b <= 57 or 97 <= b <= 102 or 65 <= b <= 70 for b in pair)
 
 
 def split_decoration(tok: str) -> Fd:
@@ -398,6 +466,6 @@ def split_decoration(tok: str) -> Fd:
         info = info[:-10]
         deleted = True
     if "\\" in info:
-        info = _unescape(info).decode("utf-8", "surrogateescape")
+        info = unescape(info).decode("utf-8", "surrogateescape")
     value = number(head)
     return Fd(head if value is None else value, info, deleted)

@@ -326,3 +326,29 @@ def comma_spans(text: str, nest: bool) -> list[tuple[int, int]]:
         return []
     spans.append((start, end))
     return spans
+
+
+def top_level_commas(text: str, start: int) -> list[int]:
+    """Indexes of the commas of ``text[start:]`` outside strings, comments, decorations
+    and brackets; the scan stops at a bracket closing one opened before ``start``."""
+    commas: list[int] = []
+    depth = 0
+    i = start
+    end = len(text)
+    while i < end:
+        c = ord(text[i])
+        if c in (_QUOTE, _BACKSLASH, _SLASH, _LT):
+            after = _opaque_end(text, i, end, c)
+            if after > i:
+                i = after
+                continue
+        if c in (_OPEN_PAREN, _OPEN_SQUARE, _OPEN_CURLY):
+            depth += 1
+        elif c in (_CLOSE_PAREN, _CLOSE_SQUARE, _CLOSE_CURLY):
+            if depth == 0:
+                break
+            depth -= 1
+        elif c == _COMMA and depth == 0:
+            commas.append(i)
+        i += 1
+    return commas
