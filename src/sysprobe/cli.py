@@ -8,6 +8,8 @@ are imported by the command that needs them; rich only colours reports on a term
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
@@ -19,7 +21,7 @@ from ._version import __version__
 from .errors import EXIT_TIMEOUT, SysprobeError, UsageError
 
 if TYPE_CHECKING:
-    from .events import Event
+    from ._parsing.jsonl import JsonLinesWriter
 
 app = typer.Typer(
     name="sysprobe",
@@ -62,23 +64,42 @@ def fail(error: SysprobeError) -> NoReturn:
     raise typer.Exit(error.exit_code)
 
 
-class JsonLines:
-    """Events as JSON Lines, flushed whenever the trace goes quiet."""
+def json_destination(path: str, source: str, arch: str | None = None) -> JsonLinesWriter:
+    """The events' own stream (``--events PATH``): a file, or ``-`` for stdout. With
+    ``-``, the stream takes a copy of stdout and stdout itself becomes stderr, so that a
+    traced command's own output (and anything else written to fd 1) never lands in the
+    JSON Lines."""
+    from ._parsing.jsonl import JsonLinesWriter
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    if path == "-":
+        stream_fd = os.dup(1)
+        os.dup2(2, 1)
+        return JsonLinesWriter(os.fdopen(stream_fd, "w", encoding="utf-8"), source, arch)
+    try:
+        out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - the writer closes it
+    except OSError as error:
+        fail(UsageError(f"--events {path}: {error.strerror or error}"))
+    return JsonLinesWriter(out, source, arch)
 
-    def write(self, event: Event) -> None:
-        self.out.write(json.dumps(event.to_json()) + "\n")
 
-    def flush(self) -> None:
-        self.out.flush()
+EventsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--events",
+        metavar="PATH",
+        help="Write the events as JSON Lines to PATH ('-': stdout; the command's own stdout then goes to "
+        "stderr). Schema: README 'JSON Lines'.",
+    ),
+]
 
 
 @app.command(context_settings=COMMAND_CONTEXT)
 def trace(
     command: CommandArg,
-    json_out: Annotated[bool, typer.Option("--json", help="Stream events as JSON Lines to stdout.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Same as --events -: events as JSON Lines on stdout, the command's on stderr.")
+    ] = False,
+    events: EventsOpt = None,
     output: OutputOpt = None,
     trace_set: Annotated[
         str | None,
@@ -121,7 +142,10 @@ def trace(
         subs = [parse_substitution(text) for text in substitute or []]
     except ValueError as error:
         fail(UsageError(f"--substitute {error}"))
-    sink = JsonLines(sys.stdout) if json_out else None
+    if json_out and events is not None and events != "-":
+        fail(UsageError("--json is --events -: give one of them"))
+    destination = "-" if json_out else events
+    sink = json_destination(destination, shlex.join(command)) if destination is not None else None
     try:
         run = _pipeline.command(
             command,
@@ -144,7 +168,7 @@ def trace(
         fail(error)
     finally:
         if sink is not None:
-            sink.flush()
+            sink.close()
     outcome = recording.outcome
     assert outcome is not None
     if summary:
@@ -287,15 +311,17 @@ def parse(
     """
     from . import _pipeline
 
-    sink = JsonLines(sys.stdout) if json_out else None
+    sink = json_destination("-", " ".join(files)) if json_out else None
     try:
         recording = _pipeline.record(
             _pipeline.logs(files), keep_events=False, on_event=sink.write if sink else None
         )
     except SysprobeError as error:
+        if sink is not None:
+            sink.close()  # the events read before the error stay valid JSON Lines
         fail(error)
     if sink is not None:
-        sink.flush()
+        sink.close()
     else:
         emit(recording.summary_lines(), sys.stdout)
     summary = recording.analysis.summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BAD_LOG = 65  # EX_DATAERR: a log that cannot be read as strace output (empty, binary, unreadable)
 EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE: no strace (or no python-ptrace for --backend ptrace)
 EXIT_INCOMPLETE = 75  # EX_TEMPFAIL: the run was cut short (interrupted, tracer killed): no verdict
 EXIT_PTRACE_DENIED = 77  # EX_NOPERM
@@ -92,6 +93,13 @@ class TimedOut(RunIncomplete):
     """The run was cut short by its timeout (``--timeout``): as GNU timeout, 124."""
 
     exit_code = EXIT_TIMEOUT
+
+
+class BadLog(SysprobeError):
+    """A strace log that cannot be read: missing rights, empty, compressed data that ends
+    early, or not strace output at all (no line of it reads as strace's)."""
+
+    exit_code = EXIT_BAD_LOG
 
 
 class RuleSyntaxError(UsageError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from ._parsing.argdecode import decode_args, decode_value, split_decoration
-from .argtree import Fd, Node, to_json
+from .argtree import Fd, Node, clean_text, put_text, to_json
 
 Split = Literal["merged", "unfinished", "resumed"]
 
@@ -56,13 +56,15 @@ class Event:
         return f"{self.file}:{lines}" if self.file else f"line {lines}"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type, "pid": self.pid, "line": self.line}
+        """The event as JSON Lines record (README "JSON Lines", schemas/events.schema.json):
+        every string valid UTF-8, bytes that are not kept losslessly in a ``*_b64`` key."""
+        out: dict[str, Any] = {"type": self.type, "pid": self.pid, "line": self.line, "lines": list(self.lines)}
         if self.file is not None:
-            out["file"] = self.file
+            out["file"] = clean_text(self.file)
         if self.time is not None:
             out["time"] = self.time
         out.update(self._json_fields())
-        out["raw"] = self.raw if len(self.raw_lines) == 1 else list(self.raw_lines)
+        put_text(out, "raw", "\n".join(self.raw_lines))
         return out
 
     def _json_fields(self) -> dict[str, Any]:
@@ -252,17 +254,18 @@ class Syscall(Event):
             "errno": self.errno,
         }
         if self.ret_text is not None and self.ret_text != str(self.ret):
-            out["ret_text"] = self.ret_text
+            out["ret_text"] = clean_text(self.ret_text)
         if self.errno is not None:
-            out["errno_text"] = self.errno_text
+            errno_text = self.errno_text
+            out["errno_text"] = None if errno_text is None else clean_text(errno_text)
         elif self.note is not None:
-            out["note"] = self.note
+            out["note"] = clean_text(self.note)
         if self.injected:
             out["injected"] = True
         if self.split is not None:
             out["split"] = self.split
-        if len(self.lines) > 1:
-            out["lines"] = list(self.lines)
+        if self.cut:
+            out["cut"] = True
         if self.duration is not None:
             out["duration"] = self.duration_seconds
         if self.undecoded:
@@ -374,7 +377,9 @@ class Message(Event):
 
     __slots__ = ("text",)
     type: ClassVar[str] = "message"
-    _json_names: ClassVar[tuple[str, ...]] = ("text",)
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"text": clean_text(self.text)}
 
     def __init__(self, pid: int | None, line: int, raw: str, text: str, time: str | None = None) -> None:
         super().__init__(pid, line, raw, time)
@@ -386,7 +391,9 @@ class StackFrame(Event):
 
     __slots__ = ("frame",)
     type: ClassVar[str] = "stack"
-    _json_names: ClassVar[tuple[str, ...]] = ("frame",)
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"frame": clean_text(self.frame)}
 
     def __init__(self, pid: int | None, line: int, raw: str, frame: str) -> None:
         super().__init__(pid, line, raw, None)
@@ -401,7 +408,11 @@ class Text(Event):
 
     __slots__ = ("kind", "text")
     type: ClassVar[str] = "text"
-    _json_names: ClassVar[tuple[str, ...]] = ("kind", "text")
+
+    def _json_fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        put_text(out, "text", self.text)
+        return out
 
     def __init__(self, pid: int | None, line: int, raw: str, kind: str, text: str) -> None:
         super().__init__(pid, line, raw, None)
@@ -450,7 +461,9 @@ class Unparsed(Event):
 
     __slots__ = ("reason",)
     type: ClassVar[str] = "unparsed"
-    _json_names: ClassVar[tuple[str, ...]] = ("reason",)
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"reason": clean_text(self.reason)}
 
     def __init__(self, pid: int | None, line: int, raw: str, reason: str, time: str | None = None) -> None:
         super().__init__(pid, line, raw, time)

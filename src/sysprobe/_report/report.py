@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._parsing.jsonl import REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION
 from .._rules.rules import RuleResult
+from ..argtree import clean_json
 from ..errors import EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
 
@@ -81,6 +83,8 @@ class Report:
             "tracer": self.tracer,
             "results": [_result_json(r) for r in self.results],
         }
+        cleaned: dict[str, object] = clean_json(report)
+        return cleaned
 
 
 def _result_json(r: RuleResult) -> dict[str, object]:
@@ -89,7 +93,9 @@ def _result_json(r: RuleResult) -> dict[str, object]:
         "passed": r.passed,
         "summary": r.summary,
         "evidence": [
-            e if isinstance(e, str) else {"where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
+            {"text": e, "where": None, "pid": None, "call": None, "note": None}
+            if isinstance(e, str)
+            else {"text": e.render(), "where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
             for e in r.evidence
         ],
     }
