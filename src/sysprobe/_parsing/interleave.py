@@ -190,6 +190,8 @@ def _name_start(raw: str, p: int) -> int:
 # ---- lines around a log ----
 
 _PROMPT = re.compile(r"^(?:\S*[$#%>] |\$$)")
+_USER_PROMPT = re.compile(r"^[\w.-]+@[\w.-]+:\S*[$#] ")  # user@host:~/src$ make
+_ROOT_PROMPT = re.compile(r"^# +strace +(?:-|\S*/)")  # "# strace -f ls", not "# strace of the build"
 _COUNT_HEADER = re.compile(r"^\s*% time\s+")
 _COUNT_RULE = re.compile(r"^[- ]+$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
@@ -201,8 +203,8 @@ def around_kind(raw: str) -> str | None:
     if not raw.strip():
         return "blank"
     if raw.startswith("#") and not raw.startswith("#!"):
-        return "prompt" if raw.startswith("# ") and " strace " in f" {raw[2:]} " else "comment"
-    if _PROMPT.match(raw) and ("strace" in raw or raw.startswith("$")):
+        return "prompt" if _ROOT_PROMPT.match(raw) else "comment"
+    if _PROMPT.match(raw) and ("strace" in raw or raw.startswith("$")) or _USER_PROMPT.match(raw):
         return "prompt"
     return None
 

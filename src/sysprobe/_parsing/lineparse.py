@@ -79,7 +79,7 @@ _PREFIX = re.compile(
     \s*
     (?P<time>\d+:\d\d:\d\d(?:\.\d+)?|\d+\.\d+)?    # -t/-tt, or -ttt/-r
     \s*
-    (?P<brackets>(?:\[[^\]]*\]\s+)*)                # -i, -n, --secontext
+    (?P<brackets>(?:\[(?!pid\s)[^\]]*\]\s+)*)        # -i, -n, --secontext
     """,
     re.X,
 )
@@ -961,6 +961,13 @@ def _start_of(pending: Pending, pid: int | None, name: str) -> tuple[list[Event]
     if start is not None and start.name != name:
         flushed.append(start)  # that call never resumed; this resumes one we never saw start
         start = None
+    if start is None and pid is None:
+        # an unprefixed line whose task is not known yet: the one call of that name waiting
+        # (strace's stderr: "[pid N] wait4(... <unfinished ...>", N's other tasks exit, and
+        # "<... wait4 resumed>" comes unprefixed)
+        waiting = [key for key, call in pending.items() if call.name == name and key is not None]
+        if len(waiting) == 1:
+            return flushed, pending.pop(waiting[0]), False
     if start is None and pid is not None:
         theirs = pending.get(_exec_key(pid))
         if theirs is not None and theirs.name == name:

@@ -72,8 +72,11 @@ class Report:
         return "\n".join(line for _, line in self.lines())
 
     def to_json(self) -> dict[str, object]:
-        """The verdicts, for CI tools (``sysprobe check --json-report FILE``)."""
-        return {
+        """The verdicts, for CI tools (``sysprobe check --json-report FILE``): valid UTF-8,
+        one type per key (sysprobe/schemas/report.schema.json)."""
+        report = {
+            "schema": REPORT_SCHEMA_NAME,
+            "schema_version": REPORT_SCHEMA_VERSION,
             "title": self.title,
             "passed": self.passed,
             "exit_status": self.exit_status,
