@@ -3,8 +3,9 @@
     python benchmarks/log_figures.py [PATH...]   (default: tests/data/wild, tests/data/corpus)
 
 A "call" is a Syscall event; "whole" counts those with both the call and its result;
-"no pid" counts calls the parser could not attribute to a process; "text in args" counts write calls whose count argument is not a plain number (program
-output folded into an argument: a call the parser got wrong).
+"no pid" counts calls the parser could not attribute to a process; "text in args"
+counts write calls whose count argument is not a plain number (program output folded
+into an argument: a call the parser got wrong).
 """
 
 from __future__ import annotations
@@ -48,16 +49,15 @@ def figures(path: Path) -> Counter[str]:
 def main() -> None:
     paths = [Path(p) for p in sys.argv[1:]] or DEFAULT
     total: Counter[str] = Counter()
-    print(f"{'log':48} {'lines':>7} {'unparsed':>8} {'calls':>7} {'whole':>7} {'text in args':>12} {'no pid':>6}")
+    columns = ("lines", "unparsed", "calls", "whole", "text in args", "no pid")
+    widths = (7, 8, 7, 7, 12, 6)
+    print(f"{'log':48}", *(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True)))
     for path in logs(paths):
         c = figures(path)
         total.update(c)
         name = str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path)
-        print(f"{name:48} {c['lines']:7} {c['unparsed']:8} {c['calls']:7} {c['whole']:7} {c['text in args']:12} {c['no pid']:6}")
-    print(
-        f"{'total':48} {total['lines']:7} {total['unparsed']:8} {total['calls']:7} {total['whole']:7} "
-        f"{total['text in args']:12} {total['no pid']:6}"
-    )
+        print(f"{name:48}", *(f"{c[k]:{w}}" for k, w in zip(columns, widths, strict=True)))
+    print(f"{'total':48}", *(f"{total[k]:{w}}" for k, w in zip(columns, widths, strict=True)))
 
 
 if __name__ == "__main__":

@@ -370,11 +370,10 @@ def _struct_json(node: Struct) -> dict[str, Any]:
 
 
 def _fd_json(node: Fd) -> dict[str, Any]:
-    fd: dict[str, Any]
-    if isinstance(node.fd, int):
-        fd = {"fd": node.fd}
-    else:  # AT_FDCWD</tmp>: a name, not a number
-        fd = {"fd": None, "const": clean_text(node.fd)}
+    # AT_FDCWD</tmp>: a name, not a number
+    fd: dict[str, Any] = (
+        {"fd": node.fd} if isinstance(node.fd, int) else {"fd": None, "const": clean_text(node.fd)}
+    )
     put_text(fd, "info", node.info)
     if node.deleted:
         fd["deleted"] = True

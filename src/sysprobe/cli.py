@@ -12,7 +12,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -97,7 +97,10 @@ EventsOpt = Annotated[
 def trace(
     command: CommandArg,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Same as --events -: events as JSON Lines on stdout, the command's on stderr.")
+        bool,
+        typer.Option(
+            "--json", help="Same as --events -: events as JSON Lines on stdout, the command's on stderr."
+        ),
     ] = False,
     events: EventsOpt = None,
     output: OutputOpt = None,

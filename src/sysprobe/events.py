@@ -58,7 +58,12 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         """The event as JSON Lines record (README "JSON Lines", schemas/events.schema.json):
         every string valid UTF-8, bytes that are not kept losslessly in a ``*_b64`` key."""
-        out: dict[str, Any] = {"type": self.type, "pid": self.pid, "line": self.line, "lines": list(self.lines)}
+        out: dict[str, Any] = {
+            "type": self.type,
+            "pid": self.pid,
+            "line": self.line,
+            "lines": list(self.lines),
+        }
         if self.file is not None:
             out["file"] = clean_text(self.file)
         if self.time is not None:
@@ -425,7 +430,7 @@ class CallCount(Event):
     errors, syscall`` (the ``total`` row too, as syscall "total"). A column the table does
     not have is None."""
 
-    __slots__ = ("calls", "errors", "percent", "total_seconds", "syscall", "usecs_per_call")
+    __slots__ = ("calls", "errors", "percent", "syscall", "total_seconds", "usecs_per_call")
     type: ClassVar[str] = "count"
     _json_names: ClassVar[tuple[str, ...]] = (
         "syscall",

@@ -97,7 +97,11 @@ def validated(path: Path) -> list[dict[str, Any]]:
         error = jsonschema.exceptions.best_match(validator.iter_errors(record))
         assert error is None, f"{error.message[:300]} at {list(error.absolute_path)}: {record['raw'][:200]}"
     first = out[0]
-    assert (first["type"], first["schema"], first["schema_version"]) == ("header", "sysprobe-events", SCHEMA_VERSION)
+    assert (first["type"], first["schema"], first["schema_version"]) == (
+        "header",
+        "sysprobe-events",
+        SCHEMA_VERSION,
+    )
     assert all(r["type"] != "header" for r in out[1:])
     return out
 
@@ -165,7 +169,10 @@ def test_a_cpython_run_with_bytes_that_are_not_utf8(tmp_path: Path, strace_ok: N
     # the bytes: text with U+FFFD, the exact bytes in str_b64
     writes = [e for e in events if e["type"] == "syscall" and e["name"] == "write"]
     buffers = [w["args"][1] for w in writes]
-    assert {"str": "caf\ufffd \ufffd\ufffd\n", "str_b64": base64.b64encode(b"caf\xe9 \xff\xfe\n").decode()} in buffers
+    assert {
+        "str": "caf\ufffd \ufffd\ufffd\n",
+        "str_b64": base64.b64encode(b"caf\xe9 \xff\xfe\n").decode(),
+    } in buffers
     assert any(base64.b64decode(b.get("str_b64", "")) == b"\x00\xff binary \x80" for b in buffers)
     opens = [e["args"][1] for e in events if e["type"] == "syscall" and e["name"] == "openat" and e["errno"]]
     assert any(base64.b64decode(o.get("str_b64", "")) == b"/nonexistent/\xff\xfe" for o in opens)
@@ -199,11 +206,15 @@ def test_a_go_run_on_stdout_apart_from_the_programs_output(
     # ExtraFiles passes /etc/hostname as fd 3 on purpose; syscall.Pipe's ends leak
     assert {(row[3], row[5]) for row in echo} >= {(3, "/etc/hostname")}
     assert {row[4] for row in echo} >= {"file", "pipe"}
-    deliberate = duckdb.connect().execute(
-        "SELECT f.fd, f.deliberate FROM (SELECT unnest(fds) AS f FROM read_json_auto(?) "
-        "WHERE name = 'execve' AND args[1]->>'str' = '/bin/echo') ORDER BY 1",
-        [str(path)],
-    ).fetchall()
+    deliberate = (
+        duckdb.connect()
+        .execute(
+            "SELECT f.fd, f.deliberate FROM (SELECT unnest(fds) AS f FROM read_json_auto(?) "
+            "WHERE name = 'execve' AND args[1]->>'str' = '/bin/echo') ORDER BY 1",
+            [str(path)],
+        )
+        .fetchall()
+    )
     assert (3, True) in deliberate and any(not d for _, d in deliberate)
 
 

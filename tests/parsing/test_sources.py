@@ -38,7 +38,9 @@ def test_crlf_log(tmp_path: Path) -> None:
     leaks_found(log)
     plain = [(e.type, e.lines, getattr(e, "name", None)) for e in parse_paths([str(tmp_path / "crlf.log")])]
     (tmp_path / "lf.log").write_bytes(LEAKING)
-    assert plain == [(e.type, e.lines, getattr(e, "name", None)) for e in parse_paths([str(tmp_path / "lf.log")])]
+    assert plain == [
+        (e.type, e.lines, getattr(e, "name", None)) for e in parse_paths([str(tmp_path / "lf.log")])
+    ]
 
 
 def test_gzip_log_with_or_without_its_suffix(tmp_path: Path) -> None:
@@ -99,9 +101,9 @@ def test_a_read_error_in_the_middle_is_an_error() -> None:
     "cut",
     [
         '3 write(1, "abc\\',
-        '3 openat(AT_FDCWD</tmp\\',
+        "3 openat(AT_FDCWD</tmp\\",
         '3 openat(AT_FDCWD</tmp>, "a\\x4',
-        '3 read(3</tmp/a\\',
+        "3 read(3</tmp/a\\",
         '3 write(1, "\\37',
         "3 close(3) = 0 <0.0000",
     ],
@@ -126,7 +128,9 @@ def test_a_bad_timestamp_in_one_file_of_a_set(tmp_path: Path) -> None:
     (tmp_path / "t.100").write_text(
         '10:00:00.000001 openat(AT_FDCWD, "/a", O_RDONLY) = 3\n10:00:00.000003 close(3) = 0\n'
     )
-    (tmp_path / "t.101").write_text("10:00:00.000002 close(4) = 0\n10:0x:00.0 close(5) = 0\n1:2 close(6) = 0\n")
+    (tmp_path / "t.101").write_text(
+        "10:00:00.000002 close(4) = 0\n10:0x:00.0 close(5) = 0\n1:2 close(6) = 0\n"
+    )
     events = list(parse_paths([str(tmp_path / "t.100"), str(tmp_path / "t.101")]))
     # a time that does not read keeps its file's last good one
     assert [(e.file, e.line) for e in events if isinstance(e, Syscall)] == [

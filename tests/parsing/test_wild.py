@@ -183,7 +183,12 @@ mkdir: cannot create directory 'y': File exists
 """,
         [
             ("attached", 513337, (1,), ""),
-            ("syscall", 513336, (1, 2), "sigaltstack(NULL, {ss_sp=NULL, ss_flags=SS_DISABLE, ss_size=0}) = 0"),
+            (
+                "syscall",
+                513336,
+                (1, 2),
+                "sigaltstack(NULL, {ss_sp=NULL, ss_flags=SS_DISABLE, ss_size=0}) = 0",
+            ),
         ],
     ),
     "strace 4's clone(Process N attached": (
@@ -233,7 +238,12 @@ exit_group(0) = ?
             ("syscall", 21720, (1,), "clone(child_stack=NULL, flags=SIGCHLD) = 21721"),
             ("syscall", 21721, (3,), "exit_group(0) = ?"),
             ("exit", 21721, (4,), "+++ exited with 0 +++"),
-            ("syscall", 21720, (2, 5), "wait4(21721, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 21721"),
+            (
+                "syscall",
+                21720,
+                (2, 5),
+                "wait4(21721, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 21721",
+            ),
             ("syscall", 21720, (6,), "exit_group(0) = ?"),
             ("exit", 21720, (7,), "+++ exited with 0 +++"),
         ],
@@ -280,10 +290,20 @@ user@host:~$ echo done
         [
             ("syscall", 3, (1,), "close(3) = 0"),
             ("text", None, (2,), "table: % time     seconds  usecs/call     calls    errors syscall"),
-            ("text", None, (3,), "table: ------ ----------- ----------- --------- --------- ----------------"),
+            (
+                "text",
+                None,
+                (3,),
+                "table: ------ ----------- ----------- --------- --------- ----------------",
+            ),
             ("count", None, (4,), "close calls=1 errors=None s=1e-05 %=62.5"),
             ("count", None, (5,), "openat calls=2 errors=2 s=6e-06 %=37.5"),
-            ("text", None, (6,), "table: ------ ----------- ----------- --------- --------- ----------------"),
+            (
+                "text",
+                None,
+                (6,),
+                "table: ------ ----------- ----------- --------- --------- ----------------",
+            ),
             ("count", None, (7,), "total calls=3 errors=2 s=1.6e-05 %=100.0"),
         ],
     ),

@@ -413,8 +413,16 @@ def unescape(body: str) -> bytes:
 
 
 _SIMPLE_ESCAPES: Final = {
-    ord("n"): 10, ord("t"): 9, ord("r"): 13, ord("v"): 11, ord("f"): 12, ord("a"): 7, ord("b"): 8,
-    ord("\\"): 92, ord('"'): 34, ord("'"): 39,
+    ord("n"): 10,
+    ord("t"): 9,
+    ord("r"): 13,
+    ord("v"): 11,
+    ord("f"): 12,
+    ord("a"): 7,
+    ord("b"): 8,
+    ord("\\"): 92,
+    ord('"'): 34,
+    ord("'"): 39,
 }
 
 

@@ -28,37 +28,27 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .._kernel.syscalls import facts, is_syscall
 from .argdecode import decode_args_strict, unescape
-from .scan import close_bracket, decimal, is_word, string_end, top_level_commas
+from .scan import close_bracket, is_word, string_end, top_level_commas, write_count_end
 
 MAX_HELD_LINES: Final = 64  # lines of text a call may be held open across
 _RESULT_TAIL = re.compile(r"\)\s*= \S")
 _RESYNC = re.compile(
-    r"\[pid +\d+|<\.\.\. \w+ resumed>|strace: |\+\+\+ (?:exited|killed|superseded) |--- (?:SIG|\{|stopped )|\w\("
+    r"\[pid +\d+|<\.\.\. \w+ resumed>|strace: "
+    r"|\+\+\+ (?:exited|killed|superseded) |--- (?:SIG|\{|stopped )|\w\("
 )
 
 
 def write_head(body: str, p: int) -> tuple[int, bytes, int, bool] | None:
     """``write(FD, "S"[...], N`` at ``body[p]`` == ``(``: (the index after N, the bytes
     S shows, N, whether S was cut short with ``...``); None for any other shape."""
-    end = len(body)
-    q = body.find('"', p, end)
-    if q < 0 or not body.startswith(", ", q - 2) or body.find(",", p, q - 2) >= 0:
+    a = write_count_end(body, p, len(body))
+    if a < 0:
         return None
-    if body[q - 1] == "\\":  # \" inside a -y decoration, not a string
-        return None
-    e = string_end(body, q, end)
-    if e > end:
-        return None
-    truncated = body.startswith("...", e)
-    k = e + 3 if truncated else e
-    if not body.startswith(", ", k):
-        return None
-    count, a = decimal(body, k + 2, end)
-    if a == k + 2:
-        return None
-    return a, unescape(body[q + 1 : e - 1]), count, truncated
+    q = body.find('"', p)
+    e = string_end(body, q, len(body))
+    count = int(body[body.rindex(" ", 0, a) + 1 : a])
+    return a, unescape(body[q + 1 : e - 1]), count, body.startswith("...", e)
 
 
 class WriteText:
@@ -149,6 +139,8 @@ class HeldCall:
 
 
 def _arity(name: str) -> int | None:
+    from .._kernel.syscalls import facts  # imported when a log needs it: start-up time counts
+
     row = facts(name)
     return None if row is None else len(row.args)
 
@@ -177,6 +169,8 @@ def resync_points(raw: str) -> list[int]:
 
 def _name_start(raw: str, p: int) -> int:
     """The start of the longest known syscall name ending at ``raw[p]`` == ``(``; -1 if none."""
+    from .._kernel.syscalls import is_syscall
+
     i = p
     while i > 0 and is_word(ord(raw[i - 1])):
         i -= 1
@@ -204,7 +198,7 @@ def around_kind(raw: str) -> str | None:
         return "blank"
     if raw.startswith("#") and not raw.startswith("#!"):
         return "prompt" if _ROOT_PROMPT.match(raw) else "comment"
-    if _PROMPT.match(raw) and ("strace" in raw or raw.startswith("$")) or _USER_PROMPT.match(raw):
+    if (_PROMPT.match(raw) and ("strace" in raw or raw.startswith("$"))) or _USER_PROMPT.match(raw):
         return "prompt"
     return None
 
@@ -236,6 +230,6 @@ def count_row(raw: str, columns: list[str]) -> dict[str, float | int | str | Non
     if len(values) != len(numeric) or not all(_NUMBER.match(v) for v in values):
         return None
     row: dict[str, float | int | str | None] = {"syscall": name, "errors": None}
-    for column, value in zip(numeric, values):
+    for column, value in zip(numeric, values, strict=True):
         row[column] = float(value) if "." in value else int(value)
     return row

@@ -38,7 +38,7 @@ _EXECS: Final = frozenset({"execve", "execveat"})
 
 def schema(name: str = "events") -> dict[str, Any]:
     """The published JSON Schema (``events`` or ``report``), from the package."""
-    text = resources.files("sysprobe").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    text = resources.files("sysprobe").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

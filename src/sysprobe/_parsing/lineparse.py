@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Final, TypeAlias
 
-from .._kernel.syscalls import is_syscall
 from ..events import (
     Attached,
     CallCount,
@@ -204,11 +203,11 @@ class _OpenCall:
 class _Open(_Marker):
     """From the line readers: the call at ``raw[start:p]`` did not end on its line."""
 
-    __slots__ = ("line", "p", "start")
+    __slots__ = ("at", "p", "start")
 
-    def __init__(self, line: _Line, start: int, p: int) -> None:
+    def __init__(self, at: _Line, start: int, p: int) -> None:
         super().__init__()
-        self.line = line
+        self.at = at  # the line (not ``line``: an Event's line is its number)
         self.start = start
         self.p = p
 
@@ -270,7 +269,7 @@ class _SlowReader:
 
     def _open_call(self, ev: _Open) -> list[Event]:
         """Start waiting for the end of the call ``ev`` shows, or give it up now."""
-        line = ev.line
+        line = ev.at
         raw = line.raw
         call = _OpenCall(line, ev.start, ev.p)
         if call.name == "write":
@@ -348,7 +347,9 @@ class _SlowReader:
             texts: list[Event] = [Text(line.pid, line.n, raw, "output", raw[call.after :])]
             texts += [Text(line.pid, k, text, "output", text) for k, text in call.lines]
         else:
-            ev = Syscall.unfinished(line.pid, line.n, raw, line.time, call.name, raw[call.p + 1 :].rstrip(" "))
+            ev = Syscall.unfinished(
+                line.pid, line.n, raw, line.time, call.name, raw[call.p + 1 :].rstrip(" ")
+            )
             texts = [Unparsed(None, k, text, "not a strace line") for k, text in call.lines]
         ev.cut = True
         return [self._stamp(e) for e in [ev, *texts]]
@@ -555,10 +556,18 @@ def _fast_call(
     close, q = _args_close(raw, p + 1, end)
     if close < 0:
         return None
-    if p - i == 5 and raw.startswith("write", i) and _text_after_write(raw, p, close):
-        return None
-    ev = Syscall.completed(lpid, n, raw, time, raw[i:p], raw[p + 1 : close])
+    name = raw[i:p]
+    count = -1
+    if p - i == 5 and name == "write":
+        count = _plain_write_count(raw, close)
+        if count < 0:
+            return None
+    ev = Syscall.completed(lpid, n, raw, time, name, raw[p + 1 : close])
     _set_result(ev, raw, q + 3, end)
+    if count >= 0:
+        ret = ev.ret
+        if ret is None or ret != count:
+            return None  # maybe a count with the program's digits after it: the slow path knows
     return ev
 
 
@@ -570,17 +579,34 @@ def _fast_unfinished(
     k = trim_spaces(raw, p + 1, end - len(_UNFINISHED))
     if not strings_closed(raw, p + 1, k):
         return None
-    if p - i == 5 and raw.startswith("write", i) and _text_after_write(raw, p, k):
+    if p - i == 5 and raw[i:p] == "write" and _plain_write_count(raw, k) < 0:
         return None
     pending[lpid] = Syscall.unfinished(lpid, n, raw, time, raw[i:p], raw[p + 1 : k])
     return _HELD
 
 
-def _text_after_write(raw: str, p: int, stop: int) -> bool:
-    """Is there text between a write's count and ``stop`` (the program's output, printed
-    into the line: ``write(2, "ab", 2ab) = 2``)? The slow path then reads it."""
-    head = write_head(raw, p)
-    return head is not None and head[0] != stop
+def _plain_write_count(raw: str, stop: int) -> int:
+    """A write's count when the line shows ``"...", COUNT`` right before ``stop`` (its
+    ``)``), as a plain write does; -1 when anything else is there (the program's own output
+    printed into the line: ``write(2, "ab", 2ab) = 2``): the slow path then reads it."""
+    k = stop
+    value = 0
+    scale = 1
+    while k > 0:
+        c = ord(raw[k - 1])
+        if not 48 <= c <= 57:
+            break
+        value += (c - 48) * scale
+        scale *= 10
+        k -= 1
+    if k == stop or k < 6 or ord(raw[k - 1]) != 32 or ord(raw[k - 2]) != 44:
+        return -1
+    c = ord(raw[k - 3])
+    if c == 34:  # '"'
+        return value
+    if c == 46 and ord(raw[k - 4]) == 46 and ord(raw[k - 5]) == 46 and ord(raw[k - 6]) == 34:  # '"...'
+        return value
+    return -1
 
 
 def _fast_resumed(raw: str, i: int, end: int, n: int, lpid: int | None, pending: Pending) -> Event | None:
@@ -819,6 +845,8 @@ def _call_line(
 
 def _known_call(name: str) -> bool:
     """A name strace prints for a syscall: one of the table's, ``syscall_0x...`` or ``???``."""
+    from .._kernel.syscalls import is_syscall  # the table costs start-up time: only odd lines need it
+
     return is_syscall(name) or name.startswith("syscall_") or (name != "" and name.strip("?") == "")
 
 

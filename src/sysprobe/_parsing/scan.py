@@ -352,3 +352,21 @@ def top_level_commas(text: str, start: int) -> list[int]:
             commas.append(i)
         i += 1
     return commas
+
+
+def write_count_end(text: str, p: int, end: int) -> int:
+    """For ``write(FD, "S"[...], N`` with its ``(`` at ``p``: the index after N; -1 for
+    any other shape. What follows N in a line is ``)``, unless the program's own output
+    was printed into the line (``.lineparse``)."""
+    q = text.find('"', p, end)
+    if q < 2 or ord(text[q - 1]) != _SPACE or ord(text[q - 2]) != _COMMA or text.find(",", p, q - 2) >= 0:
+        return -1
+    e = string_end(text, q, end)
+    if e > end:
+        return -1
+    if text.startswith("...", e):
+        e += 3
+    if e + 2 > end or ord(text[e]) != _COMMA or ord(text[e + 1]) != _SPACE:
+        return -1
+    stop = decimal(text, e + 2, end)[1]
+    return -1 if stop == e + 2 else stop

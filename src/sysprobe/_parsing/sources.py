@@ -123,10 +123,7 @@ def lines_of(path: str | os.PathLike[str], *, hold_open: bool = True) -> Iterato
     """The text lines of a log file (gzip'd or not). ``hold_open=False``: keep no file
     open between two chunks (except a gzip'd one, whose decompression holds state)."""
     name = os.fspath(path)
-    if hold_open or _is_gzip(path):
-        chunks = _file_chunks(path)
-    else:
-        chunks = _reopened_chunks(path)
+    chunks = _file_chunks(path) if hold_open or _is_gzip(path) else _reopened_chunks(path)
     return split_chunks(uncompressed(chunks, name))
 
 
