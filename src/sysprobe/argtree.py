@@ -8,6 +8,7 @@ is a small node class. ``format_node`` prints a tree back in strace's notation a
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
@@ -307,8 +308,50 @@ def _all_json(nodes: tuple[Node, ...]) -> list[Any]:
     return [to_json(n) for n in nodes]
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: bytes that were not UTF-8 (kept as surrogates by the
+    parser) become U+FFFD."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def clean_json(value: Any) -> Any:
+    """A JSON value with every string (and key) made valid Unicode (``clean_text``)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
+
+
+def put_bytes(out: dict[str, Any], key: str, value: bytes) -> None:
+    """``out[key]``: the bytes as text (invalid UTF-8 → U+FFFD); where that loses
+    something, ``out[key + "_b64"]``: the exact bytes, base64."""
+    try:
+        out[key] = value.decode("utf-8")
+    except UnicodeDecodeError:
+        out[key] = value.decode("utf-8", "replace")
+        out[key + "_b64"] = base64.b64encode(value).decode("ascii")
+
+
+def put_text(out: dict[str, Any], key: str, text: str) -> None:
+    """``put_bytes`` for text read with surrogateescape (a log's line, a path)."""
+    if text.isascii():
+        out[key] = text
+    else:
+        put_bytes(out, key, text.encode("utf-8", "surrogateescape"))
+
+
 def _str_json(node: Str) -> dict[str, Any]:
-    out: dict[str, Any] = {"str": node.text}
+    out: dict[str, Any] = {}
+    put_bytes(out, "str", node.value)
     if node.truncated:
         out["truncated"] = True
     return out
@@ -318,7 +361,7 @@ def _struct_json(node: Struct) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for i, item in enumerate(node.items):
         if isinstance(item, Field) and item.name not in fields:
-            fields[item.name] = to_json(item.value)
+            fields[clean_text(item.name)] = to_json(item.value)
         elif isinstance(item, More):
             fields["..."] = True
         else:
@@ -327,7 +370,11 @@ def _struct_json(node: Struct) -> dict[str, Any]:
 
 
 def _fd_json(node: Fd) -> dict[str, Any]:
-    fd: dict[str, Any] = {"fd": node.fd, "info": node.info}
+    # AT_FDCWD</tmp>: a name, not a number
+    fd: dict[str, Any] = (
+        {"fd": node.fd} if isinstance(node.fd, int) else {"fd": None, "const": clean_text(node.fd)}
+    )
+    put_text(fd, "info", node.info)
     if node.deleted:
         fd["deleted"] = True
     return fd
@@ -337,20 +384,20 @@ _JSON: dict[type, Callable[[Any], Any]] = {
     int: int,  # bool, Hex and Oct too: JSON has one kind of integer
     float: lambda node: node,
     tuple: _all_json,
-    Const: lambda node: {"const": node.name},
+    Const: lambda node: {"const": clean_text(node.name)},
     Str: _str_json,
     Flags: lambda node: {"flags": _all_json(node.items)},
     Struct: _struct_json,
-    Field: lambda node: {"field": node.name, "value": to_json(node.value)},
+    Field: lambda node: {"field": clean_text(node.name), "value": to_json(node.value)},
     Changed: lambda node: {"before": to_json(node.before), "after": to_json(node.after)},
-    Call: lambda node: {"call": node.name, "args": _all_json(node.args)},
+    Call: lambda node: {"call": clean_text(node.name), "args": _all_json(node.args)},
     Fd: _fd_json,
-    Commented: lambda node: {"value": to_json(node.value), "comment": node.comment},
-    Comment: lambda node: {"comment": node.text},
+    Commented: lambda node: {"value": to_json(node.value), "comment": clean_text(node.comment)},
+    Comment: lambda node: {"comment": clean_text(node.text)},
     SigSet: lambda node: {"sigset": _all_json(node.items), "complement": node.complement},
-    Op: lambda node: {"op": node.symbol},
+    Op: lambda node: {"op": clean_text(node.symbol)},
     Expr: lambda node: {"expr": _all_json(node.items)},
     More: lambda node: {"more": True},
-    Resuming: lambda node: {"resuming": node.call},
-    Raw: lambda node: {"raw": node.text},
+    Resuming: lambda node: {"resuming": clean_text(node.call)},
+    Raw: lambda node: {"raw": clean_text(node.text)},
 }

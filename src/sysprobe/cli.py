@@ -21,7 +21,7 @@ import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand
@@ -32,6 +32,7 @@ from ._version import __version__
 from .errors import EXIT_USAGE, SysprobeError, UsageError
 
 if TYPE_CHECKING:
+    from ._parsing.jsonl import JsonLinesWriter
     from .events import Event
 
 PROG = "sysprobe"
@@ -320,22 +321,59 @@ class StdoutClosed(Exception):
 
 
 class JsonLines:
-    """Events as JSON Lines, flushed whenever the trace goes quiet."""
+    """Events as JSON Lines (``_parsing.jsonl``: the published contract), flushed whenever
+    the trace goes quiet; a closed stdout ends sysprobe quietly (``StdoutClosed``)."""
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    def __init__(self, writer: JsonLinesWriter) -> None:
+        self.writer = writer
 
     def write(self, event: Event) -> None:
         try:
-            self.out.write(json.dumps(event.to_json()) + "\n")
+            self.writer.write(event)
         except BrokenPipeError:
             raise StdoutClosed from None
 
     def flush(self) -> None:
         try:
-            self.out.flush()
+            self.writer.flush()
         except BrokenPipeError:
             raise StdoutClosed from None
+
+    def close(self) -> None:
+        """The end of the events (what waits for its exec's descriptors goes out)."""
+        try:
+            self.writer.close()
+        except BrokenPipeError:
+            raise StdoutClosed from None
+
+
+def json_destination(path: str, source: str, arch: str | None = None) -> JsonLines:
+    """The events' own stream (``--events PATH``): a file, or ``-`` for stdout. With
+    ``-``, the stream takes a copy of stdout and stdout itself becomes stderr, so that a
+    traced command's own output (and anything else written to fd 1) never lands in the
+    JSON Lines."""
+    from ._parsing.jsonl import JsonLinesWriter
+
+    if path == "-":
+        stream_fd = os.dup(1)
+        os.dup2(2, 1)
+        return JsonLines(JsonLinesWriter(os.fdopen(stream_fd, "w", encoding="utf-8"), source, arch))
+    try:
+        out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - the writer closes it
+    except OSError as error:
+        fail(UsageError(f"--events {printable(path)}: {error.strerror or error}"))
+    return JsonLines(JsonLinesWriter(out, source, arch))
+
+
+EventsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--events",
+        metavar="PATH",
+        help="Write the events as JSON Lines to PATH ('-': stdout; the command's own stdout then goes to "
+        "stderr). Schema: README 'JSON Lines'.",
+    ),
+]
 
 
 class ReportFile:
@@ -421,6 +459,7 @@ def distinct(files: Sequence[tuple[str, str | os.PathLike[str] | None]]) -> None
 def trace(
     command: CommandArg,
     json_out: JsonOpt = False,
+    events: EventsOpt = None,
     output: OutputOpt = None,
     trace_set: Annotated[
         str | None,
@@ -491,7 +530,10 @@ def trace(
         fail(UsageError(f"--substitute {error}"))
     except SysprobeError as error:
         fail(error)
-    sink = JsonLines(sys.stdout) if json_out else None
+    if json_out and events is not None and events != "-":
+        fail(UsageError("--json is --events -: give one of them"))
+    destination = "-" if json_out else events
+    sink = json_destination(destination, shlex.join(command)) if destination is not None else None
     try:
         _named(strace=strace, backend=backend)
         distinct([("-o", output), ("--golden", golden)])
@@ -519,7 +561,7 @@ def trace(
         fail(error)
     finally:
         if sink is not None:
-            sink.flush()
+            sink.close()
     if summary:
         emit(recording.summary_lines())
     emit(_pipeline.outcome_lines(recording.outcome))
@@ -675,14 +717,16 @@ def check(
         expect_exit=expect_exit,
         count_passes=count_passes,
     )
-    sink = JsonLines(sys.stdout) if json_out else None
+    sink = None
     try:
         rules.build()  # a rule that does not parse is the first thing to say
         _named(strace=strace, backend=backend)
         _one_source(ctx, command, log)
         report_file = ReportFile(json_report)
-        if sink is not None and report_file.stdout:
+        if json_out and report_file.stdout:
             raise UsageError("--json and --json-report - both write to stdout: give --json-report a FILE")
+        if json_out:
+            sink = json_destination("-", shlex.join(command) if command else " ".join(log or []))
         distinct([("-o", output), ("--json-report", json_report), *(("--log", name) for name in log or [])])
         source = _pipeline.source(
             command,
@@ -708,7 +752,7 @@ def check(
         fail(error)
     finally:
         if sink is not None:
-            sink.flush()
+            sink.close()
     emit(report.lines())
     try:
         report_file.write(report.to_json())
@@ -783,15 +827,17 @@ def parse(
     """
     from . import _pipeline
 
-    sink = JsonLines(sys.stdout) if json_out else None
+    sink = json_destination("-", " ".join(files)) if json_out else None
     try:
         recording = _pipeline.record(
             _pipeline.logs(files, arch=arch), keep_events=False, on_event=sink.write if sink else None
         )
     except SysprobeError as error:
+        if sink is not None:
+            sink.close()  # the events read before the error stay valid JSON Lines
         fail(error)
     if sink is not None:
-        sink.flush()
+        sink.close()
     else:
         emit(recording.summary_lines(), sys.stdout)
     summary = recording.analysis.summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_RULE_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BAD_LOG = 65  # EX_DATAERR: a log that cannot be read as strace output (empty, binary, unreadable)
 EXIT_STRACE_MISSING = 69  # EX_UNAVAILABLE: no strace (or no python-ptrace for --backend ptrace)
 EXIT_FILE = 74  # EX_IOERR: a file sysprobe was told to read or write (a golden trace) cannot be
 EXIT_INCOMPLETE = 75  # EX_TEMPFAIL: the run was cut short (interrupted, tracer killed): no verdict
@@ -101,6 +102,13 @@ class FileError(SysprobeError):
     (no permission, a read-only file system, no space). Nothing was written."""
 
     exit_code = EXIT_FILE
+
+
+class BadLog(SysprobeError):
+    """A strace log that cannot be read: missing rights, empty, compressed data that ends
+    early, or not strace output at all (no line of it reads as strace's)."""
+
+    exit_code = EXIT_BAD_LOG
 
 
 class RuleSyntaxError(UsageError):

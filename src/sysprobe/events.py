@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 from ._parsing.argdecode import decode_args, decode_value, split_decoration
-from .argtree import Fd, Node, to_json
+from .argtree import Fd, Node, clean_text, put_text, to_json
 
 Split = Literal["merged", "unfinished", "resumed"]
 
@@ -56,13 +56,20 @@ class Event:
         return f"{self.file}:{lines}" if self.file else f"line {lines}"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type, "pid": self.pid, "line": self.line}
+        """The event as JSON Lines record (README "JSON Lines", schemas/events.schema.json):
+        every string valid UTF-8, bytes that are not kept losslessly in a ``*_b64`` key."""
+        out: dict[str, Any] = {
+            "type": self.type,
+            "pid": self.pid,
+            "line": self.line,
+            "lines": list(self.lines),
+        }
         if self.file is not None:
-            out["file"] = self.file
+            out["file"] = clean_text(self.file)
         if self.time is not None:
             out["time"] = self.time
         out.update(self._json_fields())
-        out["raw"] = self.raw if len(self.raw_lines) == 1 else list(self.raw_lines)
+        put_text(out, "raw", "\n".join(self.raw_lines))
         return out
 
     def _json_fields(self) -> dict[str, Any]:
@@ -87,6 +94,7 @@ class Syscall(Event):
         "_ret_text",
         "args_text",
         "aux",
+        "cut",
         "duration",
         "end_line",
         "end_raw",
@@ -130,6 +138,9 @@ class Syscall(Event):
         # arguments the tracer printed as plain numbers where strace decodes them (the
         # ptrace backend's honest limit; always empty for strace's own output)
         self.undecoded: tuple[int, ...] = ()
+        # the log ends (or strace's line stops for good) inside this call's own line: its
+        # argument text is only what was printed, and it never returned in the log
+        self.cut = False
 
     @staticmethod
     def completed(
@@ -248,17 +259,18 @@ class Syscall(Event):
             "errno": self.errno,
         }
         if self.ret_text is not None and self.ret_text != str(self.ret):
-            out["ret_text"] = self.ret_text
+            out["ret_text"] = clean_text(self.ret_text)
         if self.errno is not None:
-            out["errno_text"] = self.errno_text
+            errno_text = self.errno_text
+            out["errno_text"] = None if errno_text is None else clean_text(errno_text)
         elif self.note is not None:
-            out["note"] = self.note
+            out["note"] = clean_text(self.note)
         if self.injected:
             out["injected"] = True
         if self.split is not None:
             out["split"] = self.split
-        if len(self.lines) > 1:
-            out["lines"] = list(self.lines)
+        if self.cut:
+            out["cut"] = True
         if self.duration is not None:
             out["duration"] = self.duration_seconds
         if self.undecoded:
@@ -370,7 +382,9 @@ class Message(Event):
 
     __slots__ = ("text",)
     type: ClassVar[str] = "message"
-    _json_names: ClassVar[tuple[str, ...]] = ("text",)
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"text": clean_text(self.text)}
 
     def __init__(self, pid: int | None, line: int, raw: str, text: str, time: str | None = None) -> None:
         super().__init__(pid, line, raw, time)
@@ -382,11 +396,69 @@ class StackFrame(Event):
 
     __slots__ = ("frame",)
     type: ClassVar[str] = "stack"
-    _json_names: ClassVar[tuple[str, ...]] = ("frame",)
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"frame": clean_text(self.frame)}
 
     def __init__(self, pid: int | None, line: int, raw: str, frame: str) -> None:
         super().__init__(pid, line, raw, None)
         self.frame = frame
+
+
+class Text(Event):
+    """A line, or part of one, that is not strace's and is known not to hide a call: a
+    program's own output interleaved with strace's (``kind`` "output"), a blank line, a
+    ``#`` comment or a shell prompt around a pasted log ("blank", "comment", "prompt"), the
+    frame of a ``-c`` table ("table")."""
+
+    __slots__ = ("kind", "text")
+    type: ClassVar[str] = "text"
+
+    def _json_fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        put_text(out, "text", self.text)
+        return out
+
+    def __init__(self, pid: int | None, line: int, raw: str, kind: str, text: str) -> None:
+        super().__init__(pid, line, raw, None)
+        self.kind = kind
+        self.text = text
+
+
+class CallCount(Event):
+    """One row of a ``-c``/``-C`` summary table: ``% time, seconds (``total_seconds``), usecs/call, calls,
+    errors, syscall`` (the ``total`` row too, as syscall "total"). A column the table does
+    not have is None."""
+
+    __slots__ = ("calls", "errors", "percent", "syscall", "total_seconds", "usecs_per_call")
+    type: ClassVar[str] = "count"
+    _json_names: ClassVar[tuple[str, ...]] = (
+        "syscall",
+        "calls",
+        "errors",
+        "total_seconds",
+        "usecs_per_call",
+        "percent",
+    )
+
+    def __init__(
+        self,
+        line: int,
+        raw: str,
+        syscall: str,
+        calls: int | None,
+        errors: int | None,
+        total_seconds: float | None,
+        usecs_per_call: float | None,
+        percent: float | None,
+    ) -> None:
+        super().__init__(None, line, raw, None)
+        self.syscall = syscall
+        self.calls = calls
+        self.errors = errors
+        self.total_seconds = total_seconds
+        self.usecs_per_call = usecs_per_call
+        self.percent = percent
 
 
 class Unparsed(Event):
@@ -394,7 +466,9 @@ class Unparsed(Event):
 
     __slots__ = ("reason",)
     type: ClassVar[str] = "unparsed"
-    _json_names: ClassVar[tuple[str, ...]] = ("reason",)
+
+    def _json_fields(self) -> dict[str, Any]:
+        return {"reason": clean_text(self.reason)}
 
     def __init__(self, pid: int | None, line: int, raw: str, reason: str, time: str | None = None) -> None:
         super().__init__(pid, line, raw, time)
@@ -411,10 +485,10 @@ def _strip_markers(text: str) -> str:
 def _time_to_seconds(text: str | None) -> float | None:
     if text is None:
         return None
-    if ":" in text:
-        hours, minutes, seconds = text.split(":")
-        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    try:
+    try:  # a log's times are text: a damaged one must cost its ordering, not the run
+        if ":" in text:
+            hours, minutes, seconds = text.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
         return float(text)
     except ValueError:
         return None

@@ -86,11 +86,8 @@ def test_zoo_under_each_option_set(
     check_zoo(events)
     # the parent's vfork waits for the child's exec: always split in a -f log
     assert any(isinstance(c, Syscall) and c.name == "vfork" and c.split == "merged" for c in events)
-    if mode == "stderr":
-        # strace's stderr prints "[pid N]" for all but the leader
-        assert any(e.pid is None for e in events) and any(e.pid is not None for e in events)
-    else:
-        assert all(e.pid is not None for e in events if not isinstance(e, StackFrame))
+    # strace's stderr leaves the leader unprefixed: its pid is learnt from the log itself
+    assert all(e.pid is not None for e in events if not isinstance(e, StackFrame))
     if any(o.startswith(("-t", "-r", "--abs")) for o in options):
         assert all(e.time is not None for e in events if isinstance(e, Syscall))
     if "-T" in options or any(o.startswith("--syscall-times") for o in options):
@@ -186,20 +183,22 @@ def test_pids_of_a_real_stderr_log(
 ) -> None:
     """strace's stderr writes "[pid %5u] " before every line once there is more than one
     process (the leader's lines before that have no prefix): the pids read from it are the
-    ones the processes report themselves, whatever their width (test_prefixes pins each)."""
+    ones the processes report themselves, whatever their width (test_prefixes pins each),
+    and the leader's unprefixed lines are its own (issue 12, case 7)."""
     reported = tmp_path / "pids"
     script = f'echo $$ >> {reported}; sh -c "echo \\$\\$ >> {reported}"; sh -c "echo \\$\\$ >> {reported}"'
     log = run_strace(["sh", "-c", script], "-f", *options, mode="stderr")
     events = list(parse_lines(list(lines_of(log))))
     leader, *children = (int(pid) for pid in reported.read_text().split())
     assert len(children) == 2 and leader not in children
-    assert {e.pid for e in events if e.pid is not None} == {leader, *children}
+    assert {e.pid for e in events} == {leader, *children}
     # whole calls only: one split by the first fork started unprefixed (and whether the
     # leader's calls after it are split or whole is the scheduler's choice)
-    whole = [e for e in events if isinstance(e, Syscall) and e.pid is not None and e.split is None]
+    whole = [e for e in events if isinstance(e, Syscall) and e.pid in children and e.split is None]
     assert set(children) <= {e.pid for e in whole}
     assert all(e.raw.startswith(f"[pid {e.pid:5d}] ") for e in whole)
     first = events[0]
-    assert isinstance(first, Syscall) and (first.pid, first.name) == (None, "execve")  # the leader, alone
+    assert isinstance(first, Syscall) and (first.pid, first.name) == (leader, "execve")  # alone, unprefixed
+    assert not first.raw.startswith("[pid")
     exits = {e.pid: e.code for e in events if isinstance(e, Exit)}
-    assert exits == {children[0]: 0, children[1]: 0, None: 0}  # the leader exits alone again
+    assert exits == {children[0]: 0, children[1]: 0, leader: 0}  # the leader exits alone again

@@ -45,7 +45,9 @@ from .scan import (
     decimal,
     decoration_close,
     decoration_end,
+    hexadecimal,
     is_digit,
+    is_word,
     number,
     skip_spaces,
     starts_decoration,
@@ -55,7 +57,14 @@ from .scan import (
     word_end,
 )
 
-__all__ = ["decode_args", "decode_args_strict", "decode_value", "decoration_end", "split_decoration"]
+__all__ = [
+    "decode_args",
+    "decode_args_strict",
+    "decode_value",
+    "decoration_end",
+    "split_decoration",
+    "unescape",
+]
 
 _PIPE: Final = Op("|")
 _TILDE: Final = Op("~")
@@ -306,7 +315,7 @@ def _string(cur: _Cursor) -> Node:
     truncated = text.startswith("...", close)
     cur.pos = close + 3 if truncated else close
     if text.find("\\", i + 1, close - 1) >= 0:
-        return Str(_unescape(body), truncated)
+        return Str(unescape(body), truncated)
     return Str(body.encode("utf-8", "surrogateescape"), truncated)
 
 
@@ -318,6 +327,13 @@ def _number(cur: _Cursor) -> Node:
     i = start + 1 if ord(text[start]) == 45 else start  # "-"
     value, stop, base = unsigned(text, i, end)
     node: Node  # not int: mypyc would make an int-typed Hex or Oct a plain int
+    if base != 16 and stop < end and ord(text[i]) == 48 and _is_hex_letter(ord(text[stop])):
+        # zero-padded hex without "0x", as strace prints some fields (nl_groups=000000ff)
+        value, hex_stop = hexadecimal(text, i, end)
+        if hex_stop == end or not is_word(ord(text[hex_stop])):
+            stop, base = hex_stop, 16
+            cur.pos = stop
+            return Hex(-value if i > start else value)
     if base == 16:
         if stop == i + 2:
             raise _Malformed("0x without digits")
@@ -371,6 +387,10 @@ def _decorated(cur: _Cursor, start: int, lt: int) -> Fd:
     return split_decoration(cur.text[start:stop])
 
 
+def _is_hex_letter(c: int) -> bool:
+    return 97 <= c <= 102 or 65 <= c <= 70
+
+
 def _op(tok: str) -> Op:
     op = _OPS.get(tok)
     if op is None:
@@ -391,7 +411,9 @@ _NAMED_BYTES: Final = {
 }  # fmt: skip
 
 
-def _unescape(body: str) -> bytes:
+def unescape(body: str) -> bytes:
+    """strace's C escapes → the bytes. Never raises: an escape cut off by the end of a log
+    (``"abc\\``, ``"\\x4``) or one strace never writes is kept as it is."""
     raw = body.encode("utf-8", "surrogateescape")
     return _ESCAPE.sub(_unescape_one, raw) if b"\\" in raw else raw
 
@@ -418,6 +440,6 @@ def split_decoration(tok: str) -> Fd:
         info = info[:-10]
         deleted = True
     if "\\" in info:
-        info = _unescape(info).decode("utf-8", "surrogateescape")
+        info = unescape(info).decode("utf-8", "surrogateescape")
     value = number(head)
     return Fd(head if value is None else value, info, deleted)

@@ -18,12 +18,14 @@ an unprefixed stderr line.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterable, Iterator
 from typing import Final, TypeAlias
 
 from ..events import (
     Attached,
+    CallCount,
     Detached,
     Event,
     Exit,
@@ -34,7 +36,21 @@ from ..events import (
     Stopped,
     Superseded,
     Syscall,
+    Text,
     Unparsed,
+)
+from .attribution import Attribution
+from .interleave import (
+    MAX_HELD_LINES,
+    HeldCall,
+    WriteText,
+    around_kind,
+    count_header,
+    count_row,
+    is_count_rule,
+    result_after_text,
+    resync_points,
+    write_head,
 )
 from .scan import (
     close_bracket,
@@ -62,7 +78,7 @@ _PREFIX = re.compile(
     \s*
     (?P<time>\d+:\d\d:\d\d(?:\.\d+)?|\d+\.\d+)?    # -t/-tt, or -ttt/-r
     \s*
-    (?P<brackets>(?:\[[^\]]*\]\s+)*)                # -i, -n, --secontext
+    (?P<brackets>(?:\[(?!pid\s)[^\]]*\]\s+)*)        # -i, -n, --secontext
     """,
     re.X,
 )
@@ -73,6 +89,10 @@ _PID_CHANGED = re.compile(r" <pid changed to (\d+) \.\.\.>$")
 _ATTACH_MSG = re.compile(r"(?:strace: )?Process (\d+) (attached|detached)\b")
 _TORN = re.compile(r"strace: Process \d+ (?:attached|detached)$")
 _SIGNO = re.compile(r"si_signo=(\w+)")
+_PTRACE_ERROR = re.compile(r" ?<ptrace\([A-Z_]+\):[^<>]*>$")
+_OLD_ATTACH = re.compile(r"(?:\(|, )(Process \d+ (?:attached|detached))$")  # strace 4.x
+_RESULT_OR_SPLIT = re.compile(r"\)\s*= |\s<(?:unfinished|detached) \.\.\.>$")
+_MAX_RESYNC: Final = 8
 
 Pending: TypeAlias = "dict[int | None, Syscall]"
 
@@ -87,7 +107,16 @@ class _Marker(Event):
 
 
 _HELD: Final = _Marker()  # an unfinished call was put aside until it resumes
-_TORN_MARK: Final = _Marker()  # this line goes on in the next one
+
+
+class _Torn(_Marker):
+    """This line goes on in the next one: a message of strace's starts at ``cut``."""
+
+    __slots__ = ("cut",)
+
+    def __init__(self, cut: int) -> None:
+        super().__init__()
+        self.cut = cut
 
 
 def parse_lines(
@@ -99,59 +128,248 @@ def parse_lines(
 ) -> Iterator[Event]:
     """Parse strace text lines into events.
 
-    ``pid`` is the pid of unprefixed lines (the file suffix of an ``-ff`` log); ``file``
-    is recorded on each event for reports. Lines may keep their trailing newline.
+    ``pid`` is the pid of unprefixed lines (the file suffix of an ``-ff`` log); without
+    it, the pid of unprefixed lines is learnt from the log (``attribution``). ``file`` is
+    recorded on each event for reports. Lines may keep their trailing newline.
     """
     slow = _SlowReader(pid, file)
     pending = slow.pending
+    who = Attribution() if pid is None else None
+    active = False  # are the fast path's events followed too? (only once a line is unprefixed)
+    upid = pid  # the pid of an unprefixed line now
     n = first_line - 1
     for raw in lines:
         n += 1
         if raw and ord(raw[-1]) == 10:
             raw = raw[:-1]
-        if slow.torn is not None:
-            glued, done = slow.glue(raw, n)
-            yield from glued
-            if done:
-                continue
-        fast = _fast_line(raw, n, pid, pending)
-        if fast is _HELD:
-            slow.last_pid = _newest_key(pending)
-        elif fast is not None:
-            if file is not None:
-                fast.file = file
-            slow.last_pid = fast.pid
-            yield fast
+        if slow.waiting():
+            events = slow.carry_on(raw, n)
         else:
-            yield from slow.read(raw, n)
-    yield from slow.finish()
+            fast = _fast_line(raw, n, upid, pending)
+            if fast is _HELD:
+                slow.last_pid = _newest_key(pending)
+                continue
+            if fast is not None:
+                if file is not None:
+                    fast.file = file
+                slow.last_pid = fast.pid
+                if who is None or not (active or fast.pid is None):
+                    yield fast
+                    continue
+                active = True
+                events = [fast]
+            else:
+                events = slow.read(raw, n)
+        if who is None:
+            yield from events
+            continue
+        if not who.started and (pending or slow.torn is not None or slow.open is not None):
+            who.started = True  # a task's line is open: an attach message now is a child's
+        for ev in events:
+            yield from who.see(ev)
+        upid = slow.default_pid = who.unprefixed
+        if not active and (who.held is not None or upid is not None):
+            active = True  # an unprefixed task is in the log: follow every line from now on
+    for ev in slow.finish():
+        if who is None:
+            yield ev
+        else:
+            yield from who.see(ev)
+    if who is not None:
+        yield from who.finish()
+
+
+class _OpenCall:
+    """A call line left open by a program's text, waiting for the line that ends it:
+    ``line.raw[start:p]`` is the name; a write knows its text (``write``, from ``after``),
+    any other call is matched by its arguments (``held``)."""
+
+    __slots__ = ("after", "held", "line", "lines", "p", "start", "write")
+
+    def __init__(self, line: _Line, start: int, p: int) -> None:
+        self.line = line
+        self.start = start
+        self.p = p
+        self.after = -1  # a write: where its text starts in the first line
+        self.write: WriteText | None = None
+        self.held: HeldCall | None = None
+        self.lines: list[tuple[int, str]] = []  # the lines of text since the first
+
+    @property
+    def name(self) -> str:
+        return self.line.raw[self.start : self.p]
+
+
+class _Open(_Marker):
+    """From the line readers: the call at ``raw[start:p]`` did not end on its line."""
+
+    __slots__ = ("at", "p", "start")
+
+    def __init__(self, at: _Line, start: int, p: int) -> None:
+        super().__init__()
+        self.at = at  # the line (not ``line``: an Event's line is its number)
+        self.start = start
+        self.p = p
 
 
 class _SlowReader:
-    """What the lines share (``pending`` calls, a torn line, whose line came last), and
-    the reading of each line the fast path does not take."""
+    """What the lines share (``pending`` calls, a torn line, a call left open by text, a
+    ``-c`` table, whose line came last), and the reading of each line the fast path does
+    not take."""
 
-    __slots__ = ("default_pid", "file", "last_pid", "pending", "torn")
+    __slots__ = ("default_pid", "file", "last_pid", "open", "pending", "table", "torn")
 
     def __init__(self, default_pid: int | None, file: str | None) -> None:
         self.default_pid = default_pid
         self.file = file
         self.pending: Pending = {}
-        self.torn: tuple[int, str] | None = None  # a line cut by an interleaved strace message
+        # a line cut by an interleaved strace message: its number, and its text before the message
+        self.torn: tuple[int, str] | None = None
+        self.open: _OpenCall | None = None  # a call line left open by text
+        self.table: list[str] | None = None  # the columns of the -c table being read
         self.last_pid = default_pid  # whose line came last: -k stack frames belong to it
+
+    def waiting(self) -> bool:
+        """Does the next line go on from an earlier one (the fast path must not take it)?"""
+        return self.torn is not None or self.open is not None or self.table is not None
+
+    def carry_on(self, raw: str, n: int) -> list[Event]:
+        """The events of line ``n`` while ``waiting()``."""
+        if self.torn is not None:
+            glued, done = self.glue(raw, n)
+            return glued if done else glued + self.read(raw, n)
+        if self.table is not None:
+            return self._table_row(raw, n)
+        assert self.open is not None
+        return [self._stamp(ev) for ev in self._open_goes_on(self.open, raw, n)]
 
     def read(self, raw: str, n: int) -> list[Event]:
         """The events of line ``n``, which the fast path did not take."""
         if raw.startswith(" > "):  # -k: a stack frame of the line before
             return [self._stamp(StackFrame(self.last_pid, n, raw, raw[3:].strip()))]
+        columns = count_header(raw) if raw.startswith(" ", 0) or raw.startswith("%") else None
+        if columns is not None:
+            self.table = columns
+            return [self._stamp(Text(None, n, raw, "table", raw))]
+        return self._apply(list(_slow_line(raw, n, self.default_pid, self.pending)), raw, n)
+
+    def _apply(self, events: list[Event], raw: str, n: int) -> list[Event]:
         out: list[Event] = []
-        for ev in _slow_line(raw, n, self.default_pid, self.pending):
-            if ev is _TORN_MARK:
-                self.torn = (n, raw)
+        for ev in events:
+            if isinstance(ev, _Torn):
+                self.torn = (n, raw[: ev.cut])
+            elif isinstance(ev, _Open):
+                out += self._open_call(ev)
             else:
                 self.last_pid = ev.pid
                 out.append(self._stamp(ev))
         return out
+
+    # ---- calls left open by text ----
+
+    def _open_call(self, ev: _Open) -> list[Event]:
+        """Start waiting for the end of the call ``ev`` shows, or give it up now."""
+        line = ev.at
+        raw = line.raw
+        call = _OpenCall(line, ev.start, ev.p)
+        if call.name == "write":
+            head = write_head(raw, ev.p)
+            if head is not None:
+                text = WriteText(head[1], head[2])
+                if text.take(raw[head[0] :], False) == -1:
+                    call.write, call.after = text, head[0]
+                    self.open = call
+                    return []
+        if _is_name(call.name):
+            call.held = HeldCall(raw[ev.start :], ev.p - ev.start)
+            self.open = call
+            return []
+        return [self._stamp(line.unparsed("incomplete line (strace cut off?)"))]
+
+    def _open_goes_on(self, call: _OpenCall, raw: str, n: int) -> list[Event]:
+        write = call.write
+        if write is not None:
+            k = write.take(raw, True)
+            if k == -1:
+                call.lines.append((n, raw))
+                return []
+            if k >= 0:
+                result = result_after_text(raw[k:])
+                if result is not None:
+                    self.open = None
+                    args = call.line.raw[call.p + 1 : call.after]
+                    return self._ended(call, n, raw, args, raw[:k], result, call.line.pid)
+            self.open = None
+            return [*self._given_up(call), *self.read(raw, n)]
+        held = call.held
+        assert held is not None
+        ended = held.complete(raw)
+        if ended is not None:
+            self.open = None
+            first_text, args, result = ended
+            call.after = len(call.line.raw) - len(first_text)
+            return self._ended(call, n, raw, args, "", result, None)
+        events = list(_slow_line(raw, n, self.default_pid, self.pending))
+        if len(call.lines) < MAX_HELD_LINES and all(isinstance(ev, (Unparsed, Text)) for ev in events):
+            call.lines.append((n, raw))  # text, until a later line says otherwise
+            return []
+        self.open = None
+        return [*self._given_up(call), *self._apply(events, raw, n)]
+
+    def _ended(
+        self, call: _OpenCall, n: int, raw: str, args: str, last_text: str, result: str, text_pid: int | None
+    ) -> list[Event]:
+        """The call ended on line ``n``: its text, then the call."""
+        line = call.line
+        out: list[Event] = []
+        if call.after < len(line.raw):
+            out.append(Text(text_pid, line.n, line.raw, "output", line.raw[call.after :]))
+        out += [Text(text_pid, k, text, "output", text) for k, text in call.lines]
+        if last_text:
+            out.append(Text(text_pid, n, raw, "output", last_text))
+        if result == "":  # the call goes on: " <unfinished ...>"
+            ev = Syscall.unfinished(line.pid, line.n, line.raw, line.time, call.name, args)
+            out += _hold(self.pending, line.pid, ev)
+        else:
+            ev = Syscall.completed(line.pid, line.n, line.raw, line.time, call.name, args)
+            _read_result(ev, result)
+            out.append(ev)
+        ev.torn_line, ev.torn_raw = n, raw
+        return [self._stamp(e) for e in out]
+
+    def _given_up(self, call: _OpenCall) -> list[Event]:
+        """No line ended the call: it stays a call cut off (its arguments as far as they
+        go), the lines held after it are what they were."""
+        line = call.line
+        raw = line.raw
+        if call.write is not None:
+            ev = Syscall.unfinished(line.pid, line.n, raw, line.time, "write", raw[call.p + 1 : call.after])
+            texts: list[Event] = [Text(line.pid, line.n, raw, "output", raw[call.after :])]
+            texts += [Text(line.pid, k, text, "output", text) for k, text in call.lines]
+        else:
+            ev = Syscall.unfinished(
+                line.pid, line.n, raw, line.time, call.name, raw[call.p + 1 :].rstrip(" ")
+            )
+            texts = [Unparsed(None, k, text, "not a strace line") for k, text in call.lines]
+        ev.cut = True
+        return [self._stamp(e) for e in [ev, *texts]]
+
+    # ---- -c tables ----
+
+    def _table_row(self, raw: str, n: int) -> list[Event]:
+        columns = self.table
+        assert columns is not None
+        if is_count_rule(raw):
+            return [self._stamp(Text(None, n, raw, "table", raw))]
+        row = count_row(raw, columns)
+        if row is None:
+            self.table = None
+            return self.read(raw, n)
+        if row["syscall"] == "total":
+            self.table = None
+        return [self._stamp(_count_event(n, raw, row))]
+
+    # ---- torn lines, the end ----
 
     def glue(self, raw: str, n: int) -> tuple[list[Event], bool]:
         """Line ``n`` read as the rest of the torn line before it: the events, and whether
@@ -161,19 +379,27 @@ class _SlowReader:
             return self.read(raw, n), True
         events, done = _glue(self.torn, n, raw, self.default_pid, self.pending)
         self.torn = None
+        opened = [ev for ev in events if isinstance(ev, _Open)]
+        events = [ev for ev in events if not isinstance(ev, _Open)]
         for ev in events:
             self._stamp(ev)
             if done:
                 self.last_pid = ev.pid
+        for ev in opened:
+            events += self._open_call(ev)
         return events, done
 
     def finish(self) -> list[Event]:
-        """What is left at the end of the log: a torn line, calls that never resumed."""
+        """What is left at the end of the log: a torn line, a call left open, calls that
+        never resumed."""
         out: list[Event] = []
         if self.torn is not None:
             n, raw = self.torn
             reason = "line cut off by a strace message at the end of the log"
             out.append(Unparsed(self.default_pid, n, raw, reason))
+        if self.open is not None:
+            out += self._given_up(self.open)
+            self.open = None
         out.extend(sorted(self.pending.values(), key=_line_of))
         return [self._stamp(ev) for ev in out]
 
@@ -181,6 +407,27 @@ class _SlowReader:
         if self.file is not None:
             ev.file = self.file
         return ev
+
+
+def _count_event(n: int, raw: str, row: dict[str, float | int | str | None]) -> CallCount:
+    def number(key: str) -> float | None:
+        value = row.get(key)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    def count(key: str) -> int | None:
+        value = row.get(key)
+        return int(value) if isinstance(value, (int, float)) else None
+
+    return CallCount(
+        n,
+        raw,
+        str(row["syscall"]),
+        count("calls"),
+        count("errors"),
+        number("seconds"),
+        number("usecs/call"),
+        number("%time"),
+    )
 
 
 def _line_of(ev: Event) -> int:
@@ -309,8 +556,18 @@ def _fast_call(
     close, q = _args_close(raw, p + 1, end)
     if close < 0:
         return None
-    ev = Syscall.completed(lpid, n, raw, time, raw[i:p], raw[p + 1 : close])
+    name = raw[i:p]
+    count = -1
+    if p - i == 5 and name == "write":
+        count = _plain_write_count(raw, close)
+        if count < 0:
+            return None
+    ev = Syscall.completed(lpid, n, raw, time, name, raw[p + 1 : close])
     _set_result(ev, raw, q + 3, end)
+    if count >= 0:
+        ret = ev.ret
+        if ret is None or ret != count:
+            return None  # maybe a count with the program's digits after it: the slow path knows
     return ev
 
 
@@ -322,8 +579,34 @@ def _fast_unfinished(
     k = trim_spaces(raw, p + 1, end - len(_UNFINISHED))
     if not strings_closed(raw, p + 1, k):
         return None
+    if p - i == 5 and raw[i:p] == "write" and _plain_write_count(raw, k) < 0:
+        return None
     pending[lpid] = Syscall.unfinished(lpid, n, raw, time, raw[i:p], raw[p + 1 : k])
     return _HELD
+
+
+def _plain_write_count(raw: str, stop: int) -> int:
+    """A write's count when the line shows ``"...", COUNT`` right before ``stop`` (its
+    ``)``), as a plain write does; -1 when anything else is there (the program's own output
+    printed into the line: ``write(2, "ab", 2ab) = 2``): the slow path then reads it."""
+    k = stop
+    value = 0
+    scale = 1
+    while k > 0:
+        c = ord(raw[k - 1])
+        if not 48 <= c <= 57:
+            break
+        value += (c - 48) * scale
+        scale *= 10
+        k -= 1
+    if k == stop or k < 6 or ord(raw[k - 1]) != 32 or ord(raw[k - 2]) != 44:
+        return -1
+    c = ord(raw[k - 3])
+    if c == 34:  # '"'
+        return value
+    if c == 46 and ord(raw[k - 4]) == 46 and ord(raw[k - 5]) == 46 and ord(raw[k - 6]) == 34:  # '"...'
+        return value
+    return -1
 
 
 def _fast_resumed(raw: str, i: int, end: int, n: int, lpid: int | None, pending: Pending) -> Event | None:
@@ -444,7 +727,13 @@ def _split_duration(rest: str) -> tuple[str, str | None]:
 
 
 def _errno_of(aux: str) -> str | None:
-    """``ENOENT`` from ``ENOENT (No such file or directory)``."""
+    """``ENOENT`` from ``ENOENT (No such file or directory)``; ``EINVAL`` from ``(errno
+    22)``, strace's form for a number it has no name for (a name from this machine's table,
+    else ``errno 22``)."""
+    if aux.startswith("(errno "):
+        digits = aux[7:].partition(")")[0]
+        if digits.isdigit():
+            return errno.errorcode.get(int(digits), f"errno {digits}")
     word = aux.partition(" ")[0]
     if word[:1] == "E" and word.replace("_", "").isalnum() and word.isupper():
         return word
@@ -482,10 +771,13 @@ def _slow_line(raw: str, n: int, default_pid: int | None, pending: Pending) -> I
         yield Unparsed(default_pid, n, raw, f"internal parser error: {type(exc).__name__}: {exc}")
 
 
-def _slow_line_inner(raw: str, n: int, default_pid: int | None, pending: Pending) -> Iterator[Event]:
-    """Tell the line's kind by its body, and read it."""
+def _slow_line_inner(
+    raw: str, n: int, default_pid: int | None, pending: Pending, resync: bool = True
+) -> Iterator[Event]:
+    """Tell the line's kind by its body, and read it (``resync``: look for a strace line
+    after text in front of it)."""
     if not raw.strip():
-        yield Unparsed(default_pid, n, raw, "blank line")
+        yield Text(None, n, raw, "blank", raw)
         return
     if raw.startswith(" > "):
         yield StackFrame(default_pid, n, raw, raw[3:].strip())
@@ -501,11 +793,14 @@ def _slow_line_inner(raw: str, n: int, default_pid: int | None, pending: Pending
     elif body.startswith("+++ ") and body.endswith(" +++"):
         yield from _exit_line(line, body[4:-4], pending)
     else:
-        yield from _call_line(line, body, default_pid, pending)
+        yield from _call_line(line, body, default_pid, pending, resync)
 
 
-def _call_line(line: _Line, body: str, default_pid: int | None, pending: Pending) -> Iterator[Event]:
-    """``NAME(...`` in any form, or what is left: a torn line, a fused one, an unreadable one."""
+def _call_line(
+    line: _Line, body: str, default_pid: int | None, pending: Pending, resync: bool
+) -> Iterator[Event]:
+    """``NAME(...`` in any form, or what is left: a torn line, a fused one, a call left
+    open by text, text in front of a strace line, a line around a log, an unreadable one."""
     p = body.find("(")
     name = body[:p]
     named = p > 0 and _is_name(name)
@@ -515,18 +810,66 @@ def _call_line(line: _Line, body: str, default_pid: int | None, pending: Pending
             yield from events
             return
     raw = line.raw
-    if _TORN.search(raw) and not _ATTACH_MSG.match(body):
-        # stderr output: strace wrote "strace: Process N attached" into the middle of a
+    stopped = _PTRACE_ERROR.search(body) if named else None
+    if stopped is not None:
+        yield from _vanished(line, body, p, stopped.start(), pending)
+        return
+    torn = _torn_at(raw, line.start + max(p, 0)) if named else -1
+    if torn > 0:
+        # stderr output: strace wrote a message of its own ("strace: Process N attached",
+        # strace 4's "Process N attached", "strace: umoven: ...") into the middle of a
         # line; the line goes on in the next one. Emit the message now, glue the rest.
-        cut = raw.rfind("strace: Process ")
-        yield _message(raw[cut:], None, line.n, raw[cut:], None)
-        yield _TORN_MARK
+        yield _message(raw[torn:], None, line.n, raw[torn:], None)
+        yield _Torn(torn)
         return
     fused = _FUSED.search(raw) if named else None
     if fused is not None and fused.start() > 0:
         yield from _fused(line, name, line.start + p + 1, fused.start(), default_pid, pending)
         return
+    if named and _known_call(name):
+        yield _Open(line, line.start, line.start + p)
+        return
+    kind = around_kind(raw)
+    if kind is not None:
+        yield Text(None, line.n, raw, kind, raw)
+        return
+    if resync:
+        for k in resync_points(raw)[:_MAX_RESYNC]:
+            found = list(_slow_line_inner(raw[k:], line.n, default_pid, pending, False))
+            if found and not any(isinstance(ev, Unparsed) for ev in found):
+                yield Text(None, line.n, raw, "output", raw[:k])
+                yield from found
+                return
     yield line.unparsed("incomplete line (strace cut off?)" if named else "not a strace line")
+
+
+def _known_call(name: str) -> bool:
+    """A name strace prints for a syscall: one of the table's, ``syscall_0x...`` or ``???``."""
+    from .._kernel.syscalls import is_syscall  # the table costs start-up time: only odd lines need it
+
+    return is_syscall(name) or name.startswith("syscall_") or (name != "" and name.strip("?") == "")
+
+
+def _torn_at(raw: str, p: int) -> int:
+    """Where a message of strace's starts inside a call line (after its ``(`` at ``p``);
+    -1 when none does."""
+    k = raw.find("strace: ", p)
+    if k > p:
+        return k
+    m = _OLD_ATTACH.search(raw, p)
+    return m.start(1) if m is not None else -1
+
+
+def _vanished(line: _Line, body: str, p: int, cut: int, pending: Pending) -> list[Event]:
+    """``... <ptrace(SYSCALL):No such process>``: strace lost the task inside the call."""
+    rest = body[:cut].rstrip(" ")
+    events = _call(line, rest, p, pending)
+    if events is None:
+        ev = Syscall.unfinished(line.pid, line.n, line.raw, line.time, body[:p], rest[p + 1 :])
+        ev.cut = True
+        events = [*_flush(pending, line.pid), ev]
+    text = body[cut:].strip()[1:-1]
+    return [*events, Message(line.pid, line.n, line.raw, text, line.time)]
 
 
 def _call(line: _Line, body: str, p: int, pending: Pending) -> list[Event] | None:
@@ -541,6 +884,10 @@ def _call(line: _Line, body: str, p: int, pending: Pending) -> list[Event] | Non
         args = body[p + 1 : changed.start()].rstrip(" ")
         ev = Syscall.unfinished(new_pid, line.n, line.raw, line.time, name, args)
         return [*_flush(pending, line.pid), *_hold(pending, _exec_key(new_pid), ev)]
+    if name == "write":
+        written = _write_with_text(line, body, p, pending)
+        if written is not None:
+            return written
     if body.endswith(_UNFINISHED):
         args = body[p + 1 : -len(_UNFINISHED)].rstrip(" ")
         ev = Syscall.unfinished(line.pid, line.n, line.raw, line.time, name, args)
@@ -558,6 +905,38 @@ def _call(line: _Line, body: str, p: int, pending: Pending) -> list[Event] | Non
     ev = Syscall.completed(line.pid, line.n, line.raw, line.time, name, body[p + 1 : close])
     _read_result(ev, tail[2:])
     return [ev]
+
+
+def _write_with_text(line: _Line, body: str, p: int, pending: Pending) -> list[Event] | None:
+    """``write(1, "hi\\n", 3hi`` and the rest: the program's text right after the
+    arguments strace printed (its buffer, byte for byte). The call and its text when the
+    line holds both; an ``_Open`` when the text goes on in the next lines; None when there
+    is no text (or not this write's), for the other readers."""
+    head = write_head(body, p)
+    if head is None:
+        return None
+    a = head[0]
+    rest = body[a:]
+    if rest.startswith(")") or rest.startswith(" <"):
+        if _RESULT_OR_SPLIT.match(rest) is not None:
+            return None  # no text: a plain write
+    text = WriteText(head[1], head[2])
+    k = text.take(rest, False)
+    if k == -1:
+        return [_Open(line, line.start, line.start + p)]
+    if k < 0:
+        return None
+    result = result_after_text(rest[k:])
+    if result is None:
+        return None
+    pid = line.pid
+    out: list[Event] = [Text(pid, line.n, line.raw, "output", rest[:k])] if k else []
+    if result == "":
+        ev = Syscall.unfinished(pid, line.n, line.raw, line.time, "write", body[p + 1 : a])
+        return [*out, *_hold(pending, pid, ev)]
+    ev = Syscall.completed(pid, line.n, line.raw, line.time, "write", body[p + 1 : a])
+    _read_result(ev, result)
+    return [*out, ev]
 
 
 def _fused(
@@ -610,6 +989,13 @@ def _start_of(pending: Pending, pid: int | None, name: str) -> tuple[list[Event]
     if start is not None and start.name != name:
         flushed.append(start)  # that call never resumed; this resumes one we never saw start
         start = None
+    if start is None and pid is None:
+        # an unprefixed line whose task is not known yet: the one call of that name waiting
+        # (strace's stderr: "[pid N] wait4(... <unfinished ...>", N's other tasks exit, and
+        # "<... wait4 resumed>" comes unprefixed)
+        waiting = [key for key, call in pending.items() if call.name == name and key is not None]
+        if len(waiting) == 1:
+            return flushed, pending.pop(waiting[0]), False
     if start is None and pid is not None:
         theirs = pending.get(_exec_key(pid))
         if theirs is not None and theirs.name == name:
@@ -718,10 +1104,12 @@ def _glue(
     Returns the events and whether line ``n`` was used up. When the two parts do not make
     a line, the first part is unparsed and line ``n`` must be read on its own.
     """
-    first_n, first_raw = torn
-    first_part = first_raw[: first_raw.rfind("strace: Process ")]
+    first_n, first_part = torn
     events = list(_slow_line(first_part + raw, first_n, pid, pending))
-    if any(ev is _TORN_MARK or isinstance(ev, Unparsed) for ev in events):
+    if any(isinstance(ev, _Open) for ev in events):
+        # still open with line n: the call goes on later; line n is a line of its own
+        return list(_slow_line(first_part, first_n, pid, pending)), False
+    if any(isinstance(ev, (_Torn, Unparsed)) for ev in events):
         # Not a line after all: keep only calls flushed from `pending` (earlier lines)
         kept: list[Event] = [ev for ev in events if isinstance(ev, Syscall) and ev.line < first_n]
         kept.append(Unparsed(pid, first_n, first_part, "line cut off by a strace message"))

@@ -326,3 +326,47 @@ def comma_spans(text: str, nest: bool) -> list[tuple[int, int]]:
         return []
     spans.append((start, end))
     return spans
+
+
+def top_level_commas(text: str, start: int) -> list[int]:
+    """Indexes of the commas of ``text[start:]`` outside strings, comments, decorations
+    and brackets; the scan stops at a bracket closing one opened before ``start``."""
+    commas: list[int] = []
+    depth = 0
+    i = start
+    end = len(text)
+    while i < end:
+        c = ord(text[i])
+        if c in (_QUOTE, _BACKSLASH, _SLASH, _LT):
+            after = _opaque_end(text, i, end, c)
+            if after > i:
+                i = after
+                continue
+        if c in (_OPEN_PAREN, _OPEN_SQUARE, _OPEN_CURLY):
+            depth += 1
+        elif c in (_CLOSE_PAREN, _CLOSE_SQUARE, _CLOSE_CURLY):
+            if depth == 0:
+                break
+            depth -= 1
+        elif c == _COMMA and depth == 0:
+            commas.append(i)
+        i += 1
+    return commas
+
+
+def write_count_end(text: str, p: int, end: int) -> int:
+    """For ``write(FD, "S"[...], N`` with its ``(`` at ``p``: the index after N; -1 for
+    any other shape. What follows N in a line is ``)``, unless the program's own output
+    was printed into the line (``.lineparse``)."""
+    q = text.find('"', p, end)
+    if q < 2 or ord(text[q - 1]) != _SPACE or ord(text[q - 2]) != _COMMA or text.find(",", p, q - 2) >= 0:
+        return -1
+    e = string_end(text, q, end)
+    if e > end:
+        return -1
+    if text.startswith("...", e):
+        e += 3
+    if e + 2 > end or ord(text[e]) != _COMMA or ord(text[e + 1]) != _SPACE:
+        return -1
+    stop = decimal(text, e + 2, end)[1]
+    return -1 if stop == e + 2 else stop

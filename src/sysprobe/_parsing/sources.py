@@ -2,27 +2,41 @@
 
 Text is read in large binary chunks and split at newlines before decoding, so a UTF-8
 sequence is never cut and memory stays bounded by the chunk size, whatever the log size.
-Bytes that are not UTF-8 survive through ``surrogateescape``.
+Bytes that are not UTF-8 survive through ``surrogateescape``. Windows line ends (a log that
+went through an editor or a CI artefact store) are read as plain newlines, and a gzip'd
+log (``.gz`` or not: the first bytes tell) is read as its text.
+
+A log that cannot be read is an error (``BadLog``), never an empty trace: a file that
+cannot be opened, an empty one, compressed data that ends early, and one with no line of
+strace output in it (random bytes, a program's output alone).
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
-from ..events import Event
+from ..errors import BadLog
+from ..events import Event, Text, Unparsed
 from .lineparse import parse_lines
 
 CHUNK = 1 << 20
+# per-pid files merged at once beyond this many are read by reopening them, a chunk at a
+# time, so that a set of any size stays within the open-file limit
+OPEN_AT_ONCE: Final = 64
+SMALL_CHUNK: Final = 1 << 16
+_GZIP_MAGIC: Final = b"\x1f\x8b"
 _PER_PID_NAME = re.compile(r"^(?P<prefix>.+)\.(?P<pid>\d+)$")
 
 
 def split_chunks(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Bytes in arbitrary pieces → text lines without their newline.
+    """Bytes in arbitrary pieces → text lines without their newline (``\\r\\n`` too).
 
     A last line without a newline (strace killed mid-write) is still yielded.
     """
@@ -36,22 +50,93 @@ def split_chunks(chunks: Iterable[bytes]) -> Iterator[str]:
             continue
         block = carry + data[:cut] if carry else data[:cut]
         carry = data[cut + 1 :]
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+            if block.endswith(b"\r"):
+                block = block[:-1]
         yield from block.decode("utf-8", "surrogateescape").split("\n")
     if carry:
         yield carry.decode("utf-8", "surrogateescape")
 
 
-def read_chunks(stream: BinaryIO) -> Iterator[bytes]:
+def read_chunks(stream: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:
     while True:
-        data = stream.read(CHUNK)
+        data = stream.read(size)
         if not data:
             return
         yield data
 
 
-def lines_of(path: str | os.PathLike[str]) -> Iterator[str]:
-    with open(path, "rb") as stream:
-        yield from split_chunks(read_chunks(stream))
+def uncompressed(chunks: Iterable[bytes], name: str) -> Iterator[bytes]:
+    """The chunks as they are, or gunzipped when they start as gzip data does."""
+    it = iter(chunks)
+    first = next(it, b"")
+    if not first.startswith(_GZIP_MAGIC):
+        if first:
+            yield first
+        yield from it
+        return
+    inflate = zlib.decompressobj(wbits=31)
+    try:
+        for data in itertools.chain([first], it):
+            while data:
+                yield inflate.decompress(data)
+                data = inflate.unused_data if inflate.eof else b""
+                if data:  # another gzip member follows (concatenated .gz files)
+                    inflate = zlib.decompressobj(wbits=31)
+        yield inflate.flush()
+    except zlib.error as error:
+        raise BadLog(f"{name}: bad gzip data ({error})") from None
+    if not inflate.eof:
+        raise BadLog(f"{name}: the gzip data ends early (a partial download or copy?)")
+
+
+def _file_chunks(path: str | os.PathLike[str], size: int = CHUNK) -> Iterator[bytes]:
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below, after the last chunk
+    except OSError as error:
+        raise BadLog(f"{os.fspath(path)}: cannot read the log ({error.strerror or error})") from None
+    with stream:
+        try:
+            yield from read_chunks(stream, size)
+        except OSError as error:
+            raise BadLog(f"{os.fspath(path)}: cannot read the log ({error.strerror or error})") from None
+
+
+def _reopened_chunks(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The file's chunks, holding no descriptor between two: for merging many files."""
+    offset = 0
+    while True:
+        try:
+            with open(path, "rb") as stream:
+                stream.seek(offset)
+                data = stream.read(SMALL_CHUNK)
+        except OSError as error:
+            raise BadLog(f"{os.fspath(path)}: cannot read the log ({error.strerror or error})") from None
+        if not data:
+            return
+        offset += len(data)
+        yield data
+
+
+def lines_of(path: str | os.PathLike[str], *, hold_open: bool = True) -> Iterator[str]:
+    """The text lines of a log file (gzip'd or not). ``hold_open=False``: keep no file
+    open between two chunks (except a gzip'd one, whose decompression holds state)."""
+    name = os.fspath(path)
+    chunks = _file_chunks(path) if hold_open or _is_gzip(path) else _reopened_chunks(path)
+    return split_chunks(uncompressed(chunks, name))
+
+
+def _is_gzip(path: str | os.PathLike[str]) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(2) == _GZIP_MAGIC
+    except OSError:
+        return False
+
+
+def stdin_lines() -> Iterator[str]:
+    return split_chunks(uncompressed(read_chunks(os.fdopen(0, "rb", closefd=False)), "standard input"))
 
 
 def pid_from_name(path: str | os.PathLike[str]) -> int | None:
@@ -60,10 +145,31 @@ def pid_from_name(path: str | os.PathLike[str]) -> int | None:
     return int(m.group("pid")) if m else None
 
 
-def parse_file(path: str | os.PathLike[str], *, label: str | None = None) -> Iterator[Event]:
+def parse_file(
+    path: str | os.PathLike[str], *, label: str | None = None, hold_open: bool = True
+) -> Iterator[Event]:
     """Events of one log file. Unprefixed lines of ``NAME.PID`` take PID (``-ff``)."""
     name = label if label is not None else str(path)
-    return parse_lines(lines_of(path), pid=pid_from_name(path), file=name)
+    events = parse_lines(lines_of(path, hold_open=hold_open), pid=pid_from_name(path), file=name)
+    return readable(events, os.fspath(path))
+
+
+def readable(events: Iterator[Event], name: str) -> Iterator[Event]:
+    """``events`` as they come; at their end, ``BadLog`` when none was strace's."""
+    seen_strace = False
+    last = 0
+    for event in events:
+        if not seen_strace:
+            if isinstance(event, (Unparsed, Text)):
+                last = event.line
+            else:
+                seen_strace = True
+        yield event
+    if not seen_strace:
+        if last == 0:
+            raise BadLog(f"{name}: the log is empty")
+        lines = "its only line reads" if last == 1 else f"none of its {last} lines reads"
+        raise BadLog(f"{name}: not a strace log ({lines} as strace output)")
 
 
 def parse_paths(paths: list[str]) -> Iterator[Event]:
@@ -76,9 +182,9 @@ def parse_paths(paths: list[str]) -> Iterator[Event]:
     if len(paths) == 1:
         path = paths[0]
         if path == "-":
-            yield from parse_lines(split_chunks(read_chunks(os.fdopen(0, "rb", closefd=False))))
+            yield from readable(parse_lines(stdin_lines()), "standard input")
         else:
-            yield from parse_lines(lines_of(path), pid=pid_from_name(path))
+            yield from readable(parse_lines(lines_of(path), pid=pid_from_name(path)), path)
         return
     groups: dict[str, list[str]] = {}
     for path in paths:
@@ -108,7 +214,10 @@ def _has_absolute_time(path: str) -> bool:
 
 
 def _merge_by_time(paths: list[str]) -> Iterator[Event]:
-    streams = [_time_keyed(parse_file(p, label=Path(p).name), i) for i, p in enumerate(paths)]
+    hold_open = len(paths) <= OPEN_AT_ONCE
+    streams = [
+        _time_keyed(parse_file(p, label=Path(p).name, hold_open=hold_open), i) for i, p in enumerate(paths)
+    ]
     for _, _, _, event in heapq.merge(*streams):
         yield event
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .._escape import printable
+from .._parsing.jsonl import REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION
 from .._rules.rules import RuleResult
+from ..argtree import clean_json
 from ..errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
 
@@ -128,8 +130,11 @@ class Report:
         return "\n".join(printable(line) for _, line in self.lines())
 
     def to_json(self) -> dict[str, object]:
-        """The verdicts, for CI tools (``sysprobe check --json-report FILE``)."""
-        return {
+        """The verdicts, for CI tools (``sysprobe check --json-report FILE``): valid UTF-8,
+        one type per key (sysprobe/schemas/report.schema.json)."""
+        report = {
+            "schema": REPORT_SCHEMA_NAME,
+            "schema_version": REPORT_SCHEMA_VERSION,
             "title": self.title,
             "verdict": self.verdict,
             "exit_code": self.exit_code,
@@ -146,6 +151,8 @@ class Report:
             "tracer": self.tracer,
             "results": [_result_json(r) for r in self.results],
         }
+        cleaned: dict[str, object] = clean_json(report)
+        return cleaned
 
 
 def _result_json(r: RuleResult) -> dict[str, object]:
@@ -157,7 +164,9 @@ def _result_json(r: RuleResult) -> dict[str, object]:
         "summary": r.summary,
         "undecided": r.undecided,
         "evidence": [
-            e if isinstance(e, str) else {"where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
+            {"text": e, "where": None, "pid": None, "call": None, "note": None}
+            if isinstance(e, str)
+            else {"text": e.render(), "where": e.where, "pid": e.pid, "call": e.text, "note": e.note}
             for e in r.evidence
         ],
     }
