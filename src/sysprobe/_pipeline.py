@@ -34,7 +34,7 @@ from ._rules.coverage import FULL, Coverage, undecided_because
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_syscalls
 from ._tracing.selection import LOG_HEADER, trace_expression
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
-from .events import Event, Message, Syscall, Unparsed
+from .events import Event, Message, Syscall, Text, Unparsed
 
 if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a check of a log starts faster
     from ._report.summary import Summary
@@ -264,7 +264,8 @@ class Analysis:
                 self.model.on_fork.append(rule.on_fork)
 
     def feed(self, event: Event) -> None:
-        if event.line == 1 and isinstance(event, Unparsed | Message) and event.raw.startswith(LOG_HEADER):
+        header = event.line == 1 and isinstance(event, Text | Unparsed | Message)
+        if header and event.raw.startswith(LOG_HEADER):
             # a raw copy says what its run traced: not an event of the trace
             said = f"line 1 of {event.file} says it holds" if event.file else "the log's line 1 says it holds"
             self.coverage = self.coverage.but(event.raw[len(LOG_HEADER) :].strip(), said)

@@ -59,7 +59,12 @@ app = typer.Typer(
 # ---- options more than one command takes: one declaration, one help ----
 
 CommandArg = Annotated[list[str], typer.Argument(metavar="CMD [ARGS]...", help="The command to trace.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Stream the events as JSON Lines to stdout.")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Same as --events -: the events as JSON Lines on stdout, the command's own on stderr."
+    ),
+]
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
@@ -343,8 +348,17 @@ class JsonLines:
         """The end of the events (what waits for its exec's descriptors goes out)."""
         try:
             self.writer.close()
+            self.writer.out.close()  # the stream is ours: a file, or our copy of stdout
         except BrokenPipeError:
             raise StdoutClosed from None
+
+
+def events_sink(json_out: bool, events: str | None, source: str) -> JsonLines | None:
+    """Where ``--json`` (``--events -``) or ``--events PATH`` sends the events, if anywhere."""
+    if json_out and events is not None and events != "-":
+        fail(UsageError("--json is --events -: give one of them"))
+    destination = "-" if json_out else events
+    return None if destination is None else json_destination(destination, source)
 
 
 def json_destination(path: str, source: str, arch: str | None = None) -> JsonLines:
@@ -530,10 +544,7 @@ def trace(
         fail(UsageError(f"--substitute {error}"))
     except SysprobeError as error:
         fail(error)
-    if json_out and events is not None and events != "-":
-        fail(UsageError("--json is --events -: give one of them"))
-    destination = "-" if json_out else events
-    sink = json_destination(destination, shlex.join(command)) if destination is not None else None
+    sink = events_sink(json_out, events, shlex.join(command))
     try:
         _named(strace=strace, backend=backend)
         distinct([("-o", output), ("--golden", golden)])
@@ -671,6 +682,7 @@ def check(
         ),
     ] = None,
     json_out: JsonOpt = False,
+    events: EventsOpt = None,
     output: OutputOpt = None,
     inject: InjectOpt = None,
     timeout: TimeoutOpt = None,
@@ -723,10 +735,9 @@ def check(
         _named(strace=strace, backend=backend)
         _one_source(ctx, command, log)
         report_file = ReportFile(json_report)
-        if json_out and report_file.stdout:
+        if (json_out or events == "-") and report_file.stdout:
             raise UsageError("--json and --json-report - both write to stdout: give --json-report a FILE")
-        if json_out:
-            sink = json_destination("-", shlex.join(command) if command else " ".join(log or []))
+        sink = events_sink(json_out, events, shlex.join(command) if command else " ".join(log or []))
         distinct([("-o", output), ("--json-report", json_report), *(("--log", name) for name in log or [])])
         source = _pipeline.source(
             command,
@@ -811,12 +822,13 @@ def _one_source(ctx: typer.Context, command: list[str] | None, log: list[str] | 
     short_help="Parse strace logs (any version, any options) into events.",
     epilog=examples(
         "sysprobe parse sh.log",
-        "sysprobe parse --json sh.log | grep -E '\"(wait4|openat)\"' | grep -E 'wait4|hostname'",
+        "sysprobe parse --json sh.log | grep -E 'hostname|\"split\": \"merged\"' | grep -E 'openat|wait4'",
     ),
 )
 def parse(
     files: Annotated[list[str], typer.Argument(metavar="FILE...", help="strace logs (- reads stdin).")],
     json_out: JsonOpt = False,
+    events: EventsOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a line could not be parsed.")] = False,
     arch: ArchOpt = None,
 ) -> None:
@@ -827,7 +839,7 @@ def parse(
     """
     from . import _pipeline
 
-    sink = json_destination("-", " ".join(files)) if json_out else None
+    sink = events_sink(json_out, events, " ".join(files))
     try:
         recording = _pipeline.record(
             _pipeline.logs(files, arch=arch), keep_events=False, on_event=sink.write if sink else None

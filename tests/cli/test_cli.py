@@ -25,19 +25,22 @@ SMALL = CORPUS / "tree-sitter-strace" / "example-file-small.strace"
 def test_parse_json_lines() -> None:
     done = sysprobe("parse", "--json", str(SMALL))
     assert done.returncode == 0
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    header, *events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (header["type"], header["schema"], header["source"]) == ("header", "sysprobe-events", str(SMALL))
     # the call left unfinished (line 9) is emitted when the log ends
     assert [e["line"] for e in events] == [1, 2, 3, 4, 5, 6, 7, 8, 10, 9]
     first = events[0]
     assert first == {
         "type": "syscall",
-        "pid": None,
+        "pid": 34724,  # unprefixed: the pid the log gives its only process later
         "line": 1,
+        "lines": [1],
         "name": "execve",
         "args": [{"str": "/usr/bin/ls"}, [{"str": "ls"}], {"value": 0x7FFDCC909270, "comment": "84 vars"}],
         "ret": 0,
         "errno": None,
         "raw": 'execve("/usr/bin/ls", ["ls"], 0x7ffdcc909270 /* 84 vars */) = 0',
+        "fds": [],
     }
     failed = events[2]
     assert (failed["errno"], failed["errno_text"], failed["ret"]) == ("EINVAL", "Argument invalide", -1)
@@ -47,7 +50,7 @@ def test_parse_json_lines() -> None:
 def test_parse_summary_and_stdin() -> None:
     done = sysprobe("parse", "-", stdin=SMALL.read_text())
     assert done.returncode == 0
-    assert "3 processes, 10 syscalls (2 failed), 0 signals" in done.stdout
+    assert "2 processes, 10 syscalls (2 failed), 0 signals" in done.stdout
     assert "failed:   arch_prctl EINVAL 1" in done.stdout
 
 
@@ -57,7 +60,9 @@ def test_parse_strict_flags_unparsed_lines(tmp_path: Path) -> None:
     lenient = sysprobe("parse", str(log))
     assert lenient.returncode == 0
     assert "unparsed line 2: not a strace line" in lenient.stdout
-    assert "unparsed line 3: incomplete line" in lenient.stdout
+    assert "1 process, 2 syscalls (0 failed), 0 signals, 1 unparsed line" in lenient.stdout  # no "?" process
+    cut = json.loads(sysprobe("parse", "--json", str(log)).stdout.splitlines()[-1])
+    assert (cut["name"], cut["split"], cut["cut"]) == ("write", "unfinished", True)  # the log ends in it
     strict = sysprobe("parse", "--strict", str(log))
     assert strict.returncode == 1
 
@@ -65,7 +70,7 @@ def test_parse_strict_flags_unparsed_lines(tmp_path: Path) -> None:
 def test_parse_per_pid_set_in_time_order() -> None:
     paths = [str(CORPUS / "tracecode-toolkit-strace" / n) for n in ("t.15480", "trace.70676")]
     done = sysprobe("parse", "--json", *paths)
-    events = [json.loads(line) for line in done.stdout.splitlines()]
+    events = [json.loads(line) for line in done.stdout.splitlines()][1:]  # after the header
     assert {(e["file"], e["pid"]) for e in events} == {("t.15480", 15480), ("trace.70676", 70676)}
 
 
@@ -228,9 +233,12 @@ def test_trace_takes_check_words(tmp_path: Path) -> None:
     )
     assert done.returncode == 1 and not made.exists()
     streamed = sysprobe("check", "--json", "--no-fd-leaks", "--", "true")
-    events = [json.loads(line) for line in streamed.stdout.splitlines()]
+    header, *events = [json.loads(line) for line in streamed.stdout.splitlines()]
     assert (
-        streamed.returncode == 0 and events[0]["name"] == "execve" and "all 1 rule passed" in streamed.stderr
+        streamed.returncode == 0
+        and header["type"] == "header"
+        and events[0]["name"] == "execve"
+        and "all 1 rule passed" in streamed.stderr
     )
 
 
@@ -345,7 +353,8 @@ def test_a_closed_stdout_ends_sysprobe_quietly() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert proc.stdout is not None and proc.stdout.readline().startswith(b'{"type": "syscall"')
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b'{"type": "header"')
+    assert proc.stdout.readline().startswith(b'{"type": "syscall"')
     proc.stdout.close()
     _, err = proc.communicate(timeout=60)
     assert (proc.returncode, err) == (128 + signal.SIGPIPE, b"")
@@ -376,7 +385,7 @@ def test_parse_reads_a_pipe_and_refuses_a_directory_or_a_device(tmp_path: Path) 
         text=True,
         check=False,
     )
-    assert piped.returncode == 0 and "3 processes, 10 syscalls (2 failed)" in piped.stdout
+    assert piped.returncode == 0 and "2 processes, 10 syscalls (2 failed)" in piped.stdout
     assert sysprobe("parse", str(tmp_path)).stderr == (
         f"sysprobe: {tmp_path}: a directory, not a log (the files of strace -ff are NAME.PID)\n"
     )

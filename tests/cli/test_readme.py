@@ -120,6 +120,7 @@ def machine_free(text: str) -> str:
     text = re.sub(r"AT_FDCWD<[^>]*>", "AT_FDCWD<$CWD>", text)
     text = re.sub(r"\S*/pytest-of-[^/\s]+/pytest-\d+", "$PYTEST_TMP", text)
     text = re.sub(r"\b\d{4,}\b", "N", text)  # pids in summary tables and raw lines
+    text = re.sub(r"\\n\d{4,}\b", r"\\nN", text)  # pids after a "\n" in JSON strings
     text = re.sub(r"\d+ syscalls \(\d+ failed\)", "N syscalls (N failed)", text)
     text = re.sub(r"^( +(syscalls|failed): ).*$", r"\1...", text, flags=re.M)
     return re.sub(r" {2,}", " ", text)  # columns sized by the pids (strace pads them too)

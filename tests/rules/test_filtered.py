@@ -84,6 +84,7 @@ def test_the_comparison_folds_restarted_calls(tmp_path: Path) -> None:
         (result,) = json.loads(report.read_text())["results"]
         for item in result["evidence"]:
             item["where"] = "line N"  # the restarted log is two lines longer
+            item["text"] = re.sub(r"^line \d+", "line N", item["text"])
         results[name] = result
     # the rule itself counts calls that worked: the interrupted attempt is not one
     assert results["restarted"]["summary"] == "1 matching call"

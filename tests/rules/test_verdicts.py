@@ -298,7 +298,7 @@ def test_the_json_report(tmp_path: Path) -> None:
     assert forbid["verdict"] == "undecided" and forbid["undecided"].startswith(
         "cannot be decided: sendfile is not in the trace: the log's line 1 says it holds only"
     )
-    assert forbid["evidence"] == ["seen: no call matched"]
+    assert [e["text"] for e in forbid["evidence"]] == ["seen: no call matched"]
     assert done.stderr.splitlines()[-1] == (
         "incomplete: 1 passed, 1 undecided of 2 rules on what the trace holds — "
         "not a verdict on the whole run"

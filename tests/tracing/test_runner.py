@@ -104,8 +104,12 @@ def test_json_lines_and_raw_copy_agree(tmp_path: Path) -> None:
         "trace", "--json", "--no-summary", "-o", str(raw), "--", "sh", "-c", "cat /etc/hostname >&2"
     )
     assert done.returncode == 0
-    streamed = [json.loads(line) for line in done.stdout.splitlines()]
+    header, *streamed = [json.loads(line) for line in done.stdout.splitlines()]
+    assert header["type"] == "header" and header["schema"] == "sysprobe-events"
     assert streamed and all(set(e) >= {"type", "pid", "line", "raw"} for e in streamed)
+    # the stream adds what crossed each exec (the model's fact); the rest is the log's
+    crossed = [e.pop("fds") for e in streamed if "fds" in e]
+    assert crossed and all(isinstance(fds, list) for fds in crossed)
     reparsed = [e.to_json() for e in parse_paths([str(raw)])]
     assert streamed == reparsed
     names = {e["name"] for e in streamed if e["type"] == "syscall"}
@@ -130,6 +134,7 @@ def test_events_stream_while_the_command_runs(tmp_path: Path) -> None:
         text=True,
     )
     assert proc.stdout is not None
+    assert json.loads(proc.stdout.readline())["type"] == "header"
     first = json.loads(proc.stdout.readline())
     assert first["type"] == "syscall" and first["name"] == "execve"
     flag.touch()

@@ -36,7 +36,7 @@ from .._kernel.constants import constants, host_arch
 from .._kernel.effects import Execs, Forks, Unshares
 from .._kernel.syscalls import EFFECTS
 from ..argtree import Node
-from ..events import Event, Exit, Killed, Superseded, Syscall
+from ..events import Event, Exit, Killed, Superseded, Syscall, Text, Unparsed
 from .descriptors import CloseListener, DescriptorEffects, origin_of
 from .query import arg, has_flag, named_arg, text_of
 from .query import field as struct_field
@@ -95,6 +95,8 @@ class FdModel:
             self._clock_after_feed.append(self.applied)
 
     def _feed(self, event: Event) -> None:
+        if isinstance(event, Unparsed | Text):
+            return  # no process did anything: a line without a pid must not make one
         task = self._tasks.get(event.pid)
         if task is None or not task.alive:
             if self.tree.live == 0:
