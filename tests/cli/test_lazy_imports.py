@@ -19,8 +19,17 @@ from sysprobe._cli_run import check_rules, run_check
 from sysprobe.cli import PLAIN_CHECK_FLAGS, PLAIN_CHECK_VALUES, app, plain_check
 
 # what no plain check may import: the command line's libraries, the reports' colours, the
-# other backend, goldens
-NEVER = ("typer", "click", "rich", "sysprobe._app", "ptrace", "sysprobe._tracing.ptrace", "sysprobe._golden")
+# other backend, goldens, the schemas' loader
+NEVER = (
+    "typer",
+    "click",
+    "rich",
+    "sysprobe._app",
+    "ptrace",
+    "sysprobe._tracing.ptrace",
+    "sysprobe._golden",
+    "importlib.resources",
+)
 # and what a check of a log has no use for: anything that runs a tracer
 NOT_FOR_A_LOG = ("sysprobe._tracing.supervisor", "sysprobe._tracing.strace", "sysprobe._tracing.placement")
 
