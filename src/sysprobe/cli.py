@@ -11,6 +11,7 @@ that the plain check imports neither typer nor rich.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Any
@@ -74,8 +75,8 @@ def plain_check(args: list[str]) -> dict[str, Any] | None:
 
 
 def _run_plain_check(params: dict[str, Any]) -> int:
-    """A plain check, run as typer's ``check`` runs it; typer's ends to a run (main)
-    kept: ^C is exit 130, a closed stdin "Aborted!" and exit 1."""
+    """A plain check, run as typer's ``check`` runs it, ending as typer ends a run: ^C is
+    exit 130, a closed stdin "Aborted!" and exit 1, a closed stderr or stdout exit 1."""
     from ._cli_run import check_rules, run_check
 
     command, log = params.pop("command"), params["log"]
@@ -86,6 +87,14 @@ def _run_plain_check(params: dict[str, Any]) -> int:
         return 130
     except EOFError:
         print("\nAborted!", file=sys.stderr)
+        return 1
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        # nothing more can be said: keep Python's last flush of the closed stream quiet
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, sys.stdout.fileno())
+        os.dup2(quiet, sys.stderr.fileno())
         return 1
 
 
