@@ -36,8 +36,11 @@ lint: deps
 	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m mypy
 
+# The targets (each ratio with "met" or "MISSED") and parse throughput, a few minutes;
+# BENCH_ARGS=--all adds the workloads, placement and memory tables (about 15 minutes more).
+BENCH_ARGS ?=
 bench: deps
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 # pytest --sysprobe-leaks on real suites from PyPI (psutil's, ptyprocess's): downloads their
 # sdists, installs them into .venv, times each suite untraced and traced (a few minutes;

@@ -13,6 +13,12 @@ same run, interleaved run by run, because these machines are noisy.
 3. Parse throughput on a generated log of real strace lines: the envelope only, and with
    every argument tree decoded.
 4. Peak RSS of `sysprobe check --log` on generated logs of increasing length (flat memory).
+5. The targets of issue 16 (start-up, marginal cost, `check --log` throughput), each a
+   ratio of commands timed in this run, printed with "met" or "MISSED".
+
+`make bench` runs the targets and parse (the targets measure peak RSS at 1M and 10M lines
+too); the workloads, placement and memory (about 15 minutes, most of it plain strace on
+dd) run with `--all` or `--only`.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from sysprobe.events import Syscall
 HERE = Path(__file__).parent
 # the console script, as users run it (not `python -m`, which costs runpy's start-up)
 SYSPROBE = [str(Path(sys.executable).with_name("sysprobe"))]
+# Python as users run it: with its bytecode cache (a session that sets PYTHONDONTWRITEBYTECODE
+# would time the compiler at every start; main() fills the cache first)
+BENCH_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 # A command whose first run takes longer than this is timed fewer times (plain strace on
 # the dd workload takes a minute or more).
 SLOW_SECONDS = 10.0
@@ -64,7 +73,9 @@ def time_commands(commands: dict[str, Sequence[str]], runs: int) -> dict[str, fl
             if round_ >= SLOW_RUNS and samples[name][0] > SLOW_SECONDS:
                 continue
             started = time.perf_counter()
-            done = subprocess.run(argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            done = subprocess.run(
+                argv, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=BENCH_ENV
+            )
             samples[name].append(time.perf_counter() - started)
             if done.returncode != 0:
                 sys.exit(f"{name} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
@@ -273,10 +284,132 @@ def parse_throughput(log: Path, lines: int, runs: int) -> dict[str, float]:
 def peak_rss_mb(argv: list[str]) -> tuple[float, float, int]:
     """(peak RSS in MB, seconds, exit status) of one run of argv."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=BENCH_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_maxrss / 1024, time.perf_counter() - started, proc.returncode
+
+
+# ---- 5. the targets of issue 16 ----
+
+# A real CPython run with the calls `check --expect sendfile` needs (shutil.copyfile is
+# sendfile on Linux), a child process and a thread: the log the throughput target reads.
+CPYTHON_RUN = (
+    "import json, os, shutil, subprocess, tempfile, threading\n"
+    "with tempfile.TemporaryDirectory() as d:\n"
+    "    shutil.copyfile('/etc/hostname', os.path.join(d, 'h'))\n"
+    "subprocess.run(['true'])\n"
+    "t = threading.Thread(target=lambda: open('/etc/hostname').read()); t.start(); t.join()\n"
+)
+CHECK_LOG_RULES = ["--no-fd-leaks", "--expect", "sendfile"]
+
+
+def base_python() -> str:
+    """The interpreter itself, not a venv's or pyenv's wrapper (a pyenv shim is a bash script)."""
+    return os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+
+
+def cpython_lines() -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cpython.log"
+        subprocess.run(
+            ["strace", "-f", "-y", "-o", str(out), "--", base_python(), "-c", CPYTHON_RUN],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return out.read_text(errors="surrogateescape").splitlines()
+
+
+def check_log_argv(log: Path) -> list[str]:
+    return [*SYSPROBE, "check", "--log", str(log), *CHECK_LOG_RULES]
+
+
+def startup_target(targets: Targets, runs: int) -> None:
+    """The fixed cost: sysprobe on /bin/true against the floor of any Python CLI on strace."""
+    commands = {
+        "python3 -S -c pass": [base_python(), "-S", "-c", "pass"],
+        "strace -f -o /dev/null /bin/true": ["strace", "-f", "-o", "/dev/null", "/bin/true"],
+        "sysprobe --version": [*SYSPROBE, "--version"],
+        "sysprobe check --no-fd-leaks -- /bin/true": [*SYSPROBE, "check", "--no-fd-leaks", "--", "/bin/true"],
+    }
+    times = time_commands(commands, runs)
+    floor = times["python3 -S -c pass"] + times["strace -f -o /dev/null /bin/true"]
+    print("\nstart-up (the floor: python3 -S -c pass + strace -f -o /dev/null /bin/true)")
+    for name, seconds in times.items():
+        print(f"  {name:<44} {seconds * 1000:>8.1f} ms  {seconds / floor:>6.2f} x floor")
+    ratio = times["sysprobe check --no-fd-leaks -- /bin/true"] / floor
+    targets.add("check --no-fd-leaks -- /bin/true <= 4 x floor", f"{ratio:.2f} x", ratio <= 4)
+
+
+def dd_check_target(targets: Targets, cpu: str, count: int, runs: int) -> None:
+    """The marginal cost of check: strace with check's own filter is the floor (pinned to one
+    CPU as sysprobe runs it, or not: whichever is faster)."""
+    w = workloads(count)[0]
+    strace = ["strace", "-f", "-o", "/dev/null", "--seccomp-bpf", "-y", "-e", f"trace={w.check_set()}"]
+    commands = {
+        "untraced": w.argv,
+        "strace, check's filter": [*strace, "--", *w.argv],
+        "strace, check's filter, pinned": ["taskset", "-c", cpu, *strace, "--", *w.argv],
+        "sysprobe check": [*SYSPROBE, "check", *w.rule_args(), "--", *w.argv],
+    }
+    times = time_commands(commands, runs)
+    floor = min(times["strace, check's filter"], times["strace, check's filter, pinned"])
+    print(f"\ncheck's marginal cost: `{' '.join(w.argv)}` ({2 * count:,} syscalls)")
+    for name, seconds in times.items():
+        print(f"  {name:<44} {seconds:>8.3f} s  {seconds / floor:>6.3f} x strace with the filter")
+    ratio = times["sysprobe check"] / floor
+    targets.add(f"check, dd count={count:,} <= 1.05 x strace, same filter", f"{ratio:.3f} x", ratio <= 1.05)
+
+
+def dd_trace_target(targets: Targets, count: int, runs: int) -> None:
+    w = workloads(count)[0]
+    commands = {
+        "untraced": w.argv,
+        "strace -f -o /dev/null": ["strace", "-f", "-o", "/dev/null", "--", *w.argv],
+        "sysprobe trace": [*SYSPROBE, "trace", "--no-summary", "--", *w.argv],
+    }
+    times = time_commands(commands, runs)
+    print(f"\ntrace against plain strace: `{' '.join(w.argv)}`")
+    for name, seconds in times.items():
+        print(
+            f"  {name:<44} {seconds:>8.3f} s  {seconds / times['strace -f -o /dev/null']:>6.3f} x strace -f"
+        )
+    ratio = times["sysprobe trace"] / times["strace -f -o /dev/null"]
+    targets.add(f"trace, dd count={count:,} <= 0.2 x strace -f", f"{ratio:.3f} x", ratio <= 0.2)
+
+
+def check_log_target(targets: Targets, lines: list[int], runs: int) -> None:
+    """`check --log` on a log of a real CPython run (repeated, pids shifted per copy): lines
+    per second on the first length (the whole command, start-up included), peak RSS on each."""
+    sample = cpython_lines()
+    print(f"\n`sysprobe check --log LOG {' '.join(CHECK_LOG_RULES)}` on a CPython run's log")
+    rss_of: dict[int, float] = {}
+    rate = 0.0
+    for i, target_lines in enumerate(lines):
+        with tempfile.TemporaryDirectory(dir=os.environ.get("SYSPROBE_BENCH_TMP")) as tmp:
+            log = Path(tmp) / "cpython.log"
+            written = generate_log(log, target_lines, sample)
+            measured = [peak_rss_mb(check_log_argv(log)) for _ in range(runs if i == 0 else 1)]
+            statuses = {status for _, _, status in measured}
+            if statuses != {0}:
+                sys.exit(f"check --log on the CPython log: exit {statuses}, expected 0")
+            seconds = statistics.median(s for _, s, _ in measured)
+            rss_of[written] = max(r for r, _, _ in measured)
+            if i == 0:
+                rate = written / seconds
+            print(
+                f"  {written:>12,} lines ({log.stat().st_size / 1e6:>6,.0f} MB)  {seconds:>6.2f} s"
+                f"  {written / seconds:>12,.0f} lines/s  peak RSS {rss_of[written]:>6.1f} MB"
+            )
+    first, last = min(rss_of), max(rss_of)
+    targets.add(f"check --log, {first:,} lines >= 1,000,000 lines/s", f"{rate:,.0f}", rate >= 1e6)
+    growth = rss_of[last] / rss_of[first]
+    targets.add(
+        f"check --log peak RSS flat: {last:,} lines <= 1.15 x {first:,}",
+        f"{rss_of[last]:.1f} / {rss_of[first]:.1f} MB = {growth:.2f} x",
+        growth <= 1.15,
+    )
 
 
 # ---- the report ----
@@ -320,7 +453,10 @@ def main() -> None:
         "--quick", action="store_true", help="small inputs, few runs: a smoke test of the script"
     )
     parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
-    parser.add_argument("--only", choices=["workloads", "placement", "parse", "memory"], action="append")
+    parser.add_argument(
+        "--only", choices=["targets", "workloads", "placement", "parse", "memory"], action="append"
+    )
+    parser.add_argument("--all", action="store_true", help="the workloads and placement too (slow)")
     opts = parser.parse_args()
     for tool in ("strace", "taskset", "cc"):
         if shutil.which(tool) is None:
@@ -329,14 +465,23 @@ def main() -> None:
     dd_count = 20_000 if opts.quick else 300_000
     parse_lines = 100_000 if opts.quick else 1_000_000
     memory_lines = [100_000, 300_000] if opts.quick else [1_000_000, 3_000_000, 10_000_000]
-    only = set(opts.only or ["workloads", "placement", "parse", "memory"])
+    default = ["targets", "parse", *(["workloads", "placement", "memory"] if opts.all else [])]
+    only = set(opts.only or default)
     cpu = str(min(os.sched_getaffinity(0)))
+    package = str(Path(sysprobe.__file__).parent)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", package], check=True, env=BENCH_ENV)
     targets = Targets()
     print(f"machine: {machine()}")
     print(
         f"command: make bench  (python benchmarks/run.py{' --quick' if opts.quick else ''}; "
         f"medians of {runs} runs)"
     )
+
+    if "targets" in only:
+        startup_target(targets, 5 if opts.quick else 21)
+        dd_check_target(targets, cpu, 300_000 if opts.quick else 3_000_000, runs)
+        dd_trace_target(targets, 4_000 if opts.quick else 40_000, runs)
+        check_log_target(targets, [100_000, 300_000] if opts.quick else [1_000_000, 10_000_000], runs)
 
     if "workloads" in only:
         for w in workloads(dd_count):

@@ -17,7 +17,6 @@ record then waits, and the records after it with it, until the model has placed 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import IO, Any, Final
 
 from .._model.fdmodel import FdModel
@@ -38,6 +37,8 @@ _EXECS: Final = frozenset({"execve", "execveat"})
 
 def schema(name: str = "events") -> dict[str, Any]:
     """The published JSON Schema (``events`` or ``report``), from the package."""
+    from importlib import resources  # here, not at import: a check has no use for it (nor tempfile)
+
     text = resources.files("sysprobe").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
