@@ -119,7 +119,8 @@ class _Torn(_Marker):
         self.cut = cut
 
 
-def parse_lines(
+# C901 waived (hot path, compiled): the loop every line goes through, its cases inlined
+def parse_lines(  # noqa: C901, PLR0912
     lines: Iterable[str],
     *,
     pid: int | None = None,
