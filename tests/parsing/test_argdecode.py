@@ -184,6 +184,7 @@ def test_short_zero_padded_numbers_stay_octal() -> None:
     mode, umask, none, big = decode_args("0644, 007, 000, 0100644")
     assert (type(mode), type(umask), type(none), type(big)) == (Oct, Oct, Oct, Oct)
     assert (mode, umask, none, big) == (0o644, 7, 0, 0o100644)
+    assert decode_args("10000000, 01000000") == (10000000, 0o1000000)  # no "00": not padded hex
 
 
 def test_scm_rights_message() -> None:
