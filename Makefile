@@ -28,8 +28,13 @@ demo: deps
 		|| echo "(exit $$?: the pipe made without O_CLOEXEC leaked into true)"
 
 # --sysprobe-require: a missing strace or a denied ptrace fails the tests instead of skipping.
+# --cov: line coverage of sysprobe, failing under pyproject's fail_under (README: Development).
+# pytest imports sysprobe's plugin, and the modules it imports, before pytest-cov starts
+# measuring: a collection under `coverage run` records those import-time lines first.
 test: deps test-deps
-	$(PY) -m pytest -q -n 2 --sysprobe-require $(PYTEST_ARGS)
+	rm -f .coverage .coverage.*
+	$(PY) -m coverage run -m pytest -q --collect-only -p no:cacheprovider $(PYTEST_ARGS) >/dev/null
+	$(PY) -m pytest -q -n 2 --sysprobe-require --cov --cov-append $(PYTEST_ARGS)
 
 lint: deps
 	$(PY) -m ruff check src tests benchmarks

@@ -202,17 +202,38 @@ def _cut(
 ) -> CallTrace:
     """The call's part of the trace: between the marks, and what the processes made in
     the call did after the second."""
-    begin = end = None
+    begin, end = _marks(events, token)
+    if begin is None:
+        _no_call(where, title, outcome, stderr)
+    assert begin is not None
+    window = _window(events, begin, end)
+    inherited = STANDARD_FDS
+    begun = where / "begin"
+    if begun.exists():
+        inherited = (*STANDARD_FDS, *pickle.loads(begun.read_bytes()))
+    analysis = Analysis(keep_events=True, summary=True, inherited=inherited).feed_all(window)
+    analysis.close()
+    made = CallTrace.of(Recording(title, analysis, outcome, None, syscalls))
+    if end is None:
+        made.exception = CallFailed(f"{title} did not return: {_why_unreturned(analysis, outcome)}")
+    return made
+
+
+def _marks(events: list[Event], token: str) -> tuple[int | None, int | None]:
+    """Indexes of the call's begin mark and of its end mark (written by the same pid)."""
+    begin = None
     for i, event in enumerate(events):
         what = read_mark(event, token)
         if what == BEGIN and begin is None:
             begin = i
         elif what == END and begin is not None and event.pid == events[begin].pid:
-            end = i
-            break
-    if begin is None:
-        _no_call(where, title, outcome, stderr)
-    assert begin is not None
+            return begin, i
+    return begin, None
+
+
+def _window(events: list[Event], begin: int, end: int | None) -> list[Event]:
+    """The events between the marks, then those of the processes made in the call (and of
+    their children) after the end mark."""
     window = events[begin + 1 : end]
     born = {child for e in window if (child := _child(e)) is not None}
     if end is not None:
@@ -222,24 +243,18 @@ def _cut(
                 child = _child(event)
                 if child is not None:
                     born.add(child)
-    inherited = STANDARD_FDS
-    begun = where / "begin"
-    if begun.exists():
-        inherited = (*STANDARD_FDS, *pickle.loads(begun.read_bytes()))
-    analysis = Analysis(keep_events=True, summary=True, inherited=inherited).feed_all(window)
-    analysis.close()
-    made = CallTrace.of(Recording(title, analysis, outcome, None, syscalls))
-    if end is None:
-        root = analysis.model.root_process()
-        how = root.end if root is not None else None
-        if outcome.incomplete is not None:
-            why = f"the run was cut short: {outcome.incomplete}"
-        elif how is not None:
-            why = f"its process {how} inside the call"
-        else:
-            why = "its process ended inside the call"
-        made.exception = CallFailed(f"{title} did not return: {why}")
-    return made
+    return window
+
+
+def _why_unreturned(analysis: Analysis, outcome: RunOutcome) -> str:
+    """Why the trace has no end mark: the run was cut short, or the process ended."""
+    root = analysis.model.root_process()
+    how = root.end if root is not None else None
+    if outcome.incomplete is not None:
+        return f"the run was cut short: {outcome.incomplete}"
+    if how is not None:
+        return f"its process {how} inside the call"
+    return "its process ended inside the call"
 
 
 def _child(event: Event) -> int | None:

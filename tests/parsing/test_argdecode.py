@@ -163,6 +163,30 @@ def test_hex_and_octal_remember_their_base() -> None:
     assert format_args(decode_args("0x10, 010, 10, -0x1")) == "0x10, 010, 10, -0x1"
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("000000ff", 0xFF),  # strace before 5 printed nl_groups with %08x
+        ("00000010", 0x10),  # the same with decimal-looking digits: not octal 010
+        ("00000019", 0x19),
+        ("00000000", 0),
+        ("0x000011", 0x11),  # strace 6 (%#08x)
+    ],
+)
+def test_zero_padded_hex_groups(text: str, value: int) -> None:
+    (groups,) = decode_args(f"{{sa_family=AF_NETLINK, nl_pid=0, nl_groups={text}}}")[0].items[2:]  # type: ignore[union-attr]
+    assert groups == Field("nl_groups", Hex(value))
+    assert type(groups.value) is Hex
+
+
+def test_short_zero_padded_numbers_stay_octal() -> None:
+    """strace's octal: one leading zero (%#o), or a three-digit mode or umask (%#03o)."""
+    mode, umask, none, big = decode_args("0644, 007, 000, 0100644")
+    assert (type(mode), type(umask), type(none), type(big)) == (Oct, Oct, Oct, Oct)
+    assert (mode, umask, none, big) == (0o644, 7, 0, 0o100644)
+    assert decode_args("10000000, 01000000") == (10000000, 0o1000000)  # no "00": not padded hex
+
+
 def test_scm_rights_message() -> None:
     text = (
         '3<UNIX-STREAM:[3969->3970]>, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], '

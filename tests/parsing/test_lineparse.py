@@ -182,6 +182,31 @@ def test_brackets_in_a_decorated_path(prefix: str, path: str) -> None:
     assert ev.ret == 4 and ev.ret_fd == Fd(4, path + "/x")
 
 
+@pytest.mark.parametrize("prefix", ["", "[pid  5] 12:00:00.000001 "])  # fast path, slow path
+def test_a_decorated_name_that_reads_as_a_result(prefix: str) -> None:
+    """strace 6.1 on a file named 'x") = 5' and one named 'a"), c': the " = " and the
+    ")" of the names are inside decorations, not the line's result or argument end."""
+    ev = call(f'{prefix}openat(AT_FDCWD</tmp/t>, "x\\") = 5", O_RDONLY) = 3</tmp/t/x\\") = 5>')
+    assert ev.args == (Fd("AT_FDCWD", "/tmp/t"), Str(b'x") = 5'), Const("O_RDONLY"))
+    assert ev.ret == 3 and ev.ret_fd == Fd(3, '/tmp/t/x") = 5')
+    ev = call(f'{prefix}dup2(3</tmp/t/a\\"), c>, 50</tmp/t/x\\") = 5>) = 50</tmp/t/a\\"), c>')
+    assert ev.args == (Fd(3, '/tmp/t/a"), c'), Fd(50, '/tmp/t/x") = 5'))
+    assert ev.ret == 50 and ev.ret_fd == Fd(50, '/tmp/t/a"), c')
+
+
+@pytest.mark.parametrize("prefix", ["", "[pid  5] 12:00:00.000001 "])
+def test_a_terminal_escape_in_a_decorated_path(prefix: str) -> None:
+    """A terminal escape (\\33[) opens no bracket: the close is read, fd 3 not leaked."""
+    ev = call(f"{prefix}close(3</tmp/t/a\\33[31mb>) = 0")
+    assert ev.args == (Fd(3, "/tmp/t/a\x1b[31mb"),) and ev.ret == 0
+
+
+def test_a_unix_socket_path_in_a_decoration() -> None:
+    """-yy quotes a bound unix socket's path inside the decoration, "]" and ">" as they are."""
+    ev = call('close(3<UNIX-STREAM:[1861487,"s\\"]>, x"]>) = 0')
+    assert ev.args == (Fd(3, 'UNIX-STREAM:[1861487,"s"]>, x"]'),) and ev.ret == 0
+
+
 # ---- split calls ----
 
 

@@ -58,6 +58,13 @@ def test_unsigned_reports_where_it_stops_and_the_base() -> None:
         ("(x /* ) */) = 0", ")", 10),  # in a comment
         ("([1, 2], {a=(3)}) = 0", ")", 16),
         ("(1<<2) = 0", ")", 5),  # a shift, not a decoration
+        # strace writes "[" and "]" in a path as they are (a terminal escape: \33[31m) and
+        # escapes ">" (\76): a bracket in a path opens nothing
+        ("(3</tmp/a\\33[31mb>) = 0", ")", 18),
+        ("(3</tmp/a[b\\76c>, 1) = 0", ")", 19),
+        # in a socket's decoration "[...]" and a quoted path hold ">" as it is
+        ('(3<UNIX-STREAM:[5,"/r]>, \\"x"]>) = 0', ")", 31),
+        ("(3<TCP:[1.2.3.4:80->5.6.7.8:9]>) = 0", ")", 31),
         ("(a]", ")", -1),  # closed by another bracket
         ('(a, "b)', ")", -1),  # cut inside a string
         ("{a=1} x", "}", 4),
@@ -94,3 +101,5 @@ def test_decoration_end() -> None:
     assert decoration_end("3</tmp/x>(deleted) y") == 18
     assert decoration_end("-1 ENOENT (No such file)") == 2
     assert decoration_end("0") == 1
+    assert decoration_end('3</tmp/x\\") = 5> <0.1>') == 16  # a name that reads as a result
+    assert decoration_end("3</tmp/a\\33[31mb> <0.1>") == 17

@@ -159,7 +159,12 @@ def test_an_octal_escape_before_a_digit_keeps_its_bytes(backend: str) -> None:
     assert isinstance(write.args[1], Str) and write.args[1].value == b"\x012\n"
 
 
-@pytest.mark.parametrize("name", ['q"uote', "an>gle", 'both"and>', "new\nline", "back\\slash"])
+# 'x") = 5' and 'a"), c' read as the end of a line or of an argument in a -y decoration
+# ("= 3</tmp/x\\") = 5>"); a "[" in a path once opened a bracket the decoration never closed
+@pytest.mark.parametrize(
+    "name",
+    ['q"uote', "an>gle", 'both"and>', "new\nline", "back\\slash", 'x") = 5', 'a"), c', "a[b>c"],
+)
 def test_a_leak_through_an_awkward_name_is_reported(
     name: str, backend: str, compile_c: Callable[..., Path], tmp_path: Path
 ) -> None:

@@ -197,21 +197,34 @@ class Normalizer:
         if isinstance(node, Fd):
             named = self.stdio(node.fd) if isinstance(node.fd, int) else None
             return Fd(node.fd, named or self.decoration(node.info), node.deleted and named is None)
-        if isinstance(node, tuple):
-            return tuple(self.node(n) for n in node)
         if isinstance(node, Field):
-            if node.name in ("si_pid", "parent_tid"):  # pids inside clone3's result and siginfo
-                return Field(node.name, self._pid(node.value))
-            if node.name == "msg_namelen" and isinstance(node.value, Changed):
-                # what the kernel wrote back; the size offered differs between tracers
-                return Field(node.name, self.node(node.value.after))
-            return Field(node.name, self.node(node.value))
-        if isinstance(node, Commented):
-            return Commented(self.node(node.value), node.comment)
+            return self._field(node)
         if isinstance(node, Changed):
             if self.data_path:  # an offset moved by however much this call moved
                 return self.node(node.after)
             return Changed(self.node(node.before), self.node(node.after))
+        if isinstance(node, Call):
+            if node.name == "htons" and len(node.args) == 1 and isinstance(node.args[0], int):
+                port = node.args[0]
+                return Call("htons", (port if port < 1024 else Const(self.port(port)),))
+            return Call(node.name, tuple(self.node(n) for n in node.args))
+        return self._container(node)
+
+    def _field(self, node: Field) -> Node:
+        if node.name in ("si_pid", "parent_tid"):  # pids inside clone3's result and siginfo
+            return Field(node.name, self._pid(node.value))
+        if node.name == "msg_namelen" and isinstance(node.value, Changed):
+            # what the kernel wrote back; the size offered differs between tracers
+            return Field(node.name, self.node(node.value.after))
+        return Field(node.name, self.node(node.value))
+
+    def _container(self, node: Node) -> Node:
+        """An array, struct, flag set or expression: the same kind of node, of its items
+        with replacements."""
+        if isinstance(node, tuple):
+            return tuple(self.node(n) for n in node)
+        if isinstance(node, Commented):
+            return Commented(self.node(node.value), node.comment)
         if isinstance(node, Flags):
             return Flags(tuple(self.node(n) for n in node.items))
         if isinstance(node, Struct):
@@ -220,11 +233,6 @@ class Normalizer:
             return SigSet(node.items, node.complement)
         if isinstance(node, Expr):
             return Expr(tuple(self.node(n) for n in node.items))
-        if isinstance(node, Call):
-            if node.name == "htons" and len(node.args) == 1 and isinstance(node.args[0], int):
-                port = node.args[0]
-                return Call("htons", (port if port < 1024 else Const(self.port(port)),))
-            return Call(node.name, tuple(self.node(n) for n in node.args))
         return node
 
     def string(self, node: Str) -> str:
@@ -430,12 +438,22 @@ class _Reader:
         }
         if made:
             key, d = next(iter(made.items()))
-            section.stories[key] = _Story(key, line, d)
-            if not (isinstance(effect, Creates) and effect.kind == "file" and effect.path_arg is not None):
-                section.stories[key].only_flags = False
-            if self.wanted is None and not self._opens_existing(ev, effect):
-                section.stories[key].only_flags = False
-            return
+            self._begin_story(section, _Story(key, line, d), ev, effect)
+        else:
+            self._continue_story(section, line, effect)
+
+    def _begin_story(self, section: _Section, story: _Story, ev: Syscall, effect: object) -> None:
+        """``ev`` made a descriptor: its story starts."""
+        section.stories[story.key] = story
+        if not (isinstance(effect, Creates) and effect.kind == "file" and effect.path_arg is not None):
+            story.only_flags = False
+        if self.wanted is None and not self._opens_existing(ev, effect):
+            story.only_flags = False
+
+    def _continue_story(self, section: _Section, line: _Line, effect: object) -> None:
+        """A line that made no descriptor: part of the story of the one it acts on, or a
+        line of its own."""
+        ev = line.event
         story = self._story_of(section, line, effect)
         self._mention(line, story.key if story is not None else None)
         if story is None:

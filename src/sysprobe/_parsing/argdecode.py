@@ -334,6 +334,10 @@ def _number(cur: _Cursor) -> Node:
             stop, base = hex_stop, 16
             cur.pos = stop
             return Hex(-value if i > start else value)
+    if base != 16 and stop - i >= 8 and ord(text[i]) == 48 and ord(text[i + 1]) == 48:
+        # %08x whose digits are all decimal ones (nl_groups=00000010, before strace 5): not
+        # octal, which strace prints with one leading zero (%#o: 0644) or three digits (000)
+        value, base = hexadecimal(text, i, stop)[0], 16
     if base == 16:
         if stop == i + 2:
             raise _Malformed("0x without digits")

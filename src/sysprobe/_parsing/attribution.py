@@ -59,7 +59,8 @@ class Attribution:
             return pid
         return leader
 
-    def see(self, ev: Event) -> list[Event]:
+    # C901 waived (hot path, compiled): runs for every event of a log whose lines carry no pid
+    def see(self, ev: Event) -> list[Event]:  # noqa: C901, PLR0912
         """Take ``ev`` into account; the events to emit now (held ones released)."""
         pid = ev.pid
         if pid is not None and pid == self.alias:

@@ -119,7 +119,8 @@ class _Torn(_Marker):
         self.cut = cut
 
 
-def parse_lines(
+# C901 waived (hot path, compiled): the loop every line goes through, its cases inlined
+def parse_lines(  # noqa: C901, PLR0912
     lines: Iterable[str],
     *,
     pid: int | None = None,
@@ -632,6 +633,11 @@ def _args_close(raw: str, a: int, end: int) -> tuple[int, int]:
     `` = ``; (-1, -1) when not so (no result, or a line cut inside a string)."""
     q = raw.rfind(" = ", a, end)
     if q < 0:
+        return -1, -1
+    gt = raw.find(">", q, end)
+    if (gt >= 0 and raw.find("<", q, gt) < 0) or raw.find('"', q, end) >= 0:
+        # maybe the " = " of a name in the result's decoration (a file named 'x") = 5':
+        # "= 3</tmp/x\") = 5>"): the slow path reads the arguments from the front
         return -1, -1
     close = trim_spaces(raw, a, q) - 1
     if ord(raw[close]) != 41 or not strings_closed(raw, a, close):  # 41: ")"

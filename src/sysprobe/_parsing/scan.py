@@ -217,9 +217,15 @@ def starts_decoration(text: str, i: int, end: int) -> bool:
 def decoration_close(text: str, lt: int, end: int) -> int:
     """Index of the ``>`` closing the decoration opened at ``lt``; -1 if none.
 
-    Nested ``<...>`` count (``</dev/null<char 1:3>>``), ``>`` inside ``[...]`` does not
-    (``<TCP:[1.2.3.4:80->5.6.7.8:9]>``), and ``\\>`` is how strace escapes ``>``.
+    Nested ``<...>`` count (``</dev/null<char 1:3>>``) and a backslash escapes the next
+    character. In a path (``</...>``) strace escapes ``<``, ``>`` and ``"`` (``\\74``,
+    ``\\76``, ``\\"``) but writes ``[`` and ``]`` as they are (``3</tmp/a[b>``, a
+    terminal escape ``\\33[31m``): only a nested decoration counts there. In any other decoration (a
+    socket, a pipe) ``>`` does not close it inside ``[...]``
+    (``<TCP:[1.2.3.4:80->5.6.7.8:9]>``) nor inside a quoted socket path
+    (``<UNIX-STREAM:[5,"/run/a]>b"]>``).
     """
+    path = lt + 1 < end and ord(text[lt + 1]) == _SLASH
     depth = 0
     brackets = 0
     i = lt
@@ -228,11 +234,15 @@ def decoration_close(text: str, lt: int, end: int) -> int:
         if c == _BACKSLASH:
             i += 2
             continue
-        if c == _OPEN_SQUARE:
-            brackets += 1
-        elif c == _CLOSE_SQUARE and brackets:
-            brackets -= 1
-        elif brackets == 0:
+        if not path:
+            if c == _QUOTE:
+                i = string_end(text, i, end)
+                continue
+            if c == _OPEN_SQUARE:
+                brackets += 1
+            elif c == _CLOSE_SQUARE and brackets:
+                brackets -= 1
+        if brackets == 0:
             if c == _LT:
                 depth += 1
             elif c == _GT:

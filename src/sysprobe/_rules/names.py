@@ -159,23 +159,27 @@ def _check_node(node: Node, in_set: bool) -> None:
         _check_constant(node.name, in_set)
     elif isinstance(node, Fd) and isinstance(node.fd, str):
         _check_constant(node.fd, False)
-    elif isinstance(node, tuple):
-        for item in node:
-            _check_node(item, in_set=True)
-    elif isinstance(node, SigSet):
-        for item in node.items:
-            _check_node(item, in_set=True)
-    elif isinstance(node, Flags | Struct | Expr):
-        for item in node.items:
-            _check_node(item, in_set)
-    elif isinstance(node, Field | Commented):
-        _check_node(node.value, False)
-    elif isinstance(node, Changed):
-        _check_node(node.before, in_set)
-        _check_node(node.after, in_set)
-    elif isinstance(node, Call):
-        for item in node.args:
-            _check_node(item, False)
+    else:
+        for child, child_in_set in _children(node, in_set):
+            _check_node(child, child_in_set)
+
+
+def _children(node: Node, in_set: bool) -> list[tuple[Node, bool]]:
+    """The nodes inside ``node``, each with whether it is an item of a set (an array or a
+    signal set, where names may leave out "SIG")."""
+    if isinstance(node, tuple):
+        return [(item, True) for item in node]
+    if isinstance(node, SigSet):
+        return [(item, True) for item in node.items]
+    if isinstance(node, Flags | Struct | Expr):
+        return [(item, in_set) for item in node.items]
+    if isinstance(node, Field | Commented):
+        return [(node.value, False)]
+    if isinstance(node, Changed):
+        return [(node.before, in_set), (node.after, in_set)]
+    if isinstance(node, Call):
+        return [(item, False) for item in node.args]
+    return []
 
 
 def _check_constant(name: str, in_set: bool) -> None:

@@ -193,21 +193,7 @@ def parse_pattern(text: str) -> Pattern:
     args: tuple[Node, ...] | None = None
     at = start + m.end()  # where ``rest`` starts in ``text``
     if has_args:
-        close = close_bracket(rest, 1, len(rest), 41)
-        if close < 0:
-            raise pattern_error(text, at, "this '(' is never closed", "')' after the arguments")
-        try:
-            args = decode_args_strict(rest[1:close])
-        except ValueError as exc:
-            problem, column = _decoder_error(str(exc))
-            raise pattern_error(
-                text, at + 1 + column, problem, "arguments as strace prints them, * for any"
-            ) from None
-        try:
-            check_constants(args)
-        except UnknownName as exc:
-            column = _column_of(exc.name, text, at)
-            raise pattern_error(text, column, str(exc), example=_corrected(text, column, exc)) from None
+        args, close = _pattern_args(text, rest, at)
         rest = rest[close + 1 :]
         at += close + 1
     result = None
@@ -229,6 +215,27 @@ def parse_pattern(text: str) -> Pattern:
         value = None if rm.group(2) == "?" else number(rm.group(2))  # "022": octal, as strace prints
         result = ResultCondition(comparison(rm.group(1)), value, rm.group(3))
     return Pattern(" ".join(source.split()), names, args, result, shifted, notes, unseen)
+
+
+def _pattern_args(text: str, rest: str, at: int) -> tuple[tuple[Node, ...], int]:
+    """The arguments in ``rest`` (which starts with their ``(``, at ``at`` in ``text``) and
+    the index in ``rest`` of the ``)`` closing them."""
+    close = close_bracket(rest, 1, len(rest), 41)
+    if close < 0:
+        raise pattern_error(text, at, "this '(' is never closed", "')' after the arguments")
+    try:
+        args = decode_args_strict(rest[1:close])
+    except ValueError as exc:
+        problem, column = _decoder_error(str(exc))
+        raise pattern_error(
+            text, at + 1 + column, problem, "arguments as strace prints them, * for any"
+        ) from None
+    try:
+        check_constants(args)
+    except UnknownName as exc:
+        column = _column_of(exc.name, text, at)
+        raise pattern_error(text, column, str(exc), example=_corrected(text, column, exc)) from None
+    return args, close
 
 
 def _resolve_names(

@@ -353,19 +353,12 @@ class Supervisor:
                     watch.append(pidfd)
                 if wake_fd is not None:
                     watch.append(wake_fd)
-                wait = 0.05 if self._kill_since is not None else 0.5
-                if deadline is not None and not self._timed_out():
-                    wait = min(wait, max(0.0, deadline - time.monotonic()))
-                if self._grace_until is not None:
-                    wait = min(wait, max(0.0, self._grace_until - time.monotonic()))
+                wait = self._select_wait(deadline)
                 if self.on_idle is not None:
                     self.on_idle()
                 ready, _, _ = select.select(watch, [], [], wait)
                 if read_fd in ready:
-                    try:
-                        data = os.read(read_fd, CHUNK)
-                    except BlockingIOError:
-                        data = None
+                    data = _read_some(read_fd)
                     if data == b"":
                         return  # every writer gone: the tracer exited and the FIFO is drained
                     if data:
@@ -379,19 +372,33 @@ class Supervisor:
                     done = True
                     self._release_hold()
                 now = time.monotonic()
-                if deadline is not None and now >= deadline and not self._timed_out():
-                    assert self.outcome is not None
-                    self.outcome.timed_out = True
-                    self._at_timeout = self._still_running()
-                    self._request_kill()
-                if self._grace_until is not None and now >= self._grace_until:
-                    self._grace_until = None
-                    self._request_kill()
+                self._enforce_deadlines(deadline, now)
                 if self._kill_since is not None and not done:
                     self._kill_tree(now)
         finally:
             if pidfd is not None:
                 os.close(pidfd)
+
+    def _select_wait(self, deadline: float | None) -> float:
+        """How long the read loop may wait: short while killing, never past the timeout
+        or the end of the grace period."""
+        wait = 0.05 if self._kill_since is not None else 0.5
+        if deadline is not None and not self._timed_out():
+            wait = min(wait, max(0.0, deadline - time.monotonic()))
+        if self._grace_until is not None:
+            wait = min(wait, max(0.0, self._grace_until - time.monotonic()))
+        return wait
+
+    def _enforce_deadlines(self, deadline: float | None, now: float) -> None:
+        """At the timeout, or at the end of the grace period: start killing the tree."""
+        if deadline is not None and now >= deadline and not self._timed_out():
+            assert self.outcome is not None
+            self.outcome.timed_out = True
+            self._at_timeout = self._still_running()
+            self._request_kill()
+        if self._grace_until is not None and now >= self._grace_until:
+            self._grace_until = None
+            self._request_kill()
 
     def _timed_out(self) -> bool:
         return self.outcome is not None and self.outcome.timed_out
@@ -681,6 +688,14 @@ def _start_ticks(pid: int) -> int | None:
         return None
     fields = stat[stat.rfind(b")") + 2 :].split()  # fields from the 3rd (state) on
     return int(fields[19]) if len(fields) > 19 else None
+
+
+def _read_some(fd: int) -> bytes | None:
+    """What the FIFO holds (at most a chunk); b"" at its end, None when nothing is there."""
+    try:
+        return os.read(fd, CHUNK)
+    except BlockingIOError:
+        return None
 
 
 def _pidfd(pid: int) -> int | None:
