@@ -134,9 +134,19 @@ def test_help_ends_with_the_readmes_examples(command: str) -> None:
 
 
 def test_bash_completion(tmp_path: Path) -> None:
-    """The script --show-completion prints for bash completes commands, options and values."""
-    script = sysprobe("--show-completion", "bash")
-    assert script.returncode == 0
+    """The script --show-completion prints for bash completes commands, options and values.
+    typer names the shell it runs in (its parent process), so bash runs it: under
+    `sh .ci/run` a direct call would meet sh."""
+    bin_dir = Path(sys.executable).parent  # where the console script `sysprobe` is
+    script = subprocess.run(
+        # "; exit $?": bash stays sysprobe's parent (a lone command would be exec'd in its place)
+        ["bash", "-c", "sysprobe --show-completion; exit $?"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        check=False,
+    )
+    assert (script.returncode, script.stderr) == (0, "")
     assert "complete -o default -F _sysprobe_completion sysprobe" in script.stdout
     (tmp_path / "completion.bash").write_text(script.stdout)
     words = {
@@ -151,7 +161,6 @@ def test_bash_completion(tmp_path: Path) -> None:
         'echo "${COMPREPLY[*]}"\n'
         for line in words
     )
-    bin_dir = Path(sys.executable).parent  # where the console script `sysprobe` is
     assert (bin_dir / "sysprobe").exists()
     done = subprocess.run(
         ["bash", "-c", f"source {tmp_path}/completion.bash\n{probe}"],
