@@ -394,7 +394,7 @@ def trace(
     sink = events_sink(json_out, events, shlex.join(command))
     try:
         _named(strace=strace, backend=backend)
-        distinct([("-o", output), ("--golden", golden)])
+        distinct([("-o", output), ("--golden", golden), ("--events", events)])
         run = _pipeline.command(
             command,
             syscalls=trace_set,

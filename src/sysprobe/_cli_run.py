@@ -48,28 +48,37 @@ class StdoutClosed(Exception):
 
 class JsonLines:
     """Events as JSON Lines (``_parsing.jsonl``: the published contract), flushed whenever
-    the trace goes quiet; a closed stdout ends sysprobe quietly (``StdoutClosed``)."""
+    the trace goes quiet; a closed stdout ends sysprobe quietly (``StdoutClosed``). A file
+    is opened at the first event: a run that ends before it (a usage error, a log that
+    cannot be read) leaves an existing file as it was."""
 
-    def __init__(self, writer: JsonLinesWriter) -> None:
-        self.writer = writer
+    def __init__(self, open_writer: Callable[[], JsonLinesWriter]) -> None:
+        self.open_writer = open_writer
+        self.writer: JsonLinesWriter | None = None
 
     def write(self, event: Event) -> None:
         try:
+            if self.writer is None:
+                self.writer = self.open_writer()
             self.writer.write(event)
         except BrokenPipeError:
             raise StdoutClosed from None
 
     def flush(self) -> None:
         try:
-            self.writer.flush()
+            if self.writer is not None:
+                self.writer.flush()
         except BrokenPipeError:
             raise StdoutClosed from None
 
     def close(self) -> None:
         """The end of the events (what waits for its exec's descriptors goes out)."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
         try:
-            self.writer.close()
-            self.writer.out.close()  # the stream is ours: a file, or our copy of stdout
+            writer.close()
+            writer.out.close()  # the stream is ours: a file, or our copy of stdout
         except BrokenPipeError:
             raise StdoutClosed from None
 
@@ -89,15 +98,23 @@ def json_destination(path: str, source: str, arch: str | None = None) -> JsonLin
     JSON Lines."""
     from ._parsing.jsonl import JsonLinesWriter
 
-    if path == "-":
-        stream_fd = os.dup(1)
+    if path == "-":  # now: the command must inherit the new fd 1
+        stream = os.fdopen(os.dup(1), "w", encoding="utf-8")
         os.dup2(2, 1)
-        return JsonLines(JsonLinesWriter(os.fdopen(stream_fd, "w", encoding="utf-8"), source, arch))
+        return JsonLines(lambda: JsonLinesWriter(stream, source, arch))
     try:
-        out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - the writer closes it
-    except OSError as error:
-        fail(UsageError(f"--events {printable(path)}: {error.strerror or error}"))
-    return JsonLines(JsonLinesWriter(out, source, arch))
+        writable(Path(path), "--events")
+    except UsageError as error:
+        fail(error)
+
+    def open_file() -> JsonLinesWriter:
+        try:
+            out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - the writer closes it
+        except OSError as error:
+            raise UsageError(f"--events {printable(path)}: {error.strerror or error}") from None
+        return JsonLinesWriter(out, source, arch)
+
+    return JsonLines(open_file)
 
 
 class ReportFile:
@@ -232,7 +249,14 @@ def run_check(
         if (json_out or events == "-") and report_file.stdout:
             raise UsageError("--json and --json-report - both write to stdout: give --json-report a FILE")
         sink = events_sink(json_out, events, shlex.join(command) if command else " ".join(log or []))
-        distinct([("-o", output), ("--json-report", json_report), *(("--log", name) for name in log or [])])
+        distinct(
+            [
+                ("-o", output),
+                ("--json-report", json_report),
+                ("--events", events),
+                *(("--log", name) for name in log or []),
+            ]
+        )
         source = _pipeline.source(
             command,
             log,

@@ -358,6 +358,15 @@ class Analysis:
         cut_short = outcome is not None and outcome.incomplete is not None
         if outcome is not None and outcome.incomplete is not None:
             incomplete.append(f"{outcome.incomplete}; the verdicts are on a partial trace")
+        root = self.model.root_process()
+        if outcome is None and status is None and root is not None:
+            # a log without its first process's end was cut (or strace detached): what the
+            # processes did after its last line is not in it
+            cut_short = True
+            incomplete.append(
+                f"the log ends before its first process does (no exit line for pid {root.pid}): "
+                "what came after its last line is missing"
+            )
         holes = self.unparsed > 0
         if holes:
             lines = ", ".join(self.unparsed_shown) + (

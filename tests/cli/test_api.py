@@ -145,7 +145,10 @@ def test_a_killed_tracer_makes_asserts_raise_run_incomplete() -> None:
 
 @pytest.mark.usefixtures("strace_ok")
 def test_trace_can_end_with_the_command() -> None:
-    t = sysprobe.trace(["sh", "-c", "sleep 30 & exit 4"], end_with_command=True, timeout=30)
+    # the shell waits (without forking) until its child is sleep: never a "sh" caught
+    # between fork and exec
+    script = 'sleep 30 & c=; until [ "$c" = sleep ]; do read c < /proc/$!/comm; done; exit 4'
+    t = sysprobe.trace(["sh", "-c", script], end_with_command=True, timeout=30)
     assert t.exit_status == 4 and t.outcome is not None and t.outcome.incomplete is None
     assert [leftover.program for leftover in t.outcome.ended_leftovers] == ["sleep"]
     t.assert_no_fd_leaks()  # a complete run: the asserts decide

@@ -371,7 +371,9 @@ def test_a_closed_stdout_ends_sysprobe_quietly() -> None:
 
 def test_end_with_command() -> None:
     """A daemon keeps strace -f open: --end-with-command ends the run with the command."""
-    script = ["sh", "-c", "sleep 30 & exit 4"]
+    # the shell waits (without forking) until its child is sleep, not a "sh" between fork and exec
+    wait = 'sleep 30 & c=; until [ "$c" = sleep ]; do read c < /proc/$!/comm; done; exit 4'
+    script = ["sh", "-c", wait]
     started = time.monotonic()
     traced = sysprobe("trace", "--no-summary", "--end-with-command", "--", *script)
     assert traced.returncode == 4
@@ -446,3 +448,25 @@ def test_help_is_pinned(command: str) -> None:
         pinned.parent.mkdir(exist_ok=True)
         pinned.write_text(done.stdout)
     assert done.stdout == pinned.read_text()
+
+
+def test_events_file_is_never_damaged_by_a_refused_run(tmp_path: Path) -> None:
+    """--events PATH is opened at the first event: a run refused before it (a usage error,
+    a log that does not exist) leaves an existing file as it was; two options naming one
+    file are refused."""
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"kept": true}\n')
+    for args in (
+        ["check", "--events", str(events), "--timeout", "0", "--no-fd-leaks", "--", "true"],
+        ["check", "--events", str(events), "--no-fd-leaks", "--log", str(tmp_path / "none.log")],
+        ["parse", "--events", str(events), str(tmp_path / "none.log")],
+    ):
+        done = sysprobe(*args)
+        assert done.returncode == 2 and events.read_text() == '{"kept": true}\n', (args, done.stderr)
+    same = sysprobe(
+        "check", "--events", str(events), "--json-report", str(events), "--no-fd-leaks", "--", "true"
+    )
+    assert same.returncode == 2 and "--json-report and --events name the same file" in same.stderr
+    done = sysprobe("check", "--events", str(events), "--no-fd-leaks", "--", "true")
+    header, *written = [json.loads(line) for line in events.read_text().splitlines()]
+    assert done.returncode == 0 and header["type"] == "header" and written[0]["name"] == "execve"

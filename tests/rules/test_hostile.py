@@ -311,9 +311,9 @@ API_CASES: dict[str, ApiCase] = {
         "12.6",
     ),
     "expect-only-failed": ApiCase(
-        lambda tmp: _log(tmp, "100 sendfile(4, 5, NULL, 3) = -1 EINVAL (Invalid argument)\n").assert_called(
-            "sendfile"
-        ),
+        lambda tmp: _log(
+            tmp, "100 sendfile(4, 5, NULL, 3) = -1 EINVAL (Invalid argument)\n100 +++ exited with 0 +++\n"
+        ).assert_called("sendfile"),
         AssertionError,
         "--expect sendfile: matched only failed calls (1: EINVAL)",
         "12.9",

@@ -570,10 +570,13 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
     assert (result.rule, result.passed, result.summary) == ("--cloexec pipe2|openat", False, "4 violations")
     assert result.evidence == expected
     (fine,) = t.check(RuleSet(cloexec=["pipe2(*, O_CLOEXEC)"])).results
-    assert (fine.passed, fine.summary) == (True, "2 descriptors from 1 call, close-on-exec throughout")
-    assert [e.render() for e in fine.evidence] == [  # type: ignore[union-attr]
-        "line 4 pid 100: pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0"
-    ]
+    held = "2 descriptors from 1 call, close-on-exec throughout"
+    pipe2 = "line 4 pid 100: pipe2([5<pipe:[2]>, 6<pipe:[2]>], O_CLOEXEC) = 0"
+    if ends:
+        assert (fine.passed, fine.summary) == (True, held)
+        assert [e.render() for e in fine.evidence] == [pipe2]  # type: ignore[union-attr]
+    else:  # the log stops before its process ends: what held so far is no verdict
+        assert (fine.verdict, fine.evidence[0]) == ("undecided", f"seen: {held}")
     (none,) = t.check(RuleSet(cloexec=["sendfile"])).results
     assert (none.passed, none.summary, none.evidence) == (False, "no descriptor was created by sendfile", [])
     (both,) = t.check(RuleSet(cloexec=["openat"])).results

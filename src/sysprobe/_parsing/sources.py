@@ -168,7 +168,7 @@ def readable(events: Iterator[Event], name: str) -> Iterator[Event]:
     if not seen_strace:
         if last == 0:
             raise BadLog(f"{name}: the log is empty")
-        lines = "its only line reads" if last == 1 else f"none of its {last} lines reads"
+        lines = "its only line does not read" if last == 1 else f"none of its {last} lines reads"
         raise BadLog(f"{name}: not a strace log ({lines} as strace output)")
 
 
