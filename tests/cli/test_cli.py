@@ -337,8 +337,11 @@ def test_json_report_carries_the_runs_notes(tmp_path: Path) -> None:
 def test_json_report_through_a_symlink_and_to_a_device(tmp_path: Path) -> None:
     """A symlink's target is written (the link stays); a device is written, never replaced."""
     target, link = tmp_path / "real.json", tmp_path / "link.json"
-    target.write_text("{}")  # a link to nothing is refused, as for goldens
     link.symlink_to(target)
+    dangling = sysprobe("check", "--no-fd-leaks", "--json-report", str(link), "--", "true")
+    assert dangling.returncode == 2 and "which does not exist" in dangling.stderr  # as for goldens
+    assert not target.exists()
+    target.write_text("{}")
     done = sysprobe("check", "--no-fd-leaks", "--json-report", str(link), "--", "true")
     assert done.returncode == 0 and link.is_symlink() and json.loads(target.read_text())["exit_code"] == 0
     device = sysprobe("check", "--no-fd-leaks", "--json-report", "/dev/stdout", "--", "true")
