@@ -146,8 +146,10 @@ def readme_folder(tmp_path: Path) -> Path:
 def environment(folder: Path) -> dict[str, str]:
     temporary = folder.parent / "pytest-tmp"  # outside the rootdir: pytest shows these paths whole
     temporary.mkdir(exist_ok=True)
+    # pytest prints the short summary untruncated when CI or BUILD_NUMBER is set, as on CI machines
+    inherited = {name: value for name, value in os.environ.items() if name not in ("CI", "BUILD_NUMBER")}
     return {
-        **os.environ,
+        **inherited,
         "PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin",  # no pyenv shims: python3 is the venv's
         "PYTEST_DEBUG_TEMPROOT": str(temporary),  # the inner pytest's, away from this session's
         "PYTEST_ADDOPTS": "-p no:cacheprovider",
