@@ -31,7 +31,7 @@ from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine, plural
 from ._report.report import Report
 from ._rules.coverage import FULL, Coverage, undecided_because
-from ._rules.rules import ExpectExit, Rule, RuleSet, needed_syscalls
+from ._rules.rules import ExpectExit, Rule, RuleSet, needed_string_limit, needed_syscalls
 from ._tracing.selection import LOG_HEADER, trace_expression
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Message, Syscall, Text, Unparsed
@@ -514,14 +514,27 @@ def check(
     built = rules.build()
     if not built:
         raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
-    if isinstance(source, Command) and not full:
-        source = replace(source, options=replace(source.options, syscalls=needed_syscalls(built)))
+    if isinstance(source, Command):
+        source = replace(source, options=_options_for(built, source.options, full))
     analysis = Analysis(built, arch=source.arch, coverage=coverage_of(source))
     for event in source.events(on_idle):
         analysis.feed(event)
         if on_event is not None:
             on_event(event)
     return analysis.finish(source.title, source.outcome)
+
+
+def _options_for(rules: Sequence[Rule], options: RunOptions, full: bool) -> RunOptions:
+    """A command's options for judging ``rules``: only the calls they read (unless ``full``),
+    and strings long enough for the ones their patterns compare."""
+    if not full:
+        options = replace(options, syscalls=needed_syscalls(rules))
+    from ._tracing.base import DEFAULT_STRING_LIMIT
+
+    wanted = needed_string_limit(rules)
+    if wanted > (options.string_limit or DEFAULT_STRING_LIMIT):
+        options = replace(options, string_limit=wanted)
+    return options
 
 
 def coverage_of(source: Source) -> Coverage:

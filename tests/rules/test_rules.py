@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -626,8 +627,10 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
         ("read(3</etc/hostname>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),
         ("openat(AT_FDCWD, ...)", 'openat(AT_FDCWD</tmp>, "/x", O_RDONLY) = 3', True),
         ("openat(3, ...)", 'openat(AT_FDCWD</tmp>, "/x", O_RDONLY) = 3', False),
-        # a truncated string matches what strace kept of it
-        ('write(1, "hello world")', 'write(1, "hello"..., 11) = 11', True),
+        # a string strace cut short matches only when whatever followed would: else it
+        # may match (test_what_strace_cut_short_may_match)
+        ('write(1, "hello world")', 'write(1, "hello"..., 11) = 11', False),
+        ('write(1, "hel*")', 'write(1, "hello"..., 11) = 11', True),
         ('write(1, "help")', 'write(1, "hello"..., 11) = 11', False),
         ('write(1, "hel")', 'write(1, "hello", 5) = 5', False),
         # arrays: each wanted item somewhere, an empty one only for an empty one
@@ -662,6 +665,117 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
 )
 def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
     assert matches(pattern, line) is expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "certain", "possible"),
+    [
+        # a string cut at -s: the part shown decides when it can
+        ('write(*, "*SECRET*")', 'write(1, "0123"..., 60) = 60', False, True),
+        ('write(*, "*SECRET*")', 'write(1, "0SECRET"..., 60) = 60', True, True),
+        ('write(*, "*.txt")', 'write(1, "a.txt"..., 60) = 60', False, True),  # the end is unknown
+        ('write(*, "abc*")', 'write(1, "xyz"..., 60) = 60', False, False),  # the start is known
+        ('write(*, "ab?d*")', 'write(1, "a"..., 60) = 60', False, True),
+        ('write(*, "hello world")', 'write(1, "hello"..., 11) = 11', False, True),
+        ('write(*, "hello")', 'write(1, "hello"..., 11) = 11', False, False),  # longer than that
+        ('write(*, "help")', 'write(1, "hello"..., 11) = 11', False, False),
+        ('write(*, "hello world")', 'write(1, "hello", 5) = 5', False, False),  # not cut: a miss
+        # a struct strace abbreviated (...): a field or item it left out may be the one
+        (
+            'newfstatat(*, *, {st_uid=0}, ...)',
+            'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5, ...}, AT_EMPTY_PATH) = 0',
+            False,
+            True,
+        ),
+        (
+            'newfstatat(*, *, {st_size=6}, ...)',
+            'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5, ...}, AT_EMPTY_PATH) = 0',
+            False,
+            False,
+        ),
+        (
+            'newfstatat(*, *, {st_uid=0}, ...)',
+            'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5}, AT_EMPTY_PATH) = 0',
+            False,
+            False,
+        ),
+        # an array strace cut short
+        ("poll([{fd=9}], ...)", "poll([{fd=3, events=POLLIN}, ...], 40, -1) = 1", False, True),
+        ("poll([{fd=9}], ...)", "poll([{fd=3, events=POLLIN}], 1, -1) = 1", False, False),
+        # the name and the result still decide
+        ('read(*, "*SECRET*")', 'write(1, "0123"..., 60) = 60', False, False),
+        ('write(*, "*SECRET*") = -1', 'write(1, "0123"..., 60) = 60', False, False),
+    ],
+)
+def test_what_strace_cut_short_may_match(pattern: str, line: str, certain: bool, possible: bool) -> None:
+    compiled, ev = parse_pattern(pattern), call(line)
+    assert compiled.matches(ev, CONSTS) is certain
+    assert compiled.could_match(ev, CONSTS) is possible
+
+
+@pytest.mark.parametrize(
+    ("pattern", "limit"),
+    [
+        ("write", 0),
+        ("write(1, *, 5)", 0),
+        ('write(1, "hello", 5)', 6),
+        ('openat(*, "/etc/*", ...)', 4096),
+        ('sendmsg(*, {msg_iov=[{iov_base="abc"}]}, *)', 4),
+    ],
+)
+def test_the_string_limit_a_pattern_needs(pattern: str, limit: int) -> None:
+    assert parse_pattern(pattern).string_limit == limit
+
+
+CUT_LOG = """\
+100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+100 write(1, "0123456789"..., 60) = 60
+100 write(1, "0123456789"..., 60) = -1 EPIPE (Broken pipe)
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "verdict"),
+    [
+        (["--forbid", 'write(*, "*SECRET*")'], "undecided"),
+        (["--forbid", 'write(*, "9*")'], "pass"),  # the shown start rules it out
+        (["--forbid", 'write(*, "0123*")'], "fail"),
+        (["--expect", 'write(*, "*SECRET*")'], "undecided"),
+        (["--expect", 'write(*, "*SECRET*") = -1'], "undecided"),
+        (["--expect-count", '<=1 write(*, "*SECRET*")'], "undecided"),  # 0, 1 or 2 of them
+        (["--expect-count", '<=2 write(*, "*SECRET*")'], "pass"),  # whichever they were
+        (["--expect-count", '>=3 write(*, "*SECRET*")'], "fail"),
+    ],
+)
+def test_a_string_cut_short_leaves_the_rule_undecided(tmp_path: Path, args: list[str], verdict: str) -> None:
+    log = tmp_path / "cut.log"
+    log.write_text(CUT_LOG)
+    done = check("--json-report", "-", "--log", str(log), *args)
+    report = json.loads(done.stdout)
+    (rule,) = report["results"]
+    assert rule["verdict"] == verdict, done.stdout
+    assert done.returncode == {"pass": 0, "fail": 1, "undecided": 75}[verdict]
+    if verdict == "undecided":
+        assert "may match: the trace shows only part of" in rule["summary"]
+        shown = {item["where"] for item in rule["evidence"] if item["note"]}
+        assert shown == ({"line 3"} if "= -1" in args[1] else {"line 2", "line 3"})
+
+
+@pytest.mark.parametrize("backend", ["strace", "ptrace"])
+def test_a_check_traces_strings_as_long_as_its_patterns_need(backend: str, tmp_path: Path) -> None:
+    """The secret lies past strace's default -s 32: the check raises -s and sees it."""
+    script = tmp_path / "secret.py"
+    script.write_text("import os\nos.write(1, b'x' * 40 + b' SECRET\\n')\n")
+    done = check("--backend", backend, "--forbid", 'write(*, "*SECRET*")', "--", sys.executable, str(script))
+    assert done.returncode == 1, done.stderr
+    assert re.search(r'write\(1.*"x+ SECRET\\n", 48\) = 48$', done.stderr, re.M), done.stderr
+    long = tmp_path / "long.py"
+    long.write_text("import os\nos.write(1, b'x' * 5000 + b' SECRET\\n')\n")
+    done = check("--backend", backend, "--forbid", 'write(*, "*SECRET*")', "--", sys.executable, str(long))
+    assert done.returncode == 75, done.stderr  # past even the raised limit: undecided
+    assert "UNDECIDED  --forbid" in done.stderr
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,21 @@ class Pattern:
             return False
         return self.args is None or _args_match(self.args, self._values(ev), consts) is None
 
+    def could_match(self, ev: Syscall, consts: dict[str, int]) -> bool:
+        """Would ``ev`` match for some value of what strace cut short or left out (a
+        string past ``-s``, a struct's ``...``)? True for every call that ``matches``."""
+        if self.names is not None and ev.name not in self.names:
+            return False
+        if self.result is not None and not self.result.holds(ev):
+            return False
+        return self.args is None or _args_match(self.args, self._values(ev), consts, possible=True) is None
+
+    @property
+    def string_limit(self) -> int:
+        """The ``-s`` a trace needs to show whole the strings this pattern compares: 0 for
+        none, ``GLOB_STRING_LIMIT`` for a wildcard, which may match anywhere."""
+        return max((_string_limit(node) for node in self.args or ()), default=0)
+
     def _values(self, ev: Syscall) -> tuple[Node, ...]:
         return ev.args[1:] if ev.name in self.shifted else ev.args
 
@@ -298,7 +313,32 @@ def _decoder_error(message: str) -> tuple[str, int]:
     return problem, position
 
 
-def _args_match(pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dict[str, int]) -> str | None:
+GLOB_STRING_LIMIT: Final = 4096
+
+
+def _string_limit(node: object) -> int:
+    if isinstance(node, Str):
+        text = node.text
+        return GLOB_STRING_LIMIT if "*" in text or "?" in text else len(node.value) + 1
+    if isinstance(node, Field | Commented):
+        return _string_limit(node.value)
+    if isinstance(node, Changed):
+        return max(_string_limit(node.before), _string_limit(node.after))
+    items = (
+        node.args
+        if isinstance(node, Call)
+        else node.items
+        if isinstance(node, Struct | Flags | SigSet)
+        else node
+    )
+    if isinstance(items, tuple):
+        return max((_string_limit(item) for item in items), default=0)
+    return 0
+
+
+def _args_match(
+    pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dict[str, int], possible: bool = False
+) -> str | None:
     """None when the arguments match, else why not."""
     for i, want in enumerate(pattern):
         if isinstance(want, More):
@@ -316,12 +356,12 @@ def _args_match(pattern: tuple[Node, ...], values: tuple[Node, ...], consts: dic
                 have = have.value
         else:
             return f"the call has {len(values)} argument{'s' if len(values) != 1 else ''}"
-        if not match_value(want, have, consts):
+        if not match_value(want, have, consts, possible):
             return f"argument {i + 1} is {format_node(have)}, not {format_node(want)}"
     return None
 
 
-def match_value(want: Node, have: Node | None, consts: dict[str, int]) -> bool:
+def match_value(want: Node, have: Node | None, consts: dict[str, int], possible: bool) -> bool:
     """Does the value ``have`` satisfy the pattern node ``want``?"""
     if have is None:
         return False
@@ -330,103 +370,122 @@ def match_value(want: Node, have: Node | None, consts: dict[str, int]) -> bool:
     matcher = _MATCHERS.get(type(want))
     if matcher is None:
         return bool(want == have)
-    return matcher(want, have, consts)
+    return matcher(want, have, consts, possible)
 
 
-def _match_number(want: int, have: Node, consts: dict[str, int]) -> bool:
+def _match_number(want: int, have: Node, consts: dict[str, int], possible: bool) -> bool:
     got = int_of(have, consts)
     return got is not None and got == want
 
 
-def _match_const(want: Const, have: Node, consts: dict[str, int]) -> bool:
+def _match_const(want: Const, have: Node, consts: dict[str, int], possible: bool) -> bool:
     if isinstance(have, Fd) and isinstance(have.fd, str):
         return have.fd == want.name
     return has_flag(have, want.name, consts) or is_value(have, want.name, consts)
 
 
-def _match_str(want: Str, have: Node, consts: dict[str, int]) -> bool:
-    """The same bytes (``*`` a wildcard); a string strace cut short by its start; a ``-y`` path."""
+def _match_str(want: Str, have: Node, consts: dict[str, int], possible: bool) -> bool:
+    """The same bytes (``*`` a wildcard), or the path ``-y`` shows. A string strace cut
+    short (``"abc"...``) matches when every string it could have been would; with
+    ``possible``, when one of them would."""
     text = have.info if isinstance(have, Fd) else have.text if isinstance(have, Str) else None
     if text is None:
         return False
     wanted = want.text
-    if "*" in wanted or "?" in wanted:
-        return fnmatch.fnmatchcase(text, wanted)
-    if isinstance(have, Str) and have.truncated:
-        return wanted.startswith(text)
-    return text == wanted
+    glob = "*" in wanted or "?" in wanted
+    if not (isinstance(have, Str) and have.truncated):
+        return fnmatch.fnmatchcase(text, wanted) if glob else text == wanted
+    if glob and wanted.endswith("*") and fnmatch.fnmatchcase(text, wanted):
+        return True  # whatever follows the cut, the trailing * takes it
+    if not possible:
+        return False
+    if glob:  # the part before the first wildcard must agree with what strace showed
+        literal = wanted[: min(i for i in (wanted.find("*"), wanted.find("?")) if i >= 0)]
+        return literal.startswith(text) or text.startswith(literal)
+    return len(wanted) > len(text) and wanted.startswith(text)  # the whole string is longer than the cut
 
 
-def _match_struct(want: Struct, have: Node, consts: dict[str, int]) -> bool:
-    """The fields the pattern names, and a matching item for each positional one."""
+def _match_struct(want: Struct, have: Node, consts: dict[str, int], possible: bool) -> bool:
+    """The fields the pattern names, and a matching item for each positional one. With
+    ``possible``, a field or item strace left out (``...``) may be the one."""
     if not isinstance(have, Struct):
         return False
+    elided = possible and any(isinstance(item, More) for item in have.items)
     for item in want.items:
         if isinstance(item, More):
             continue
         if isinstance(item, Field):
-            if not match_value(item.value, have.get(item.name), consts):
+            value = have.get(item.name)
+            if value is None and elided:
+                continue
+            if not match_value(item.value, value, consts, possible):
                 return False
-        elif not any(match_value(item, h, consts) for h in have.items):
+        elif not elided and not any(match_value(item, h, consts, possible) for h in have.items):
             return False
     return True
 
 
-def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int]) -> bool:
+def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int], possible: bool) -> bool:
     """Some element matching each item (``[]`` only an empty array). strace prints a
-    signal set of one as an array (``[CHLD]``): it matches a larger set that holds it."""
+    signal set of one as an array (``[CHLD]``): it matches a larger set that holds it.
+    With ``possible``, an element strace left out (``...``) may be the one."""
     if isinstance(have, SigSet) and not have.complement:
         have = have.items
     if not isinstance(have, tuple):
         return False
     if not want:
         return not have
-    return all(isinstance(w, More) or any(match_value(w, h, consts) for h in have) for w in want)
+    elided = possible and any(isinstance(h, More) for h in have)
+    return all(
+        isinstance(w, More) or elided or any(match_value(w, h, consts, possible) for h in have) for w in want
+    )
 
 
-def _match_sigset(want: SigSet, have: Node, consts: dict[str, int]) -> bool:
+def _match_sigset(want: SigSet, have: Node, consts: dict[str, int], possible: bool) -> bool:
     """The same complement, and every signal named (a set of one prints as ``[CHLD]``)."""
     if isinstance(have, tuple) and not want.complement:
         have = SigSet(have, False)
     return (
         isinstance(have, SigSet)
         and have.complement == want.complement
-        and all(any(match_value(w, h, consts) for h in have.items) for w in want.items)
+        and all(any(match_value(w, h, consts, possible) for h in have.items) for w in want.items)
     )
 
 
-def _match_changed(want: Changed, have: Node, consts: dict[str, int]) -> bool:
+def _match_changed(want: Changed, have: Node, consts: dict[str, int], possible: bool) -> bool:
     return (
         isinstance(have, Changed)
-        and match_value(want.before, have.before, consts)
-        and match_value(want.after, have.after, consts)
+        and match_value(want.before, have.before, consts, possible)
+        and match_value(want.after, have.after, consts, possible)
     )
 
 
-def _match_call(want: Call, have: Node, consts: dict[str, int]) -> bool:
+def _match_call(want: Call, have: Node, consts: dict[str, int], possible: bool) -> bool:
     return (
         isinstance(have, Call)
         and have.name == want.name
-        and _args_match(want.args, have.args, consts) is None
+        and _args_match(want.args, have.args, consts, possible) is None
         and (len(want.args) == len(have.args) or bool(want.args and isinstance(want.args[-1], More)))
     )
 
 
-def _match_fd(want: Fd, have: Node, consts: dict[str, int]) -> bool:
+def _match_fd(want: Fd, have: Node, consts: dict[str, int], possible: bool) -> bool:
     if not isinstance(have, Fd) or have.fd != want.fd:
         return False
     return fnmatch.fnmatchcase(have.info, want.info) if "*" in want.info else have.info == want.info
 
 
 # How each kind of pattern node matches; any other node, by equality.
-_MATCHERS: dict[type, Callable[[Any, Node, dict[str, int]], bool]] = {
+_MATCHERS: dict[type, Callable[[Any, Node, dict[str, int], bool], bool]] = {
     int: _match_number,
     bool: _match_number,
     Hex: _match_number,
     Oct: _match_number,
-    Commented: lambda want, have, consts: match_value(want.value, have, consts),
+    Commented: lambda want, have, consts, possible: match_value(want.value, have, consts, possible),
     Const: _match_const,
-    Flags: lambda want, have, consts: all(match_value(item, have, consts) for item in want.items),
+    Flags: lambda want, have, consts, possible: all(
+        match_value(item, have, consts, possible) for item in want.items
+    ),
     Str: _match_str,
     Struct: _match_struct,
     tuple: _match_array,
@@ -434,5 +493,7 @@ _MATCHERS: dict[type, Callable[[Any, Node, dict[str, int]], bool]] = {
     Changed: _match_changed,
     Call: _match_call,
     Fd: _match_fd,
-    Expr: lambda want, have, consts: isinstance(have, Expr) and format_node(have) == format_node(want),
+    Expr: lambda want, have, consts, possible: (
+        isinstance(have, Expr) and format_node(have) == format_node(want)
+    ),
 }

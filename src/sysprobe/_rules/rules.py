@@ -27,6 +27,7 @@ from ..events import Event, Exit, Killed, Syscall
 from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern, pattern_error
 
 MAX_EVIDENCE = 5
+MAX_SHOWN_CALL = 400  # characters of a call a report shows (the JSON report has it whole)
 MAX_LEAKS_SHOWN = 50
 PRUNE_AT = 4096  # tracked creations before Cloexec forgets the closed ones
 FLAG_SETTERS = frozenset({"fcntl", "fcntl64", "ioctl", "close_range"})  # calls that set close-on-exec
@@ -56,7 +57,10 @@ class Evidence:
 
     def render(self) -> str:
         pid = "" if self.pid is None else f" pid {self.pid}"
-        return f"{self.where}{pid}: {self.text}" + (f"   ({self.note})" if self.note else "")
+        text = self.text
+        if len(text) > MAX_SHOWN_CALL:  # a check may trace strings of kilobytes: keep the report readable
+            text = f"{text[: MAX_SHOWN_CALL - 60]} [...] {text[-50:]}"
+        return f"{self.where}{pid}: {text}" + (f"   ({self.note})" if self.note else "")
 
 
 @dataclass
@@ -145,6 +149,10 @@ class Rule:
         """Why a trace cannot show every call the rule names (the vDSO answers them)."""
         return ()
 
+    def string_limit(self) -> int:
+        """The strace ``-s`` that shows whole the strings the rule compares (0: none)."""
+        return 0
+
     def settled(self, holes: bool) -> bool:
         """Does the verdict stand whatever the trace misses: events anywhere (``holes``:
         unparsed lines, calls not traced), or only after its end (the run was cut short)?
@@ -174,6 +182,11 @@ class _Matching(Rule):
         self.worked: list[Evidence] = []  # the first that did not fail
         self.failures: list[Evidence] = []  # the first that failed
         self.near: list[Evidence] = []
+        # calls that match for some value of what strace cut short (a string past -s, a
+        # struct's "..."): neither a match nor a miss
+        self.maybe = 0
+        self.maybe_worked = 0  # of which did not fail
+        self.maybe_shown: list[Evidence] = []
 
     def observe(self, ev: Event, seq: int) -> None:
         if not isinstance(ev, Syscall):
@@ -182,22 +195,31 @@ class _Matching(Rule):
         if names is not None and ev.name not in names:
             return
         if self.pattern.matches(ev, self.consts):
-            self.count += 1
-            evidence = Evidence.of(ev)
-            if len(self.examples) < MAX_EVIDENCE:
-                self.examples.append(evidence)
+            self._matched_call(ev)
+        elif self.pattern.could_match(ev, self.consts):
+            self.maybe += 1
             if ev.errno is None:
-                self.succeeded += 1
-                if len(self.worked) < MAX_EVIDENCE:
-                    self.worked.append(evidence)
-            else:
-                self.errnos[ev.errno] += 1
-                if not ev.errno.startswith("ERESTART"):  # interrupted: restarted as a call of its own
-                    self.failed += 1
-                if len(self.failures) < MAX_EVIDENCE:
-                    self.failures.append(evidence)
+                self.maybe_worked += 1
+            if len(self.maybe_shown) < MAX_EVIDENCE:
+                self.maybe_shown.append(Evidence.of(ev, "may match: part of it was not shown"))
         elif len(self.near) < 3:
             self.near.append(Evidence.of(ev, self.pattern.mismatch(ev, self.consts)))
+
+    def _matched_call(self, ev: Syscall) -> None:
+        self.count += 1
+        evidence = Evidence.of(ev)
+        if len(self.examples) < MAX_EVIDENCE:
+            self.examples.append(evidence)
+        if ev.errno is None:
+            self.succeeded += 1
+            if len(self.worked) < MAX_EVIDENCE:
+                self.worked.append(evidence)
+        else:
+            self.errnos[ev.errno] += 1
+            if not ev.errno.startswith("ERESTART"):  # interrupted: restarted as a call of its own
+                self.failed += 1
+            if len(self.failures) < MAX_EVIDENCE:
+                self.failures.append(evidence)
 
     def syscalls(self) -> set[str] | None:
         return names_of(self.pattern)
@@ -205,12 +227,25 @@ class _Matching(Rule):
     def unseen(self) -> tuple[str, ...]:
         return self.pattern.unseen
 
+    def string_limit(self) -> int:
+        return self.pattern.string_limit
+
     def _notes(self) -> list[Evidence | str]:
         return [f"note: {note}" for note in self.pattern.notes]
 
     def _more(self, shown: int, count: int | None = None) -> list[Evidence | str]:
         count = self.count if count is None else count
         return [f"... and {count - shown} more"] if count > shown else []
+
+    def _unknowable(self, result: RuleResult, count: int) -> RuleResult:
+        """``result`` made undecided by ``count`` calls that may match."""
+        result.undecide(
+            f"{plural(count, 'call')} may match: the trace shows only part of "
+            f"{'its' if count == 1 else 'their'} arguments (a string cut at strace's -s, "
+            "a struct's ...); trace with a larger -s (and -v)"
+        )
+        result.evidence += [*self.maybe_shown, *self._more(len(self.maybe_shown), count)]
+        return result
 
     def _failed_part(self) -> str:
         """ ", 2 of them failed": the failures among the matching calls, when the pattern
@@ -256,6 +291,9 @@ class Expect(_Matching):
             return RuleResult(
                 self.label, True, summary, [*shown, *self._more(len(shown), matched), *self._notes()]
             )
+        maybe = self.maybe if self.pattern.result is not None else self.maybe_worked
+        if maybe:
+            return self._unknowable(RuleResult(self.label, False, "no call matched"), maybe)
         if self.count:  # every match failed (or was interrupted)
             errors = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in self.errnos.most_common())
             return RuleResult(
@@ -283,7 +321,8 @@ class Forbid(_Matching):
 
     def result(self) -> RuleResult:
         if not self.count:
-            return RuleResult(self.label, True, "no call matched", self._notes())
+            held = RuleResult(self.label, True, "no call matched", self._notes())
+            return self._unknowable(held, self.maybe) if self.maybe else held
         return RuleResult(
             self.label,
             False,
@@ -327,7 +366,12 @@ class Count(_Matching):
         evidence: list[Evidence | str] = [*self.examples, *self._more(len(self.examples))]
         if not self.count:
             evidence = self._nothing_matched()
-        return RuleResult(self.label, ok, summary, [*evidence, *self._notes()])
+        result = RuleResult(self.label, ok, summary, [*evidence, *self._notes()])
+        low, high = self.count + 1, self.count + self.maybe  # the counts the uncertain calls allow
+        edges = {low, high} | {c for c in (self.n - 1, self.n, self.n + 1) if low <= c <= high}
+        if self.maybe and any(compare(c, self.op, self.n) != ok for c in edges):
+            return self._unknowable(result, self.maybe)
+        return result
 
 
 class Order(Rule):
@@ -580,6 +624,11 @@ def needed_syscalls(rules: Sequence[Rule]) -> set[str] | None:
             return None
         needed |= names
     return needed
+
+
+def needed_string_limit(rules: Sequence[Rule]) -> int:
+    """The strace ``-s`` these rules need to compare whole strings (0: strace's default)."""
+    return max((rule.string_limit() for rule in rules), default=0)
 
 
 class NoFdLeaks(Rule):

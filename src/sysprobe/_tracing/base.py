@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ..events import Event
 
 
+DEFAULT_STRING_LIMIT = 32  # strace's -s default, which the ptrace backend follows
+
 # a timeout this long (about 31 years) is no limit: it is treated as None
 NO_LIMIT_SECONDS = 1e9
 
@@ -72,7 +74,7 @@ class RunOptions:
     seccomp: bool = True  # filter `syscalls` in the kernel (a seccomp-bpf filter) where possible
     placement: str = "auto"  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
     inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
-    string_limit: int | None = None  # strace's -s: how much of a string to print
+    string_limit: int | None = None  # strace's -s: how much of a string to print (None: DEFAULT_STRING_LIMIT)
     # end the run when the command itself exits: kill the processes it left running (a
     # daemon keeps `strace -f` waiting forever) and list them in RunOutcome.ended_leftovers
     end_with_command: bool = False

@@ -37,6 +37,7 @@ from ..._kernel.constants import constants
 from ..._kernel.signals import signal_name
 from ..._kernel.syscalls import EXECS, TABLE, X32_SYSCALL_BIT, number_of
 from ...errors import PtraceDenied, UnsupportedTracee, UsageError
+from ..base import DEFAULT_STRING_LIMIT
 from .decode import PendingCall, begin, call_name, s64, undecoded
 from .memory import TraceeMemory
 from .render import finish, siginfo_text
@@ -68,7 +69,6 @@ _OPTIONS = (
     | PTRACE_O_EXITKILL
 )
 _CS_64BIT = 0x33  # x86_64 user code segment; 0x23 is a 32-bit (i386) process
-DEFAULT_STRSIZE = 32  # strace's -s default
 
 
 def binding() -> tuple[Any, str]:
@@ -123,7 +123,7 @@ class PtraceLoop:
         self.unblock = frozenset(unblock)  # signals the tracing process blocks and the command must not
         self.on_idle = on_idle
         self.on_new_call = on_new_call
-        self.strsize = self.options.string_limit or DEFAULT_STRSIZE
+        self.strsize = self.options.string_limit or DEFAULT_STRING_LIMIT
         self._func, self._version = binding()
         known = {name for name in TABLE if number_of(name) is not None}
         self.injections = parse_injections(self.options.inject, known)
