@@ -37,6 +37,7 @@ from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Message, Syscall, Text, Unparsed
 
 if TYPE_CHECKING:  # the tracers are imported by the commands that run one: a check of a log starts faster
+    from ._model.tree import Task
     from ._report.summary import Summary
     from ._tracing.base import RunOptions
     from ._tracing.supervisor import RunOutcome
@@ -367,6 +368,9 @@ class Analysis:
                 f"the log ends before its first process does (no exit line for pid {root.pid}): "
                 "what came after its last line is missing"
             )
+        elif outcome is None and (unended := self._unended()):
+            cut_short = True
+            incomplete.append(unended)
         holes = self.unparsed > 0
         if holes:
             lines = ", ".join(self.unparsed_shown) + (
@@ -411,6 +415,30 @@ class Analysis:
             unparsed=self.unparsed,
             coverage=self.coverage.expressions,
         )
+
+    def _unended(self) -> str | None:
+        """Why a log whose first process ended still misses calls: a task it never shows
+        ending (a clone made it; its lines are not in the log)."""
+        root = self.model.root_process()
+        tasks = [
+            task
+            for task in self.model.tree.tasks.values()
+            if task.alive and task.pid is not None and (root is None or task.pid != root.pid)
+        ]
+        if not tasks:
+            return None
+        shown = ", ".join(f"pid {task.pid}{_made_by(task)}" for task in tasks[:UNPARSED_SHOWN])
+        more = f" and {len(tasks) - UNPARSED_SHOWN} more" if len(tasks) > UNPARSED_SHOWN else ""
+        what = "what it did" if len(tasks) == 1 else "what they did"
+        return (
+            f"the log never shows {shown}{more} end: {what} may be missing (a log of one "
+            "process of strace -ff: give every file; strace without -f; lines removed)"
+        )
+
+
+def _made_by(task: Task) -> str:
+    origin = task.created_by
+    return f" (made by {origin.describe()})" if origin is not None and origin.syscall else ""
 
 
 def _tell(rules: list[Rule], note: Note) -> None:

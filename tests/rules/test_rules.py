@@ -682,19 +682,19 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
         ('write(*, "hello world")', 'write(1, "hello", 5) = 5', False, False),  # not cut: a miss
         # a struct strace abbreviated (...): a field or item it left out may be the one
         (
-            'newfstatat(*, *, {st_uid=0}, ...)',
+            "newfstatat(*, *, {st_uid=0}, ...)",
             'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5, ...}, AT_EMPTY_PATH) = 0',
             False,
             True,
         ),
         (
-            'newfstatat(*, *, {st_size=6}, ...)',
+            "newfstatat(*, *, {st_size=6}, ...)",
             'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5, ...}, AT_EMPTY_PATH) = 0',
             False,
             False,
         ),
         (
-            'newfstatat(*, *, {st_uid=0}, ...)',
+            "newfstatat(*, *, {st_uid=0}, ...)",
             'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5}, AT_EMPTY_PATH) = 0',
             False,
             False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -353,3 +354,49 @@ def test_cloexec_held_until_the_end_of_a_process() -> None:
         "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 4 without ever "
         "having close-on-exec"
     )
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_log_missing_a_process_is_incomplete(tmp_path: Path) -> None:
+    """One file of an `strace -ff` set: the parent's clone made a child whose lines are in
+    another file. What the child did is missing, so a rule that held is undecided."""
+    done = subprocess.run(
+        ["strace", "-ff", "-o", str(tmp_path / "t"), "sh", "-c", "exec 3</dev/null; /bin/true; exit 0"],
+        capture_output=True,
+        check=True,
+    )
+    files = sorted(tmp_path.glob("t.*"), key=lambda p: int(p.suffix[1:]))
+    assert len(files) == 2, done.stderr
+    parent, child = (str(f) for f in files)
+    alone = check("--log", parent, "--no-fd-leaks")
+    assert alone.returncode == EXIT_INCOMPLETE, alone.stderr
+    child_pid = files[1].suffix[1:]
+    said = rf"the log never shows pid {child_pid} \(made by (v?fork|clone3?) at line \d+ in pid \d+\) end: "
+    assert re.search(said, alone.stderr), alone.stderr
+    assert "UNDECIDED  --no-fd-leaks" in alone.stderr
+    # the whole set shows what the parent's file alone could not: fd 3 leaked into true
+    whole = check("--log", parent, "--log", child, "--no-fd-leaks")
+    assert whole.returncode == EXIT_RULE_FAILED, whole.stderr
+    leak = rf"fd 3 \(/dev/null\) leaked into pid {child_pid} \(/bin/true\)"
+    assert re.search(leak, whole.stderr), whole.stderr
+
+
+def test_a_log_without_a_childs_lines_is_incomplete() -> None:
+    """A log with lines removed (grep) or made without -f: the child the clone made never
+    shows up, so nothing it did was checked."""
+    lines = """\
+100 pipe2([3, 4], 0) = 0
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 101
+100 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+"""
+    analysis = Analysis(RuleSet(no_fd_leaks=True).build()).feed_all(parse_lines([START, *lines.splitlines()]))
+    report = analysis.finish("t")
+    assert report.exit_code == EXIT_INCOMPLETE
+    assert report.incomplete == [
+        "the log never shows pid 101 (made by clone at line 3 in pid 100) end: what it did may be missing "
+        "(a log of one process of strace -ff: give every file; strace without -f; lines removed)"
+    ]
+    (result,) = report.results
+    assert result.verdict == "undecided"
