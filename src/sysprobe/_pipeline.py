@@ -46,6 +46,21 @@ EventSink = Callable[[Event], None]
 # what the model told the rules: (events fed by then, the exec, the racing fork, or the
 # descriptor closed and the call or process end that closed it)
 Note = tuple[int, ExecRecord | ForkRecord | Descriptor, Event | None]
+# a program's first calls after its exec: the loader's and libc's (glibc, musl) or the Go
+# runtime's; a log with an exec and none of them was filtered (strace -e trace=)
+STARTUP_CALLS = frozenset(
+    {
+        "arch_prctl",
+        "brk",
+        "mmap",
+        "mmap2",
+        "mprotect",
+        "rseq",
+        "set_robust_list",
+        "set_thread_area",
+        "set_tid_address",
+    }
+)
 UNPARSED_SHOWN = 3  # unparsed lines named in a report
 
 
@@ -371,6 +386,7 @@ class Analysis:
         elif outcome is None and (unended := self._unended()):
             cut_short = True
             incomplete.append(unended)
+        self._infer_selection(outcome)
         holes = self.unparsed > 0
         if holes:
             lines = ", ".join(self.unparsed_shown) + (
@@ -415,6 +431,19 @@ class Analysis:
             unparsed=self.unparsed,
             coverage=self.coverage.expressions,
         )
+
+    def _infer_selection(self, outcome: RunOutcome | None) -> None:
+        """A log that says nothing of what it holds but shows programs start without the
+        calls every program starts with was made with ``strace -e trace=``: take it to hold
+        only the calls it shows, so that no rule about the others passes on it."""
+        if outcome is not None or not self.coverage.complete or not self.model.exec_count:
+            return
+        if STARTUP_CALLS.isdisjoint(self.calls):
+            self.coverage = self.coverage.but(
+                ",".join(sorted(self.calls)),
+                "the log seems filtered (a program started, and no process made any of "
+                f"{', '.join(sorted(STARTUP_CALLS))}): it is taken to hold",
+            )
 
     def _unended(self) -> str | None:
         """Why a log whose first process ended still misses calls: a task it never shows

@@ -252,6 +252,7 @@ def test_inherited_descriptor_of_unknown_origin(tmp_path: Path) -> None:
     log.write_text(
         '100 read(7</var/lib/app.db>, "x", 1) = 1\n'
         '100 execve("/usr/bin/helper", ["helper"], 0x7ffe /* 3 vars */) = 0\n'
+        "100 set_robust_list(0x7f, 24) = 0\n"  # a program's start: the log is not filtered
         "100 +++ exited with 0 +++\n"
     )
     done = check("--no-fd-leaks", "--log", str(log))
@@ -271,6 +272,7 @@ def test_children_before_their_parents_clone_returns(tmp_path: Path) -> None:
         "10 vfork( <unfinished ...>\n"
         '11 execve("/usr/bin/true", ["true"], 0x7ffe /* 3 vars */) = 0\n'
         "10 <... vfork resumed>) = 11\n"
+        "11 set_robust_list(0x7f, 24) = 0\n"  # a program's start: the log is not filtered
         "11 +++ exited with 0 +++\n"
         "10 +++ exited with 0 +++\n"
     )
@@ -292,6 +294,7 @@ def many_children(n: int) -> list[str]:
             f'{child} openat(AT_FDCWD, "/tmp/f{i}", O_RDONLY) = 3',
             f'{child} openat(AT_FDCWD, "/tmp/g{i}", O_RDONLY|O_CLOEXEC) = 4',
             f'{child} execve("/bin/child", ["child"], 0x7ffd /* 3 vars */) = 0',
+            f"{child} brk(NULL) = 0x5000",  # a program's start: the log is not filtered
             f"{child} +++ exited with 0 +++",
             f"100 wait4(-1, NULL, 0, NULL) = {child}",
         ]
@@ -516,7 +519,7 @@ def test_cloexec_forgets_closed_creations_without_losing_a_verdict(tmp_path: Pat
     lines += ['100 openat(AT_FDCWD, "/tmp/kept", O_RDONLY|O_CLOEXEC) = 3']  # open throughout
     for i in range(n):
         lines += [f'100 openat(AT_FDCWD, "/tmp/f{i}", O_RDONLY) = 4', "100 close(4) = 0"]
-    lines += ["100 +++ exited with 0 +++"]
+    lines += ["100 brk(NULL) = 0x5000", "100 +++ exited with 0 +++"]  # brk: the log is not filtered
     analysis = Analysis(RuleSet(cloexec=["openat"]).build()).feed_all(parse_lines(lines))
     rule = analysis.rules[0]
     assert len(rule.created) < PRUNE_AT  # type: ignore[attr-defined]
@@ -541,6 +544,7 @@ CLOEXEC_CASES = """\
 100 fcntl(4<pipe:[3]>, F_SETFD, FD_CLOEXEC) = 0
 100 openat(AT_FDCWD, "/a", O_RDONLY) = 7</a>
 100 openat(AT_FDCWD, "/b", O_RDONLY|O_CLOEXEC) = 7</b>
+100 brk(NULL) = 0x5000
 """
 CLOSED_WITHOUT = (
     "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 closed at line 3 without ever having close-on-exec"
@@ -554,7 +558,7 @@ REPLACED = "fd 7 (/a) from openat at line 9 in pid 100 closed without ever havin
 # fd 3 crossed an exec (said once); fd 6 is still held at the end, without the flag
 OPEN_AT_THE_END = "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 is open at the end without close-on-exec"
 HELD_AT_EXIT = (
-    "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 held until pid 100 exited at line 11 "
+    "fd 6 (pipe:[3]) from pipe2 at line 7 in pid 100 held until pid 100 exited at line 12 "
     "without ever having close-on-exec"
 )
 
@@ -816,6 +820,7 @@ EVIDENCE_LOG = """\
 100 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)
 100 openat(AT_FDCWD, "/x", O_RDONLY) = 3
 100 write(1, "y", 1 <unfinished ...>
+100 brk(NULL) = 0x5000
 100 +++ exited with 0 +++
 """
 FIVE_CLOSES = [

@@ -163,7 +163,13 @@ LEAK = """\
     ],
 )
 def test_unreadable_lines(holes: bool, rules: dict[str, object], code: int, tmp_path: Path) -> None:
-    text = START + "\n" + ("garbage line\n" if holes else "") + LEAK + "100 +++ exited with 0 +++\n"
+    text = (
+        START
+        + "\n"
+        + ("garbage line\n" if holes else "")
+        + LEAK
+        + "100 brk(NULL) = 0\n100 +++ exited with 0 +++\n"
+    )
     log = tmp_path / "t.log"
     log.write_text(text)
     report = sysprobe.parse(log).check(RuleSet(**rules))  # type: ignore[arg-type]
@@ -333,6 +339,7 @@ HELD = """\
 200 close(4<pipe:[1]>) = 0
 200 +++ exited with 0 +++
 100 close(3<pipe:[1]>) = 0
+100 brk(NULL) = 0x5000
 100 +++ killed by SIGTERM +++
 """
 
@@ -388,6 +395,7 @@ def test_a_log_without_a_childs_lines_is_incomplete() -> None:
 100 pipe2([3, 4], 0) = 0
 100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 101
 100 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
+100 brk(NULL) = 0x5000
 100 exit_group(0) = ?
 100 +++ exited with 0 +++
 """
@@ -400,3 +408,28 @@ def test_a_log_without_a_childs_lines_is_incomplete() -> None:
     ]
     (result,) = report.results
     assert result.verdict == "undecided"
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_log_filtered_by_hand_decides_only_what_it_holds(tmp_path: Path) -> None:
+    """`strace -e trace=execve` writes no header saying what it left out; its programs
+    start without a single brk or mmap, which gives it away: what it does not show cannot
+    pass, and a leak it cannot see is no pass either."""
+    script = ["sh", "-c", "exec 3</dev/null; /bin/true; exit 0"]  # fd 3 leaks into true
+    filtered, full = tmp_path / "filtered.log", tmp_path / "full.log"
+    subprocess.run(["strace", "-f", "-e", "trace=execve", "-o", str(filtered), *script], check=True)
+    subprocess.run(["strace", "-f", "-o", str(full), *script], check=True)
+
+    done = check("--log", str(filtered), "--no-fd-leaks", "--forbid", "sendfile")
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    assert (
+        "the log seems filtered (a program started, and no process made any of arch_prctl, brk" in done.stderr
+    )
+    assert "it is taken to hold only the calls of -e trace=execve" in done.stderr
+    assert "UNDECIDED  --no-fd-leaks" in done.stderr and "UNDECIDED  --forbid sendfile" in done.stderr
+    # what it does hold still decides
+    assert check("--log", str(filtered), "--expect", "execve").returncode == EXIT_OK
+
+    whole = check("--log", str(full), "--no-fd-leaks", "--forbid", "sendfile")
+    assert whole.returncode == EXIT_RULE_FAILED, whole.stderr
+    assert "fd 3 (/dev/null) leaked into pid" in whole.stderr and "seems filtered" not in whole.stderr
