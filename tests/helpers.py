@@ -58,6 +58,17 @@ def program(name: str, into: Path | None = None) -> Path:
     return copy
 
 
+def bin_with(folder: Path, *names: str) -> str:
+    """A PATH holding only ``names`` (links to the real ones): a machine without the rest,
+    strace among them, for the tests of what sysprobe does where a tool is missing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        found = shutil.which(name)
+        assert found is not None, f"{name} is not on this machine's PATH"
+        (folder / name).symlink_to(found)
+    return str(folder)
+
+
 def alive(pid: int) -> bool:
     """Running (a zombie waiting for its parent to reap it counts as dead)."""
     try:

@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from ..helpers import bin_with
+
 pytestmark = pytest.mark.usefixtures("strace_ok")
 
 USER_TESTS = """
@@ -216,10 +218,13 @@ def test_auto_falls_back_to_the_ptrace_backend_without_strace(
     """No strace: the fixture traces with python-ptrace, and the goldens written with strace
     still compare equal (the header names the tracer; only bodies are compared)."""
     pytester.makepyfile(test_user=USER_TESTS)
+    monkeypatch.delenv("SYSPROBE_STRACE", raising=False)
+    tools = pytester.path / "bin"  # the same PATH for both runs: the goldens name sh and true by it
+    monkeypatch.setenv("PATH", bin_with(tools, "sh", "true", "strace"))
     pytester.runpytest_subprocess("--sysprobe-update").assert_outcomes(passed=3)
     golden = pytester.path / "traces" / "test_user" / "test_true.trace"
     assert ", strace " in golden.read_text().splitlines()[1]
-    monkeypatch.setenv("SYSPROBE_STRACE", "/nonexistent/strace")
+    (tools / "strace").unlink()  # now a machine without strace
     pytester.runpytest_subprocess("--sysprobe-require").assert_outcomes(passed=3)
     pytester.runpytest_subprocess("--sysprobe-update", "--sysprobe-backend", "ptrace").assert_outcomes(
         passed=3

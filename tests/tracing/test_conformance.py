@@ -31,6 +31,7 @@ from ..helpers import (
     SYSPROBE,
     alive,
     assert_verdict,
+    bin_with,
     interrupted,
     program,
     rule_command,
@@ -92,16 +93,29 @@ def test_the_report_and_summary_say_which_tracer_ran(tmp_path: Path) -> None:
     assert "python-ptrace 0.9.9" in traced.stderr.splitlines()[0]
 
 
-def test_auto_takes_ptrace_where_strace_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYSPROBE_STRACE", "/nonexistent/strace")
+def test_auto_takes_ptrace_where_strace_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SYSPROBE_STRACE", raising=False)
+    monkeypatch.setenv("PATH", bin_with(tmp_path / "bin", "true"))  # a machine without strace
     t = sysprobe.trace(["true"])
     assert t.outcome is not None and (t.outcome.backend, t.outcome.tracer) == (
         "ptrace",
         "python-ptrace 0.9.9",
     )
-    monkeypatch.delenv("SYSPROBE_STRACE")
+    monkeypatch.undo()
     t = sysprobe.trace(["true"])
     assert t.outcome is not None and t.outcome.backend == "strace"
+
+
+def test_a_named_strace_that_is_missing_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """$SYSPROBE_STRACE names the strace to use: when it is not there, auto does not switch
+    to the other tracer behind the user's back (their goldens name the tracer)."""
+    monkeypatch.setenv("SYSPROBE_STRACE", "/nonexistent/strace")
+    done = cli("check", "--no-fd-leaks", "--", "true")
+    assert done.returncode == 69, done.stderr
+    assert done.stderr == (
+        "sysprobe: strace not found (/nonexistent/strace); install it, e.g. `apt-get install strace`, "
+        "or name it with --strace PATH\n"
+    )
 
 
 def test_the_same_events_as_strace(compile_c: Callable[..., Path]) -> None:

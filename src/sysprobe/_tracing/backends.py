@@ -27,8 +27,10 @@ def choose_backend(backend: str | None, strace: str | None = None) -> str:
     backend = requested(backend)
     if backend not in BACKENDS:
         raise UsageError(f"--backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if backend != "auto" or strace:
-        return "strace" if backend == "auto" else backend  # naming a strace binary asks for strace
+    if backend != "auto" or strace or os.environ.get("SYSPROBE_STRACE"):
+        # naming a strace binary (the option, or $SYSPROBE_STRACE) asks for strace: a wrong
+        # path is an error, not a silent switch to the other tracer
+        return "strace" if backend == "auto" else backend
     from .strace.binary import ensure_usable, locate
 
     try:
