@@ -176,15 +176,27 @@ def writable(path: Path, option: str) -> None:
 
 
 def distinct(files: Sequence[tuple[str, str | os.PathLike[str] | None]]) -> None:
-    """Refuse two options naming one file (a report written over the log it judges)."""
-    seen: dict[str, str] = {}
+    """Refuse two options naming one file (a report written over the log it judges), ``-``
+    and a name of stdout (``/dev/stdout``, the file stdout is redirected to) included."""
+    seen: dict[object, str] = {}
     for option, path in files:
-        if path is None or os.fspath(path) == "-":
+        if path is None:
             continue
-        real = os.path.realpath(path)
-        if real in seen:
-            raise UsageError(f"{seen[real]} and {option} name the same file: {path}")
-        seen[real] = option
+        identity = _file_identity(os.fspath(path))
+        if identity in seen:
+            shown = "stdout" if identity == _file_identity("-") else path
+            raise UsageError(f"{seen[identity]} and {option} name the same file: {shown}")
+        seen[identity] = option
+
+
+def _file_identity(path: str) -> object:
+    """What two names of one file share: its device and inode when it exists (a link, a
+    /dev/fd name), else the path it resolves to; ``-`` is stdout."""
+    try:
+        st = os.fstat(1) if path == "-" else os.stat(path)
+    except OSError:
+        return "-" if path == "-" else os.path.realpath(path)
+    return (st.st_dev, st.st_ino)
 
 
 def check_rules(

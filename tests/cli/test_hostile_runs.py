@@ -245,6 +245,23 @@ CASES: dict[str, Case] = {
         (),
         absent="{tmp}/out",
     ),
+    "--events /dev/stdout beside --json-report -": Case(
+        (
+            "check",
+            "--no-fd-leaks",
+            "--events",
+            "/dev/stdout",
+            "--json-report",
+            "-",
+            "--",
+            "touch",
+            "{tmp}/ran",
+        ),
+        EXIT_USAGE,
+        "sysprobe: --json-report and --events name the same file: stdout\n",
+        (),
+        absent="{tmp}/ran",
+    ),
     "rules after the command, without --": Case(
         ("check", "--no-fd-leaks", "touch", "{tmp}/ran", "--forbid", "sendfile"),
         EXIT_USAGE,
