@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sysprobe._parsing.argdecode import decode_args
+from sysprobe._parsing.argdecode import _ESCAPE, _unescape_one, decode_args, unescape
 from sysprobe._parsing.lineparse import parse_lines
 from sysprobe.argtree import (
     MORE,
@@ -185,3 +185,20 @@ TWO_THREADS_EXEC = [
 def test_a_second_superseded_line_loses_nothing() -> None:
     events = list(parse_lines(TWO_THREADS_EXEC))
     assert sorted(n for e in events for n in e.lines) == [1, 2, 3, 4]
+
+
+# strings made of escapes and their neighbours: cut ("\x4", a trailing "\"), unknown ("\q"),
+# octal past 0o377, a backslash before a newline (a pattern may hold one)
+escaped = st.text(
+    st.sampled_from(["\\", "0", "3", "4", "7", "8", "x", "F", "g", "n", "t", '"', "q", "\n", "é"])
+)
+
+
+@given(escaped)
+@settings(max_examples=3000, suppress_health_check=[HealthCheck.too_slow])
+def test_unescape_reads_every_escape_as_the_reference_does(text: str) -> None:
+    """unescape takes codecs.escape_decode's C path where it reads as strace means, and
+    the escape-by-escape reference everywhere else: the bytes are the same either way, and
+    nothing raises or warns (the suite runs with warnings as errors)."""
+    raw = text.encode("utf-8", "surrogateescape")
+    assert unescape(text) == _ESCAPE.sub(_unescape_one, raw)

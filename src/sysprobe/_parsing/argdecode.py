@@ -16,6 +16,7 @@ it cannot read as ``Raw``.
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import Final
 
@@ -404,10 +405,11 @@ def _op(tok: str) -> Op:
     return op
 
 
-# strace's escapes: \\n and the like, octal \\NNN, \\xHH (-x). Decoded here rather than by
-# codecs.escape_decode, which raises on "\\x" without two hex digits or a trailing "\\" and
-# warns on an escape it does not know (an error under -W error): a log cut, damaged or made
-# by hand may hold any of them, and each is kept as it is.
+# strace's escapes: \\n and the like, octal \\NNN, \\xHH (-x), a subset of Python's, which
+# codecs.escape_decode reads in C. It raises on "\\x" without two hex digits or a trailing
+# "\\", and warns on an escape it does not know (an error under -W error): a log cut,
+# damaged or made by hand may hold any of them, and each is then kept as it is, by _ESCAPE
+# (as is a backslash before a newline, which escape_decode drops: a pattern may hold one).
 _ESCAPE: Final = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{2})|(.))", re.S)
 _NAMED_BYTES: Final = {
     b"n": b"\n", b"t": b"\t", b"r": b"\r", b"v": b"\v", b"f": b"\f", b"a": b"\a", b"b": b"\b",
@@ -419,7 +421,14 @@ def unescape(body: str) -> bytes:
     """strace's C escapes → the bytes. Never raises: an escape cut off by the end of a log
     (``"abc\\``, ``"\\x4``) or one strace never writes is kept as it is."""
     raw = body.encode("utf-8", "surrogateescape")
-    return _ESCAPE.sub(_unescape_one, raw) if b"\\" in raw else raw
+    if b"\\" not in raw:
+        return raw
+    if b"\\\n" not in raw:
+        try:
+            return codecs.escape_decode(raw)[0]
+        except (ValueError, DeprecationWarning):
+            pass
+    return _ESCAPE.sub(_unescape_one, raw)
 
 
 def _unescape_one(m: re.Match[bytes]) -> bytes:

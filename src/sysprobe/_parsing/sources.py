@@ -156,20 +156,17 @@ def parse_file(
 
 def readable(events: Iterator[Event], name: str) -> Iterator[Event]:
     """``events`` as they come; at their end, ``BadLog`` when none was strace's."""
-    seen_strace = False
     last = 0
     for event in events:
-        if not seen_strace:
-            if isinstance(event, (Unparsed, Text)):
-                last = event.line
-            else:
-                seen_strace = True
         yield event
-    if not seen_strace:
-        if last == 0:
-            raise BadLog(f"{name}: the log is empty")
-        lines = "its only line does not read" if last == 1 else f"none of its {last} lines reads"
-        raise BadLog(f"{name}: not a strace log ({lines} as strace output)")
+        if not isinstance(event, (Unparsed, Text)):
+            yield from events  # strace's: nothing more to watch, at no cost per event
+            return
+        last = event.line
+    if last == 0:
+        raise BadLog(f"{name}: the log is empty")
+    lines = "its only line does not read" if last == 1 else f"none of its {last} lines reads"
+    raise BadLog(f"{name}: not a strace log ({lines} as strace output)")
 
 
 def parse_paths(paths: list[str]) -> Iterator[Event]:
