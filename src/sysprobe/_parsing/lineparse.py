@@ -476,8 +476,15 @@ def _fast_line(raw: str, n: int, default_pid: int | None, pending: Pending) -> E
     """Read the prefix (pid, time), then the common line kinds."""
     end = len(raw)
     c = ord(raw[0]) if end else 0
+    lpid: int | None
+    time: str | None
     if 48 <= c <= 57:  # a digit: a pid, or a time when no pid is printed
-        i, lpid, time = _fast_number_prefix(raw, end, default_pid)
+        value, i = decimal(raw, 0, end)
+        j = skip_spaces(raw, i, end)
+        if i < j < end and starts_name(ord(raw[j])):
+            lpid, time, i = value, None, j  # "123 name(...": most lines of an -o log
+        else:
+            i, lpid, time = _fast_number_prefix(raw, end, default_pid)
     elif c == 91:  # "[pid  N]" (stderr output)
         i, lpid, time = _fast_bracket_prefix(raw, end)
     else:

@@ -176,13 +176,15 @@ def parse_paths(paths: list[str]) -> Iterator[Event]:
 
     With one path, events carry no file name; with several, each carries its own.
     """
-    if len(paths) == 1:
+    if len(paths) == 1:  # returned, not yielded from: one generator fewer for every event
         path = paths[0]
         if path == "-":
-            yield from readable(parse_lines(stdin_lines()), "standard input")
-        else:
-            yield from readable(parse_lines(lines_of(path), pid=pid_from_name(path)), path)
-        return
+            return readable(parse_lines(stdin_lines()), "standard input")
+        return readable(parse_lines(lines_of(path), pid=pid_from_name(path)), path)
+    return _parse_several(paths)
+
+
+def _parse_several(paths: list[str]) -> Iterator[Event]:
     groups: dict[str, list[str]] = {}
     for path in paths:
         m = _PER_PID_NAME.match(Path(path).name)
