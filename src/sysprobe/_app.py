@@ -387,6 +387,7 @@ def trace(
         subs = [parse_substitution(text) for text in substitute or []]
         if golden is not None:
             check_path(golden, update=update)  # a FIFO, a directory...: refused before the run
+        distinct([("-o", output), ("--golden", golden), ("--events", events)])  # before events_sink
     except ValueError as error:
         fail(UsageError(f"--substitute {error}"))
     except SysprobeError as error:
@@ -394,7 +395,6 @@ def trace(
     sink = events_sink(json_out, events, shlex.join(command))
     try:
         _named(strace=strace, backend=backend)
-        distinct([("-o", output), ("--golden", golden), ("--events", events)])
         run = _pipeline.command(
             command,
             syscalls=trace_set,

@@ -178,15 +178,16 @@ def writable(path: Path, option: str) -> None:
 def distinct(files: Sequence[tuple[str, str | os.PathLike[str] | None]]) -> None:
     """Refuse two options naming one file (a report written over the log it judges), ``-``
     and a name of stdout (``/dev/stdout``, the file stdout is redirected to) included."""
-    seen: dict[object, str] = {}
+    seen: dict[object, tuple[str, str | os.PathLike[str]]] = {}
     for option, path in files:
         if path is None:
             continue
         identity = _file_identity(os.fspath(path))
         if identity in seen:
-            shown = "stdout" if identity == _file_identity("-") else path
-            raise UsageError(f"{seen[identity]} and {option} name the same file: {shown}")
-        seen[identity] = option
+            first, first_path = seen[identity]
+            shown = "stdout" if "-" in (os.fspath(path), os.fspath(first_path)) else path
+            raise UsageError(f"{first} and {option} name the same file: {shown}")
+        seen[identity] = (option, path)
 
 
 def _file_identity(path: str) -> object:
@@ -260,15 +261,15 @@ def run_check(
         report_file = ReportFile(json_report)
         if (json_out or events == "-") and report_file.stdout:
             raise UsageError("--json and --json-report - both write to stdout: give --json-report a FILE")
-        sink = events_sink(json_out, events, shlex.join(command) if command else " ".join(log or []))
-        distinct(
+        distinct(  # before events_sink, which may point stdout elsewhere
             [
                 ("-o", output),
                 ("--json-report", json_report),
                 ("--events", events),
-                *(("--log", name) for name in log or []),
+                *(("--log", name) for name in log or [] if name != "-"),  # "-": stdin
             ]
         )
+        sink = events_sink(json_out, events, shlex.join(command) if command else " ".join(log or []))
         source = _pipeline.source(
             command,
             log,

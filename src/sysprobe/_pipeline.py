@@ -449,12 +449,18 @@ class Analysis:
         """Why a log whose first process ended still misses calls: a task it never shows
         ending (a clone made it; its lines are not in the log)."""
         root = self.model.root_process()
+        tree = self.model.tree
         tasks = [
             task
-            for task in self.model.tree.tasks.values()
-            if task.alive and task.pid is not None and (root is None or task.pid != root.pid)
+            for task in tree.tasks.values()
+            if task.alive
+            and task.pid is not None
+            and (root is None or task.pid != root.pid)
+            and not (task.is_thread and _leader_ended(tree.tasks, task))
         ]
-        if not tasks:
+        # a clone inside a pid namespace returns the child's pid there, and the log names
+        # the child by its pid outside: as many tasks of unknown parent may be those children
+        if len(tasks) <= tree.unparented - 1:
             return None
         shown = ", ".join(f"pid {task.pid}{_made_by(task)}" for task in tasks[:UNPARSED_SHOWN])
         more = f" and {len(tasks) - UNPARSED_SHOWN} more" if len(tasks) > UNPARSED_SHOWN else ""
@@ -463,6 +469,13 @@ class Analysis:
             f"the log never shows {shown}{more} end: {what} may be missing (a log of one "
             "process of strace -ff: give every file; strace without -f; lines removed)"
         )
+
+
+def _leader_ended(tasks: Mapping[int | None, Task], thread: Task) -> bool:
+    """Did the thread's process end (or exec, which ends its other threads)? Its threads
+    then ended with it, whether or not the log shows each (``--quiet=thread-execve``)."""
+    leader = tasks.get(thread.tgid)
+    return leader is None or not leader.alive
 
 
 def _made_by(task: Task) -> str:

@@ -473,3 +473,23 @@ def test_events_file_is_never_damaged_by_a_refused_run(tmp_path: Path) -> None:
     done = sysprobe("check", "--events", str(events), "--no-fd-leaks", "--", "true")
     header, *written = [json.loads(line) for line in events.read_text().splitlines()]
     assert done.returncode == 0 and header["type"] == "header" and written[0]["name"] == "execve"
+
+
+def test_stdin_and_stdout_are_not_one_file(tmp_path: Path) -> None:
+    """`--log -` reads stdin: beside `--json-report -` nothing is written twice. And the
+    file stdout is redirected to is the file `-` names, for -o too."""
+    log = '1 execve("/bin/x", ["x"], 0x1 /* 1 var */) = 0\n1 brk(NULL) = 0\n1 +++ exited with 0 +++\n'
+    done = sysprobe("check", "--log", "-", "--json-report", "-", "--forbid", "sendfile", stdin=log)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["verdict"] == "passed"
+    out = tmp_path / "out.log"
+    with open(out, "w") as stdout:
+        refused = subprocess.run(
+            [*SYSPROBE, "check", "--events", "-", "-o", str(out), "--forbid", "sendfile", "--", "true"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert refused.returncode == 2
+    assert refused.stderr == "sysprobe: -o and --events name the same file: stdout\n"

@@ -680,6 +680,7 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
         ('write(*, "*.txt")', 'write(1, "a.txt"..., 60) = 60', False, True),  # the end is unknown
         ('write(*, "abc*")', 'write(1, "xyz"..., 60) = 60', False, False),  # the start is known
         ('write(*, "ab?d*")', 'write(1, "a"..., 60) = 60', False, True),
+        ('write(*, "[h]ello*SECRET*")', 'write(1, "hello"..., 60) = 60', False, True),  # a class
         ('write(*, "hello world")', 'write(1, "hello"..., 11) = 11', False, True),
         ('write(*, "hello")', 'write(1, "hello"..., 11) = 11', False, False),  # longer than that
         ('write(*, "help")', 'write(1, "hello"..., 11) = 11', False, False),
@@ -706,6 +707,25 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
         # an array strace cut short
         ("poll([{fd=9}], ...)", "poll([{fd=3, events=POLLIN}, ...], 40, -1) = 1", False, True),
         ("poll([{fd=9}], ...)", "poll([{fd=3, events=POLLIN}], 1, -1) = 1", False, False),
+        # contents strace showed only as an address (an environment, a directory's entries)
+        (
+            'execve(*, *, ["LD_PRELOAD=*"])',
+            'execve("/bin/true", ["true"], 0x7ffd /* 35 vars */) = 0',
+            False,
+            True,
+        ),
+        (
+            'getdents64(*, [{d_name="passwd"}], *)',
+            "getdents64(3</etc>, 0x5585 /* 20 entries */, 32768) = 640",
+            False,
+            True,
+        ),
+        (
+            'getdents64(*, [{d_name="passwd"}], *)',
+            "getdents64(3</etc>, 0x5585 /* 0 entries */, 32768) = 0",
+            False,
+            False,
+        ),
         # the name and the result still decide
         ('read(*, "*SECRET*")', 'write(1, "0123"..., 60) = 60', False, False),
         ('write(*, "*SECRET*") = -1', 'write(1, "0123"..., 60) = 60', False, False),
@@ -765,6 +785,51 @@ def test_a_string_cut_short_leaves_the_rule_undecided(tmp_path: Path, args: list
         assert "may match: the trace shows only part of" in rule["summary"]
         shown = {item["where"] for item in rule["evidence"] if item["note"]}
         assert shown == ({"line 3"} if "= -1" in args[1] else {"line 2", "line 3"})
+
+
+ORDER_CUT_LOG = """\
+100 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+100 brk(NULL) = 0x5000
+100 write(1, "BEGIN-0123456789"..., 60) = 60
+100 openat(AT_FDCWD, "/tmp/a-very-long-name-strace-cut"..., O_RDONLY) = 3
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--order", 'write(1, "BEGIN-0123456789012345678901234567890123456789") -> exit_group'],
+        ["--cloexec", 'openat(*, "/tmp/a-very-long-name-strace-cut-short", *)'],
+    ],
+)
+def test_order_and_cloexec_on_a_string_cut_short_are_undecided(tmp_path: Path, args: list[str]) -> None:
+    """Their patterns meet a string strace cut: neither "out of order" nor "no descriptor
+    was created" is evidence then (both were reds before)."""
+    log = tmp_path / "cut.log"
+    log.write_text(ORDER_CUT_LOG)
+    done = check("--log", str(log), *args)
+    assert done.returncode == 75, done.stderr
+    assert "1 call may match: the trace shows only part of its arguments" in done.stderr
+    assert "(may match: part of it was not shown)" in done.stderr
+
+
+def test_an_order_check_traces_strings_as_long_as_its_patterns_need() -> None:
+    text = "BEGIN-0123456789012345678901234567890123456789"
+    done = check("--order", f'write(1, "{text}") -> exit_group', "--", "printf", text)
+    assert done.returncode == 0, done.stderr
+    assert "PASS  --order" in done.stderr
+
+
+def test_a_failed_call_that_may_match_is_shown_as_nearest(tmp_path: Path) -> None:
+    """An --expect without a result condition wants a call that worked: one that failed and
+    may match is no evidence for it, but it is the nearest call, not "no write at all"."""
+    log = tmp_path / "ep.log"
+    log.write_text(CUT_LOG.replace("= 60\n", "= -1 EPIPE (Broken pipe)\n", 1))
+    done = check("--log", str(log), "--expect", 'write(1, "0123456789abc*")')
+    assert "the trace has no write call at all" not in done.stderr, done.stderr
+    assert "nearest calls:" in done.stderr and "(may match: part of it was not shown)" in done.stderr
 
 
 @pytest.mark.parametrize("backend", ["strace", "ptrace"])

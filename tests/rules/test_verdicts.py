@@ -433,3 +433,39 @@ def test_a_log_filtered_by_hand_decides_only_what_it_holds(tmp_path: Path) -> No
     whole = check("--log", str(full), "--no-fd-leaks", "--forbid", "sendfile")
     assert whole.returncode == EXIT_RULE_FAILED, whole.stderr
     assert "fd 3 (/dev/null) leaked into pid" in whole.stderr and "seems filtered" not in whole.stderr
+
+
+NAMESPACE_LOG = """\
+100 brk(NULL) = 0x5000
+100 clone(child_stack=NULL, flags=CLONE_NEWPID|SIGCHLD) = 2
+501 set_robust_list(0x7f, 24) = 0
+501 exit_group(0) = ?
+501 +++ exited with 0 +++
+100 wait4(-1, NULL, 0, NULL) = 2
+100 +++ exited with 0 +++
+"""
+THREAD_EXEC_LOG = """\
+100 brk(NULL) = 0x5000
+100 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD) = 101
+101 execve("/bin/true", ["true"], 0x7ffe /* 3 vars */ <unfinished ...>
+100 <... execve resumed>) = 0
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+"""
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        pytest.param(NAMESPACE_LOG, id="a clone in a pid namespace returns the child's pid there"),
+        pytest.param(THREAD_EXEC_LOG, id="strace --quiet=thread-execve: no superseded line"),
+    ],
+)
+def test_a_whole_log_whose_tasks_change_pid_is_complete(log: str) -> None:
+    """The child the clone named, or the thread that exec'd, shows up under another pid:
+    the log is whole, and nothing in it says a task's calls are missing."""
+    analysis = Analysis(RuleSet(forbid=["sendfile"]).build()).feed_all(
+        parse_lines([START, *log.splitlines()])
+    )
+    report = analysis.finish("t")
+    assert (report.exit_code, report.incomplete) == (EXIT_OK, [])

@@ -115,7 +115,9 @@ def normalized(node: Node | None, ids: dict[int, int]) -> Any:
         if fields is not None:
             return (type(node).__name__, *(normalized(getattr(node, f), ids) for f in fields))
         return node
-    return ("id", ids[node]) if node in ids else (type(node).__name__, int(node))
+    # a plain number may be a pid; one written in octal (a mode: 0640 is 416) never is, and
+    # on a fresh machine pids are small enough to meet modes and counts
+    return ("id", ids[node]) if type(node) is int and node in ids else (type(node).__name__, int(node))
 
 
 def comparable(call: Syscall, ids: dict[int, int], undecoded: tuple[int, ...]) -> Any:

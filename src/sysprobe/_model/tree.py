@@ -82,6 +82,7 @@ class ProcessTree:
         self.task_count = 0
         self.live = 0  # tasks alive now: with none, nobody can be inside a clone
         self.root: int | None = None  # the first process: kept even when others are forgotten
+        self.unparented = 0  # tasks no traced call made: the command, and any made outside the trace
         self.on_process: list[Callable[[Process], None]] = []
 
     def add(
@@ -95,6 +96,8 @@ class ProcessTree:
     ) -> Task:
         task = Task(pid, tgid, table, parent, origin)
         self.tasks[pid] = task
+        if parent is None:
+            self.unparented += 1
         self.task_count += 1
         self.live += 1
         table.holders.add(tgid)
@@ -119,6 +122,8 @@ class ProcessTree:
     def adopt(self, task: Task, parent: Task, origin: Origin) -> None:
         """A task taken as made outside the trace turns out to be ``parent``'s child (its
         creating call returned long after the task began: see HOLD_BUDGET)."""
+        if task.parent is None:
+            self.unparented -= 1
         task.parent, task.created_by = parent, origin
         if self.retain and task in self.roots:
             self.roots.remove(task)

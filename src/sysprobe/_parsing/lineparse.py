@@ -641,11 +641,13 @@ def _args_close(raw: str, a: int, end: int) -> tuple[int, int]:
     q = raw.rfind(" = ", a, end)
     if q < 0:
         return -1, -1
-    gt = raw.find(">", q, end)
-    if (gt >= 0 and raw.find("<", q, gt) < 0) or raw.find('"', q, end) >= 0:
-        # maybe the " = " of a name in the result's decoration (a file named 'x") = 5':
-        # "= 3</tmp/x\") = 5>"): the slow path reads the arguments from the front
-        return -1, -1
+    if ord(raw[end - 1]) == 62:  # ">": a -y decoration (or a -T duration) ends the result
+        gt = raw.find(">", q, end)
+        if raw.find("<", q, gt) < 0 or raw.find('"', q, end) >= 0:
+            # maybe the " = " of a name in the result's decoration (a file named 'x") = 5':
+            # "= 3</tmp/x\") = 5>"): the slow path reads the arguments from the front.
+            # Without one, the last " = " is the result's own
+            return -1, -1
     close = trim_spaces(raw, a, q) - 1
     if ord(raw[close]) != 41 or not strings_closed(raw, a, close):  # 41: ")"
         return -1, -1

@@ -399,8 +399,8 @@ def _match_str(want: Str, have: Node, consts: dict[str, int], possible: bool) ->
         return True  # whatever follows the cut, the trailing * takes it
     if not possible:
         return False
-    if glob:  # the part before the first wildcard must agree with what strace showed
-        literal = wanted[: min(i for i in (wanted.find("*"), wanted.find("?")) if i >= 0)]
+    if glob:  # the part before the first wildcard ("[" starts a class) must agree with what strace showed
+        literal = wanted[: min(i for i in (wanted.find("*"), wanted.find("?"), wanted.find("[")) if i >= 0)]
         return literal.startswith(text) or text.startswith(literal)
     return len(wanted) > len(text) and wanted.startswith(text)  # the whole string is longer than the cut
 
@@ -409,7 +409,7 @@ def _match_struct(want: Struct, have: Node, consts: dict[str, int], possible: bo
     """The fields the pattern names, and a matching item for each positional one. With
     ``possible``, a field or item strace left out (``...``) may be the one."""
     if not isinstance(have, Struct):
-        return False
+        return possible and _undecoded(have)
     elided = possible and any(isinstance(item, More) for item in have.items)
     for item in want.items:
         if isinstance(item, More):
@@ -425,6 +425,14 @@ def _match_struct(want: Struct, have: Node, consts: dict[str, int], possible: bo
     return True
 
 
+def _undecoded(have: Node) -> bool:
+    """strace printed an address where the contents were (``0x7ffe /* 35 vars */``, an
+    execve's environment; ``/* 20 entries */``): they may be anything."""
+    if isinstance(have, Commented):  # "/* 0 entries */": nothing there
+        return isinstance(have.value, Hex | int) and not have.comment.startswith("0 ")
+    return isinstance(have, Hex)
+
+
 def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int], possible: bool) -> bool:
     """Some element matching each item (``[]`` only an empty array). strace prints a
     signal set of one as an array (``[CHLD]``): it matches a larger set that holds it.
@@ -432,7 +440,7 @@ def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int], pos
     if isinstance(have, SigSet) and not have.complement:
         have = have.items
     if not isinstance(have, tuple):
-        return False
+        return possible and _undecoded(have)
     if not want:
         return not have
     elided = possible and any(isinstance(h, More) for h in have)

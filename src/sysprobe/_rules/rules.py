@@ -94,6 +94,27 @@ class RuleResult:
         self.summary = why
 
 
+def unknowable(result: RuleResult, count: int, shown: list[Evidence]) -> RuleResult:
+    """``result`` made undecided by ``count`` calls that may match a pattern (``shown``:
+    the first few)."""
+    result.undecide(
+        f"{plural(count, 'call')} may match: the trace shows only part of "
+        f"{'its' if count == 1 else 'their'} arguments (a string cut at strace's -s, "
+        "a struct strace abbreviated with ...); capture the trace with a larger -s (and -v)"
+    )
+    more = [f"... and {count - len(shown)} more"] if count > len(shown) else []
+    result.evidence += [*shown, *more]
+    return result
+
+
+def may_match(pattern: Pattern, ev: Syscall, consts: dict[str, int]) -> bool:
+    """Does ``ev`` match ``pattern`` only for some value of what strace left out?"""
+    return pattern.could_match(ev, consts) and not pattern.matches(ev, consts)
+
+
+MAY_MATCH_NOTE = "may match: part of it was not shown"
+
+
 def names_of(*patterns: Pattern) -> set[str] | None:
     """The calls these patterns can match (None: any call)."""
     names: set[str] = set()
@@ -201,7 +222,9 @@ class _Matching(Rule):
             if ev.errno is None:
                 self.maybe_worked += 1
             if len(self.maybe_shown) < MAX_EVIDENCE:
-                self.maybe_shown.append(Evidence.of(ev, "may match: part of it was not shown"))
+                self.maybe_shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
+            if len(self.near) < 3:
+                self.near.append(Evidence.of(ev, MAY_MATCH_NOTE))
         elif len(self.near) < 3:
             self.near.append(Evidence.of(ev, self.pattern.mismatch(ev, self.consts)))
 
@@ -238,14 +261,7 @@ class _Matching(Rule):
         return [f"... and {count - shown} more"] if count > shown else []
 
     def _unknowable(self, result: RuleResult, count: int) -> RuleResult:
-        """``result`` made undecided by ``count`` calls that may match."""
-        result.undecide(
-            f"{plural(count, 'call')} may match: the trace shows only part of "
-            f"{'its' if count == 1 else 'their'} arguments (a string cut at strace's -s, "
-            "a struct's ...); trace with a larger -s (and -v)"
-        )
-        result.evidence += [*self.maybe_shown, *self._more(len(self.maybe_shown), count)]
-        return result
+        return unknowable(result, count, self.maybe_shown)
 
     def _failed_part(self) -> str:
         """ ", 2 of them failed": the failures among the matching calls, when the pattern
@@ -405,6 +421,8 @@ class Order(Rule):
         self.out_of_order = 0
         self.shown: list[Evidence | str] = []
         self.wrong: list[Evidence | str] = []
+        self.maybe = 0  # calls either pattern matches only for some value strace left out
+        self.maybe_shown: list[Evidence] = []
 
     def observe(self, ev: Event, seq: int) -> None:
         pid = ev.pid
@@ -416,6 +434,11 @@ class Order(Rule):
             return
         initial = not self._started and ev.name in EXECS
         self._started = True
+        for pattern in (self.before, self.after):
+            if may_match(pattern, ev, self.consts):
+                self.maybe += 1
+                if len(self.maybe_shown) < MAX_EVIDENCE:
+                    self.maybe_shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
         if pid not in self._first_before and self.before.matches(ev, self.consts):
             self._first_before[pid] = Evidence.of(ev)
         if not self.after.matches(ev, self.consts):
@@ -437,6 +460,9 @@ class Order(Rule):
     def syscalls(self) -> set[str] | None:
         return names_of(self.before, self.after)
 
+    def string_limit(self) -> int:
+        return max(self.before.string_limit, self.after.string_limit)
+
     def unseen(self) -> tuple[str, ...]:
         return (*self.before.unseen, *self.after.unseen)
 
@@ -453,11 +479,13 @@ class Order(Rule):
                 "the command does can come before it"
             )
         if not self.in_order and not self.out_of_order:
-            return RuleResult(self.label, False, f"no call matched {self.after}", notes)
-        if self.out_of_order:
+            result = RuleResult(self.label, False, f"no call matched {self.after}", notes)
+        elif self.out_of_order:
             where = plural(self.out_of_order, "process", "processes")
-            return RuleResult(self.label, False, f"out of order in {where}", [*self.wrong, *notes])
-        return RuleResult(self.label, True, "in order", [*self.shown, *notes])
+            result = RuleResult(self.label, False, f"out of order in {where}", [*self.wrong, *notes])
+        else:
+            result = RuleResult(self.label, True, "in order", [*self.shown, *notes])
+        return unknowable(result, self.maybe, self.maybe_shown) if self.maybe else result
 
 
 @dataclass(frozen=True)
@@ -739,6 +767,8 @@ class Cloexec(Rule):
         self._prune_at = PRUNE_AT
         # race windows shown, by creation (pid, line), waiting for the call that set the flag
         self._windows: dict[tuple[int | None, int | None], int] = {}
+        self.maybe = 0  # creations the pattern matches only for some value strace left out
+        self.maybe_shown: list[Evidence] = []
 
     def observe(self, ev: Event, seq: int) -> None:
         if (
@@ -754,6 +784,15 @@ class Cloexec(Rule):
                 self.examples.append(Evidence.of(ev))
             if len(self.created) >= self._prune_at and not self.model.finished:
                 self._prune()
+        elif (
+            isinstance(ev, Syscall)
+            and ev.ret is not None
+            and ev.ret >= 0
+            and may_match(self.pattern, ev, self.consts)
+        ):
+            self.maybe += 1  # its descriptors may be ours: unknown whether they kept the rule
+            if len(self.maybe_shown) < MAX_EVIDENCE:
+                self.maybe_shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
         elif self._windows and isinstance(ev, Syscall) and ev.name in FLAG_SETTERS and ev.ret == 0:
             # a race window shown: is this the call that finally set the flag?
             for d in self._table(ev.pid, seq).values():
@@ -790,6 +829,9 @@ class Cloexec(Rule):
 
     def syscalls(self) -> set[str] | None:
         return names_of(self.pattern)
+
+    def string_limit(self) -> int:
+        return self.pattern.string_limit
 
     def unseen(self) -> tuple[str, ...]:
         return self.pattern.unseen
@@ -875,6 +917,9 @@ class Cloexec(Rule):
             if self._ours(d) and not d.cloexec:
                 self.open_at_end += self._ended_without(d, "is open at the end without close-on-exec")
         notes: list[Evidence | str] = [f"note: {note}" for note in self.pattern.notes]
+        if self.maybe and not self.violation_count:  # a violation seen stands; a pass may not
+            summary = f"{plural(self.descriptors, 'descriptor')} from {plural(self.total, 'call')}"
+            return unknowable(RuleResult(self.label, False, summary, notes), self.maybe, self.maybe_shown)
         if not self.descriptors:
             return RuleResult(self.label, False, f"no descriptor was created by {self.pattern}", notes)
         if self.violation_count:
