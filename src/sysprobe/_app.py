@@ -645,7 +645,8 @@ def _one_source(ctx: typer.Context, command: list[str] | None, log: list[str] | 
     short_help="Parse strace logs (any version, any options) into events.",
     epilog=examples(
         "sysprobe parse sh.log",
-        "sysprobe parse --json sh.log | grep -E 'hostname|\"split\": \"merged\"' | grep -E 'openat|wait4'",
+        'sysprobe parse --json sh.log | grep -E \'hostname|"split": "merged"\' '
+        '| grep -E \'"openat", .*"/etc/hostname"|"wait4"\'',
     ),
 )
 def parse(
