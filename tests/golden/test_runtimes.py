@@ -115,3 +115,22 @@ def test_python_popen_under_pytest_capture_and_s(
         result.assert_outcomes(passed=1)
     text = committed.read_text()
     assert "$TEMP1" in text and "vfork() = <process 2>" in text and sys.executable not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("goserver-80112", "goserver-$TEMP"),  # Go's CreateTemp: a number, sometimes short
+        ("goserver-3912345678", "goserver-$TEMP"),
+        ("fdlab-cbSYso", "fdlab-$TEMP"),  # mkstemp
+        ("tmpab12cd.txt", "$TEMP.txt"),  # tempfile.NamedTemporaryFile(suffix=".txt")
+    ],
+)
+def test_a_temporary_keeps_the_part_its_program_chose(name: str, shown: str) -> None:
+    """The golden shows the prefix and suffix a program gave its temporary, whatever the
+    length of the random part (a short one made the Go golden flaky)."""
+    from sysprobe._golden.golden import _TEMP_NAME
+
+    found = _TEMP_NAME.match(name)
+    assert found is not None
+    assert f"{found['prefix'] or ''}$TEMP{found['suffix'] or ''}" == shown

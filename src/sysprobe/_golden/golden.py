@@ -107,7 +107,11 @@ STDIO_NAMES = ("stdin", "stdout", "stderr")
 # the random part of a temporary name: mkstemp's XXXXXX, tempfile's 8 characters,
 # os.CreateTemp's digits — after the last '-' or '.', before a suffix ('_' is one of
 # tempfile's random characters)
-_TEMP_NAME = re.compile(r"^(?P<prefix>.*[-.])?(?P<random>[A-Za-z0-9_]{6,})(?P<suffix>\.[A-Za-z0-9]{1,8})?$")
+# a temporary's name: what the program chose, then the random part (Go's CreateTemp may
+# draw a number of five digits or fewer: "goserver-80112")
+_TEMP_NAME = re.compile(
+    r"^(?P<prefix>.*[-.])?(?P<random>[A-Za-z0-9_]{6,}|(?<=[-.])[0-9]+)(?P<suffix>\.[A-Za-z0-9]{1,8})?$"
+)
 
 Substitution = tuple["re.Pattern[str] | str", str]
 
