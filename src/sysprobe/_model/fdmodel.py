@@ -85,6 +85,7 @@ class FdModel:
         self.descriptors = DescriptorEffects(self.consts, self.on_close)
         self._held = Held()
         self._superseded_by: dict[int | None, int | None] = {}  # leader: the thread whose exec ended it
+        self._unreturned: list[tuple[Task, Syscall, Node | None]] = []  # clones whose caller died in them
 
     # ---- input ----
 
@@ -106,7 +107,9 @@ class FdModel:
                     self._adopt_oldest()
                 task = self._tasks.get(event.pid)
                 if task is None or not task.alive:
-                    task = self._new_root(event.pid, event.line)
+                    task = self._made_by_a_lost_clone(event.pid, event.line) or self._new_root(
+                        event.pid, event.line
+                    )
             else:
                 # not created yet (the parent's clone has not returned), or a pid reused
                 if self._held.hold(event):
@@ -128,7 +131,8 @@ class FdModel:
         """The orphan held longest becomes a process of unknown parent (an attached or
         clipped log: its creation is not in the trace, or too far away to wait for)."""
         pid, events = self._held.oldest()
-        task = self._new_root(pid, events[0].line)
+        line = events[0].line
+        task = self._made_by_a_lost_clone(pid, line) or self._new_root(pid, line)
         for event in events:
             self._apply(task, event)
 
@@ -235,20 +239,47 @@ class FdModel:
 
     def _forked(self, task: Task, ev: Syscall, effect: Forks) -> None:
         child = ev.ret
-        if child is None or child <= 0:
-            return
         if effect.flags == "arg":
             flags: Node | None = named_arg(ev.args, "flags")
         elif effect.flags == "struct":
             flags = struct_field(arg(ev.args, 0), "flags")
         else:
             flags = None
+        if child is None:
+            self._lost_clone(task, ev, flags)
+            return
+        if child <= 0:
+            return
         adopted = self._tasks.get(child)
         if adopted is not None and adopted.alive:
             # taken as made outside the trace before its parent's clone returned (see
             # HOLD_BUDGET): keep what it did, now with its parent known
             self.tree.adopt(adopted, task, origin_of(ev))
             return
+        self._made(task, ev, flags, child)
+
+    def _lost_clone(self, task: Task, ev: Syscall, flags: Node | None) -> None:
+        """A clone that never returned: its caller died inside it (another thread's
+        exit_group), after the kernel may have made the child, whose own lines (its end,
+        at least) then come without the result that names it. When the tasks of unknown
+        origin are adopted, the one first seen after the call began is taken as that
+        child; with two such tasks, neither."""
+        self._unreturned.append((task, ev, flags))
+
+    def _made_by_a_lost_clone(self, pid: int | None, line: int) -> Task | None:
+        """``pid``'s task, made by the one clone that never returned before ``line``."""
+        before = [lost for lost in self._unreturned if lost[1].line < line]
+        if len(before) != 1:
+            return None
+        task, ev, flags = before[0]
+        self._unreturned.remove(before[0])
+        if any(events[0].line > ev.line for events in self._held.events.values()):
+            return None  # another task is just as likely its child: neither is taken as it
+        return self._made(task, ev, flags, pid, release=False)
+
+    def _made(
+        self, task: Task, ev: Syscall, flags: Node | None, child: int | None, *, release: bool = True
+    ) -> Task:
         shared = has_flag(flags, "CLONE_FILES", self.consts)
         thread = has_flag(flags, "CLONE_THREAD", self.consts)
         table = task.table if shared else task.table.copy()
@@ -259,8 +290,10 @@ class FdModel:
         else:
             held = self._held.events.get(child)
             self.races.fork(task, ev, made, held[0].line if held else None)
-        for held_event in self._held.release(child):
-            self._feed_held(held_event)
+        if release:
+            for held_event in self._held.release(child):
+                self._feed_held(held_event)
+        return made
 
     def _feed_held(self, event: Event) -> None:
         """Replay an event held for a task that now exists (it may free others in turn)."""
@@ -282,6 +315,7 @@ class FdModel:
             # the leader was still inside the clone that made this thread when the thread
             # exec'd: strace never printed the clone's result, but the thread was ours
             self.tree.add(ev.by, leader.tgid, leader.table, leader, None, ev.line)
+            self._unreturned = [lost for lost in self._unreturned if lost[0] is not leader]
             for held in self._held.release(ev.by):
                 self._feed_held(held)
         for pid, other in list(self._tasks.items()):
