@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -67,6 +68,14 @@ def bin_with(folder: Path, *names: str) -> str:
         assert found is not None, f"{name} is not on this machine's PATH"
         (folder / name).symlink_to(found)
     return str(folder)
+
+
+def default_signals() -> None:
+    """A child's preexec_fn: SIGINT, SIGQUIT and SIGHUP as a user's shell leaves them. A
+    suite started in the background (`make flake-check &`, nohup) inherits them ignored,
+    and a shell or a signal test then behaves unlike the one it stands for."""
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def alive(pid: int) -> bool:

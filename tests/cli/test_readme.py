@@ -30,6 +30,8 @@ import pytest
 
 from sysprobe.cli import RULE_OPTIONS
 
+from ..helpers import default_signals
+
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 BIN = Path(sys.executable).parent  # the virtual environment's sysprobe, python3, pytest
@@ -162,6 +164,7 @@ def run_example(command: str, folder: Path, env: dict[str, str]) -> tuple[int, s
         ["bash", "-c", command],
         cwd=folder,
         env=env,
+        preexec_fn=default_signals,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

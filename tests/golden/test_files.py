@@ -20,6 +20,8 @@ import sysprobe
 from sysprobe._files import write_atomically
 from sysprobe.errors import FileError, TimedOut
 
+from ..helpers import default_signals
+
 # a file whose name is UTF-8 and one whose name is not (latin-1 é): both must survive
 LOG = """\
 10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
@@ -277,6 +279,7 @@ _files.write_atomically(golden, "new\\n" * 100_000)
 def _write_interrupted(how: str, golden: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", WRITER, how, str(golden)],
+        preexec_fn=default_signals,
         capture_output=True,
         text=True,
         timeout=60,
