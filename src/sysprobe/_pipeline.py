@@ -456,11 +456,15 @@ class Analysis:
             if task.alive
             and task.pid is not None
             and (root is None or task.pid != root.pid)
-            and not (task.is_thread and _leader_ended(tree.tasks, task))
+            # a thread that showed a line ended with its process, even where the log shows
+            # no end for it; one that never showed a line is a missing -ff file
+            and not (task.is_thread and task.last_end and _leader_ended(tree.tasks, task))
         ]
-        # a clone inside a pid namespace returns the child's pid there, and the log names
-        # the child by its pid outside: as many tasks of unknown parent may be those children
-        if len(tasks) <= tree.unparented - 1:
+        # a clone inside a pid namespace the log made returns the child's pid there, and the
+        # log names the child by its pid outside: as many tasks of unknown parent may be
+        # those children
+        allowed = tree.unparented - 1 if self.model.pid_namespaces else 0
+        if len(tasks) <= allowed:
             return None
         shown = ", ".join(f"pid {task.pid}{_made_by(task)}" for task in tasks[:UNPARSED_SHOWN])
         more = f" and {len(tasks) - UNPARSED_SHOWN} more" if len(tasks) > UNPARSED_SHOWN else ""

@@ -410,6 +410,42 @@ def test_a_log_without_a_childs_lines_is_incomplete() -> None:
     assert result.verdict == "undecided"
 
 
+# one -ff set of `prog` -> child 101 -> grandchild 102, given without the child's file
+WITHOUT_THE_CHILDS_FILE = """\
+100 brk(NULL) = 0x5000
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 101
+102 brk(NULL) = 0x5000
+102 exit_group(0) = ?
+102 +++ exited with 0 +++
+100 wait4(-1, NULL, 0, NULL) = 101
+100 +++ exited with 0 +++
+"""
+# a lone -ff file of a threaded process: the thread's file, and all it did, is missing
+WITHOUT_THE_THREADS_FILE = """\
+100 brk(NULL) = 0x5000
+100 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD) = 101
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+"""
+
+
+@pytest.mark.parametrize(
+    ("log", "said"),
+    [
+        pytest.param(WITHOUT_THE_CHILDS_FILE, "pid 101 (made by clone at line 3 in pid 100)", id="child"),
+        pytest.param(WITHOUT_THE_THREADS_FILE, "pid 101 (made by clone at line 3 in pid 100)", id="thread"),
+    ],
+)
+def test_a_task_that_never_shows_a_line_is_missing(log: str, said: str) -> None:
+    """A grandchild of unknown parent does not stand for the missing child (only a log that
+    made a pid namespace renames its children), and a thread of an ended process that never
+    showed a line did not end with it unseen: strace -f writes every thread's end."""
+    analysis = Analysis(RuleSet(no_fd_leaks=True).build()).feed_all(parse_lines([START, *log.splitlines()]))
+    report = analysis.finish("t")
+    assert report.exit_code == EXIT_INCOMPLETE, report.incomplete
+    assert report.incomplete[0].startswith(f"the log never shows {said} end: ")
+
+
 @pytest.mark.usefixtures("strace_ok")
 def test_a_log_filtered_by_hand_decides_only_what_it_holds(tmp_path: Path) -> None:
     """`strace -e trace=execve` writes no header saying what it left out; its programs

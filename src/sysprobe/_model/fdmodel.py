@@ -85,6 +85,9 @@ class FdModel:
         self.descriptors = DescriptorEffects(self.consts, self.on_close)
         self._held = Held()
         self._superseded_by: dict[int | None, int | None] = {}  # leader: the thread whose exec ended it
+        # the log made a pid namespace: a clone inside it returns the child's pid there,
+        # which is not the pid the log names the child by
+        self.pid_namespaces = False
         self._unreturned: list[tuple[Task, Syscall, Node | None]] = []  # clones whose caller died in them
 
     # ---- input ----
@@ -100,6 +103,8 @@ class FdModel:
             return  # no process did anything: a line without a pid must not make one
         task = self._tasks.get(event.pid)
         if task is None or not task.alive:
+            if event.line < self.tree.ended_at.get(event.pid, 0):
+                return  # a call begun before its task ended, which never returned
             if self.tree.live == 0:
                 # the first event, or one after every task ended (logs one after another):
                 # no task can be inside the clone that made it
@@ -218,8 +223,12 @@ class FdModel:
             elif isinstance(effect, Execs):
                 self._exec(task, event, effect)
             elif isinstance(effect, Unshares):
-                if event.ret == 0 and has_flag(arg(event.args, 0), "CLONE_FILES", self.consts):
-                    task.unshare()
+                if event.ret == 0:
+                    flags = arg(event.args, 0)
+                    if has_flag(flags, "CLONE_FILES", self.consts):
+                        task.unshare()
+                    if has_flag(flags, "CLONE_NEWPID", self.consts):
+                        self.pid_namespaces = True
             else:
                 self.descriptors.apply(task, event, effect)
         elif isinstance(event, Exit | Killed):
@@ -245,6 +254,8 @@ class FdModel:
             flags = struct_field(arg(ev.args, 0), "flags")
         else:
             flags = None
+        if has_flag(flags, "CLONE_NEWPID", self.consts):
+            self.pid_namespaces = True
         if child is None:
             self._lost_clone(task, ev, flags)
             return
@@ -320,7 +331,7 @@ class FdModel:
                 self._feed_held(held)
         for pid, other in list(self._tasks.items()):
             if other.tgid == leader.tgid and pid != ev.pid:
-                self.tree.retire(other)
+                self.tree.retire(other, ev.line)
                 self.races.done_with(other)
 
     def _ended(self, task: Task, ev: Exit | Killed) -> None:
@@ -332,7 +343,7 @@ class FdModel:
                 else:
                     proc.signal, proc.core_dumped = ev.signal, ev.core_dumped
         table = task.table
-        self.tree.ended(task)
+        self.tree.ended(task, ev.line)
         if not table.users and self.on_close:
             # the last task using the table is gone: the kernel closes what it held (the
             # table itself stays as it was, for questions about the past)
@@ -351,7 +362,7 @@ class FdModel:
             apply(task.table, raced)
         for other in list(self._tasks.values()):
             if other.tgid == task.tgid and other is not task:
-                self.tree.stop(other)  # exec ends every other thread
+                self.tree.stop(other, ev.end_line or ev.line)  # exec ends every other thread
                 self.races.done_with(other)
         table = task.table
         crossed = [d for fd, d in sorted(table.fds.items()) if fd >= 3 and not d.cloexec]

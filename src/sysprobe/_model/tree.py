@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from .races import ForkRace
 
 
+ENDED_REMEMBERED = 4096  # pids whose end line is kept: memory stays flat on long logs
+
+
 class Task:
     """A thread or a process leader: its pid, its thread group, its descriptor table."""
 
@@ -84,6 +87,9 @@ class ProcessTree:
         self.root: int | None = None  # the first process: kept even when others are forgotten
         self.unparented = 0  # tasks no traced call made: the command, and any made outside the trace
         self.on_process: list[Callable[[Process], None]] = []
+        # the line each recently ended pid ended at: a call read later but begun before it
+        # (one that never returned, flushed at the log's end) is that task's, not a new one's
+        self.ended_at: dict[int | None, int] = {}
 
     def add(
         self,
@@ -132,10 +138,10 @@ class ProcessTree:
         if proc is not None and proc.parent is None:
             proc.parent, proc.created_by = parent.tgid, origin
 
-    def ended(self, task: Task) -> None:
+    def ended(self, task: Task, line: int) -> None:
         """``task`` exited or was killed: its table loses a holder once no thread of its
         process uses that table; without retention, it is forgotten."""
-        self.stop(task)
+        self.stop(task, line)
         proc = self.processes.get(task.tgid)
         threads = [self.tasks.get(pid) for pid in proc.threads] if proc is not None else []
         if not any(t is not None and t.alive and t.table is task.table for t in threads):
@@ -143,17 +149,22 @@ class ProcessTree:
         if not self.retain:
             self.forget(task)
 
-    def stop(self, task: Task) -> None:
-        """``task`` is gone (ended, or a thread ended by another thread's exec)."""
+    def stop(self, task: Task, line: int) -> None:
+        """``task`` is gone (ended, or a thread ended by another thread's exec) at ``line``."""
         if task.alive:
             task.alive = False
             self.live -= 1
+            ended_at = self.ended_at
+            ended_at.pop(task.pid, None)
+            ended_at[task.pid] = line
+            if len(ended_at) > ENDED_REMEMBERED:
+                del ended_at[next(iter(ended_at))]
             if task in task.table.users:
                 task.table.users.remove(task)
 
-    def retire(self, task: Task) -> None:
+    def retire(self, task: Task, line: int) -> None:
         """A thread ended by another thread's exec, forgotten without retention."""
-        self.stop(task)
+        self.stop(task, line)
         if not self.retain and self.tasks.get(task.pid) is task:
             del self.tasks[task.pid]
 
