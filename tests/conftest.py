@@ -44,6 +44,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"compiled modules are older than their sources ({', '.join(stale)}): run `make deps`", 3)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        # mutmut's stats run (make mutate) records which tests call each function, in this
+        # process. A sysprobe CLI a test starts would inherit the mode and, started in the
+        # test's tmp_path, fail to find mutmut's configuration: it runs the original code
+        # instead (mutmut reads the mode from the environment before its process-local copy).
+        from mutmut.mutation import trampoline
+
+        trampoline._mutant_under_test = "stats"
+        del os.environ["MUTANT_UNDER_TEST"]
+
+
 @pytest.fixture(scope="session")
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("programs")
