@@ -249,6 +249,7 @@ class Analysis:
         self.unparsed = 0  # lines that could not be read (blank lines aside)
         self.unparsed_shown: list[str] = []  # the first few: "line 12 (not a strace line)"
         self.calls: Counter[str] = Counter()
+        self.succeeded = False  # did any call return without an error (strace -Z keeps none)
         self.rules = list(rules)
         self._listen(self.rules)
         self.summary: Summary | None = None
@@ -293,6 +294,8 @@ class Analysis:
         self._seq += 1
         if isinstance(event, Syscall):
             self.calls[event.name] += 1
+            if not self.succeeded and event.errno is None and event.ret is not None:
+                self.succeeded = True
         self.model.feed(event)
         for rule in self.rules:
             rule.observe(event, self._seq)
@@ -435,10 +438,18 @@ class Analysis:
     def _infer_selection(self, outcome: RunOutcome | None) -> None:
         """A log that says nothing of what it holds but shows programs start without the
         calls every program starts with was made with ``strace -e trace=``: take it to hold
-        only the calls it shows, so that no rule about the others passes on it."""
-        if outcome is not None or not self.coverage.complete or not self.model.exec_count:
+        only the calls it shows, so that no rule about the others passes on it. One in which
+        no call succeeded was made with ``strace -Z``: it holds no call whole."""
+        if outcome is not None or not self.coverage.complete:
             return
-        if STARTUP_CALLS.isdisjoint(self.calls):
+        if self.calls and not self.succeeded:
+            total = sum(self.calls.values())
+            self.coverage = self.coverage.but(
+                "none",
+                f"the log seems to hold failed calls only (strace -Z: none of its {plural(total, 'call')} "
+                "succeeded, not even a program's start): it is taken to hold",
+            )
+        elif self.model.exec_count and STARTUP_CALLS.isdisjoint(self.calls):
             self.coverage = self.coverage.but(
                 ",".join(sorted(self.calls)),
                 "the log seems filtered (a program started, and no process made any of "

@@ -471,6 +471,28 @@ def test_a_log_filtered_by_hand_decides_only_what_it_holds(tmp_path: Path) -> No
     assert "fd 3 (/dev/null) leaked into pid" in whole.stderr and "seems filtered" not in whole.stderr
 
 
+@pytest.mark.usefixtures("strace_ok")
+def test_a_log_of_failed_calls_only_decides_nothing_it_lacks(tmp_path: Path) -> None:
+    """`strace -Z` keeps only the calls that failed: no exec, no clone, no open that
+    succeeded, so a leak and a forbidden call that worked are out of sight. A failed call
+    it shows still decides (a red), and the whole log of the same run is judged in full."""
+    script = ["sh", "-c", "exec 3</dev/null; /bin/true; cat /nonexistent 2>/dev/null; exit 0"]
+    failed, full = tmp_path / "failed.log", tmp_path / "full.log"
+    subprocess.run(["strace", "-f", "-Z", "-o", str(failed), *script], check=True)
+    subprocess.run(["strace", "-f", "-o", str(full), *script], check=True)
+
+    done = check("--log", str(failed), "--no-fd-leaks", "--forbid", "sendfile")
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    assert "the log seems to hold failed calls only (strace -Z: none of its" in done.stderr
+    assert "UNDECIDED  --no-fd-leaks" in done.stderr and "UNDECIDED  --forbid sendfile" in done.stderr
+    forbidden = check("--log", str(failed), "--forbid", 'openat(*, "/nonexistent", *) = -1 ENOENT')
+    assert forbidden.returncode == EXIT_RULE_FAILED, forbidden.stderr
+
+    whole = check("--log", str(full), "--no-fd-leaks")
+    assert whole.returncode == EXIT_RULE_FAILED, whole.stderr
+    assert "failed calls only" not in whole.stderr
+
+
 NAMESPACE_LOG = """\
 100 brk(NULL) = 0x5000
 100 clone(child_stack=NULL, flags=CLONE_NEWPID|SIGCHLD) = 2
