@@ -31,7 +31,7 @@ from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine, plural
 from ._report.report import Report
 from ._rules.coverage import FULL, Coverage, undecided_because
-from ._rules.rules import ExpectExit, Rule, RuleSet, needed_string_limit, needed_syscalls
+from ._rules.rules import ExpectExit, Rule, RuleSet, needed_string_limit, needed_syscalls, needed_verbose
 from ._tracing.selection import LOG_HEADER, trace_expression
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Message, Syscall, Text, Unparsed
@@ -611,7 +611,8 @@ def check(
 
 def _options_for(rules: Sequence[Rule], options: RunOptions, full: bool) -> RunOptions:
     """A command's options for judging ``rules``: only the calls they read (unless ``full``),
-    and strings long enough for the ones their patterns compare."""
+    strings long enough for the ones their patterns compare, and structs and arrays whole
+    when their patterns look inside them."""
     if not full:
         options = replace(options, syscalls=needed_syscalls(rules))
     from ._tracing.base import DEFAULT_STRING_LIMIT
@@ -619,6 +620,8 @@ def _options_for(rules: Sequence[Rule], options: RunOptions, full: bool) -> RunO
     wanted = needed_string_limit(rules)
     if wanted > (options.string_limit or DEFAULT_STRING_LIMIT):
         options = replace(options, string_limit=wanted)
+    if needed_verbose(rules):
+        options = replace(options, verbose=True)
     return options
 
 

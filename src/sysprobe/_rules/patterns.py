@@ -138,6 +138,12 @@ class Pattern:
         none, ``GLOB_STRING_LIMIT`` for a wildcard, which may match anywhere."""
         return max((_string_limit(node) for node in self.args or ()), default=0)
 
+    @property
+    def verbose(self) -> bool:
+        """Does it compare what strace abbreviates without ``-v`` (a struct's fields, an
+        array's items: an environment, a stat buffer)?"""
+        return any(_abbreviable(node) for node in self.args or ())
+
     def _values(self, ev: Syscall) -> tuple[Node, ...]:
         return ev.args[1:] if ev.name in self.shifted else ev.args
 
@@ -334,6 +340,16 @@ def _string_limit(node: object) -> int:
     if isinstance(items, tuple):
         return max((_string_limit(item) for item in items), default=0)
     return 0
+
+
+def _abbreviable(node: object) -> bool:
+    if isinstance(node, Struct) or (isinstance(node, tuple) and node):
+        return True
+    if isinstance(node, Field | Commented):
+        return _abbreviable(node.value)
+    if isinstance(node, Changed):
+        return _abbreviable(node.before) or _abbreviable(node.after)
+    return isinstance(node, Call) and any(_abbreviable(item) for item in node.args)
 
 
 def _args_match(

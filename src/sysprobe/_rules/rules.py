@@ -174,6 +174,10 @@ class Rule:
         """The strace ``-s`` that shows whole the strings the rule compares (0: none)."""
         return 0
 
+    def verbose(self) -> bool:
+        """Does the rule compare what strace abbreviates without ``-v``?"""
+        return False
+
     def settled(self, holes: bool) -> bool:
         """Does the verdict stand whatever the trace misses: events anywhere (``holes``:
         unparsed lines, calls not traced), or only after its end (the run was cut short)?
@@ -252,6 +256,9 @@ class _Matching(Rule):
 
     def string_limit(self) -> int:
         return self.pattern.string_limit
+
+    def verbose(self) -> bool:
+        return self.pattern.verbose
 
     def _notes(self) -> list[Evidence | str]:
         return [f"note: {note}" for note in self.pattern.notes]
@@ -463,6 +470,9 @@ class Order(Rule):
     def string_limit(self) -> int:
         return max(self.before.string_limit, self.after.string_limit)
 
+    def verbose(self) -> bool:
+        return self.before.verbose or self.after.verbose
+
     def unseen(self) -> tuple[str, ...]:
         return (*self.before.unseen, *self.after.unseen)
 
@@ -659,6 +669,11 @@ def needed_string_limit(rules: Sequence[Rule]) -> int:
     return max((rule.string_limit() for rule in rules), default=0)
 
 
+def needed_verbose(rules: Sequence[Rule]) -> bool:
+    """Do these rules need strace's ``-v`` (structs and arrays unabbreviated)?"""
+    return any(rule.verbose() for rule in rules)
+
+
 class NoFdLeaks(Rule):
     """No descriptor but the allowed ones crosses an execve without close-on-exec, unless
     the exec'ing process passed it on purpose (counted too with ``count_passes``)."""
@@ -832,6 +847,9 @@ class Cloexec(Rule):
 
     def string_limit(self) -> int:
         return self.pattern.string_limit
+
+    def verbose(self) -> bool:
+        return self.pattern.verbose
 
     def unseen(self) -> tuple[str, ...]:
         return self.pattern.unseen

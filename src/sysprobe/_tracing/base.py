@@ -75,6 +75,7 @@ class RunOptions:
     placement: str = "auto"  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
     inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
     string_limit: int | None = None  # strace's -s: how much of a string to print (None: DEFAULT_STRING_LIMIT)
+    verbose: bool = False  # strace's -v: structs and arrays whole (the ptrace backend abbreviates still)
     # end the run when the command itself exits: kill the processes it left running (a
     # daemon keeps `strace -f` waiting forever) and list them in RunOutcome.ended_leftovers
     end_with_command: bool = False

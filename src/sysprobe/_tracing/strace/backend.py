@@ -67,6 +67,8 @@ class StraceTracer(Tracer):
             out += ["-e", spec if spec.startswith("inject=") else f"inject={spec}"]
         if opts.string_limit:
             out += ["-s", str(opts.string_limit)]
+        if opts.verbose:
+            out.append("-v")
         return out + self.extra_args
 
     def start(
