@@ -52,10 +52,13 @@ def test_odd_escapes_decode_as_they_are_through_the_api(odd_log: Path) -> None:
     assert fds == [Fd(3, info) for _, info in ODD_DECORATIONS]
 
 
+@pytest.mark.parametrize("warnings_are", ["error", "default"])  # default: printed (PYTHONWARNINGS)
 @pytest.mark.parametrize("command", [["parse", "--json"], ["check", "--no-fd-leaks", "--log"]])
-def test_odd_escapes_through_the_cli_under_w_error(command: list[str], odd_log: Path) -> None:
+def test_odd_escapes_through_the_cli_raise_and_print_no_warning(
+    command: list[str], warnings_are: str, odd_log: Path
+) -> None:
     done = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "sysprobe", *command, str(odd_log)],
+        [sys.executable, "-W", warnings_are, "-m", "sysprobe", *command, str(odd_log)],
         capture_output=True,
         text=True,
         timeout=60,

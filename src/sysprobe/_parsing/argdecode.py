@@ -407,10 +407,12 @@ def _op(tok: str) -> Op:
 
 # strace's escapes: \\n and the like, octal \\NNN, \\xHH (-x), a subset of Python's, which
 # codecs.escape_decode reads in C. It raises on "\\x" without two hex digits or a trailing
-# "\\", and warns on an escape it does not know (an error under -W error): a log cut,
-# damaged or made by hand may hold any of them, and each is then kept as it is, by _ESCAPE
-# (as is a backslash before a newline, which escape_decode drops: a pattern may hold one).
+# "\\", and warns on an escape it does not know (printed under PYTHONWARNINGS=default, an
+# error under -W error), so it never sees one (_FOREIGN): a log cut, damaged or made by hand
+# may hold any of them, and each is then kept as it is, by _ESCAPE (as is a backslash before
+# a newline, which escape_decode drops: a pattern may hold one).
 _ESCAPE: Final = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{2})|(.))", re.S)
+_FOREIGN: Final = re.compile(rb"\\(?:[^0-7xntrvfab\\\"']|[4-7][0-7]{2})")  # unknown, or octal past 0o377
 _NAMED_BYTES: Final = {
     b"n": b"\n", b"t": b"\t", b"r": b"\r", b"v": b"\v", b"f": b"\f", b"a": b"\a", b"b": b"\b",
     b"\\": b"\\", b'"': b'"', b"'": b"'",
@@ -423,10 +425,10 @@ def unescape(body: str) -> bytes:
     raw = body.encode("utf-8", "surrogateescape")
     if b"\\" not in raw:
         return raw
-    if b"\\\n" not in raw:
+    if _FOREIGN.search(raw) is None:
         try:
             return codecs.escape_decode(raw)[0]
-        except (ValueError, DeprecationWarning):
+        except ValueError:
             pass
     return _ESCAPE.sub(_unescape_one, raw)
 
