@@ -114,7 +114,10 @@ class Forks:
 
 @dataclass(frozen=True)
 class Unshares:
-    """unshare(CLONE_FILES) gives the task its own copy of the table."""
+    """unshare(CLONE_FILES) gives the task its own copy of the table; unshare or setns
+    with CLONE_NEWPID puts the children it makes next in another pid namespace."""
+
+    flags_at: int = 0  # the argument holding the CLONE_* flags (setns: its second)
 
 
 Effect = (

@@ -507,7 +507,7 @@ _ROWS: Final = (
     _r("syncfs", 306, 344, 306, (FD,)),
     _r("sendmmsg", 307, 345, 538, (FD, MMSGHDR_IN, UINT, flags("msg_flags")),
        cls="network", effect=Sends(1, vector=True)),
-    _r("setns", 308, 346, 308, (FD, RAW)),
+    _r("setns", 308, 346, 308, (FD, RAW), effect=Unshares(flags_at=1)),
     _r("getcpu", 309, 318, 309, (STRUCT, STRUCT, STRUCT)),
     _r("process_vm_readv", 310, 347, 539, (INT, STRUCT, ULONG, STRUCT, ULONG, RAW)),
     _r("process_vm_writev", 311, 348, 540, (INT, STRUCT, ULONG, STRUCT, ULONG, RAW)),

@@ -35,7 +35,7 @@ from dataclasses import replace
 from .._kernel.constants import constants, host_arch
 from .._kernel.effects import Execs, Forks, Unshares
 from .._kernel.syscalls import EFFECTS
-from ..argtree import Node
+from ..argtree import Expr, Node, Struct
 from ..events import Event, Exit, Killed, Superseded, Syscall, Text, Unparsed
 from .descriptors import CloseListener, DescriptorEffects, origin_of
 from .query import arg, has_flag, named_arg, text_of
@@ -103,18 +103,17 @@ class FdModel:
             return  # no process did anything: a line without a pid must not make one
         task = self._tasks.get(event.pid)
         if task is None or not task.alive:
-            if event.line < self.tree.ended_at.get(event.pid, 0):
+            if _before(event, self.tree.ended_at.get(event.pid)):
                 return  # a call begun before its task ended, which never returned
             if self.tree.live == 0:
                 # the first event, or one after every task ended (logs one after another):
                 # no task can be inside the clone that made it
                 while self._held:
                     self._adopt_oldest()
+                self._unreturned.clear()
                 task = self._tasks.get(event.pid)
                 if task is None or not task.alive:
-                    task = self._made_by_a_lost_clone(event.pid, event.line) or self._new_root(
-                        event.pid, event.line
-                    )
+                    task = self._new_root(event.pid, event.line)
             else:
                 # not created yet (the parent's clone has not returned), or a pid reused
                 if self._held.hold(event):
@@ -136,8 +135,7 @@ class FdModel:
         """The orphan held longest becomes a process of unknown parent (an attached or
         clipped log: its creation is not in the trace, or too far away to wait for)."""
         pid, events = self._held.oldest()
-        line = events[0].line
-        task = self._made_by_a_lost_clone(pid, line) or self._new_root(pid, line)
+        task = self._made_by_a_lost_clone(pid, events[0]) or self._new_root(pid, events[0].line)
         for event in events:
             self._apply(task, event)
 
@@ -224,8 +222,8 @@ class FdModel:
                 self._exec(task, event, effect)
             elif isinstance(effect, Unshares):
                 if event.ret == 0:
-                    flags = arg(event.args, 0)
-                    if has_flag(flags, "CLONE_FILES", self.consts):
+                    flags = arg(event.args, effect.flags_at)
+                    if has_flag(flags, "CLONE_FILES", self.consts) and not effect.flags_at:
                         task.unshare()
                     if has_flag(flags, "CLONE_NEWPID", self.consts):
                         self.pid_namespaces = True
@@ -251,7 +249,7 @@ class FdModel:
         if effect.flags == "arg":
             flags: Node | None = named_arg(ev.args, "flags")
         elif effect.flags == "struct":
-            flags = struct_field(arg(ev.args, 0), "flags")
+            flags = struct_field(_struct_of(arg(ev.args, 0)), "flags")
         else:
             flags = None
         if has_flag(flags, "CLONE_NEWPID", self.consts):
@@ -270,21 +268,22 @@ class FdModel:
         self._made(task, ev, flags, child)
 
     def _lost_clone(self, task: Task, ev: Syscall, flags: Node | None) -> None:
-        """A clone that never returned: its caller died inside it (another thread's
-        exit_group), after the kernel may have made the child, whose own lines (its end,
-        at least) then come without the result that names it. When the tasks of unknown
-        origin are adopted, the one first seen after the call began is taken as that
-        child; with two such tasks, neither."""
-        self._unreturned.append((task, ev, flags))
+        if flags is not None:  # what it would have made (a thread, a process) is known
+            self._unreturned.append((task, ev, flags))
 
-    def _made_by_a_lost_clone(self, pid: int | None, line: int) -> Task | None:
-        """``pid``'s task, made by the one clone that never returned before ``line``."""
-        before = [lost for lost in self._unreturned if lost[1].line < line]
+    def _made_by_a_lost_clone(self, pid: int | None, first: Event) -> Task | None:
+        """A clone that never returned (its caller died inside it: another thread's
+        exit_group) after the kernel may have made the child, whose own lines (its end, at
+        least) then come without the result naming it. When tasks of unknown origin are
+        adopted, the one first seen after the call began, in the same file, is taken as
+        that child; with two such tasks, or two such clones, neither."""
+        before = [lost for lost in self._unreturned if _before(lost[1], (first.file, first.line))]
         if len(before) != 1:
             return None
         task, ev, flags = before[0]
         self._unreturned.remove(before[0])
-        if any(events[0].line > ev.line for events in self._held.events.values()):
+        began = (ev.file, ev.line)
+        if any(_before(began, (events[0].file, events[0].line)) for events in self._held.events.values()):
             return None  # another task is just as likely its child: neither is taken as it
         return self._made(task, ev, flags, pid, release=False)
 
@@ -331,7 +330,7 @@ class FdModel:
                 self._feed_held(held)
         for pid, other in list(self._tasks.items()):
             if other.tgid == leader.tgid and pid != ev.pid:
-                self.tree.retire(other, ev.line)
+                self.tree.retire(other, (ev.file, ev.line))
                 self.races.done_with(other)
 
     def _ended(self, task: Task, ev: Exit | Killed) -> None:
@@ -343,7 +342,7 @@ class FdModel:
                 else:
                     proc.signal, proc.core_dumped = ev.signal, ev.core_dumped
         table = task.table
-        self.tree.ended(task, ev.line)
+        self.tree.ended(task, (ev.file, ev.line))
         if not table.users and self.on_close:
             # the last task using the table is gone: the kernel closes what it held (the
             # table itself stays as it was, for questions about the past)
@@ -362,7 +361,7 @@ class FdModel:
             apply(task.table, raced)
         for other in list(self._tasks.values()):
             if other.tgid == task.tgid and other is not task:
-                self.tree.stop(other, ev.end_line or ev.line)  # exec ends every other thread
+                self.tree.stop(other, (ev.file, ev.end_line or ev.line))  # exec ends every other thread
                 self.races.done_with(other)
         table = task.table
         crossed = [d for fd, d in sorted(table.fds.items()) if fd >= 3 and not d.cloexec]
@@ -427,3 +426,19 @@ def _prepared_by(d: Descriptor, proc: Process) -> bool:
         return False
     # a reused pid is another process: within one log, it began after
     return how.file is not None or how.line is None or how.line >= proc.first_line
+
+
+def _before(first: Event | tuple[str | None, int], then: tuple[str | None, int] | None) -> bool:
+    """Does ``first`` come before the place ``then`` (a file and a line) in the same file?
+    Lines of different files (a -ff set, logs one after another) say nothing of order."""
+    if then is None:
+        return False
+    file, line = (first.file, first.line) if isinstance(first, Event) else first
+    return file == then[0] and line < then[1]
+
+
+def _struct_of(node: Node | None) -> Node | None:
+    """A clone3 whose caller died in it reads ``{flags=...} <unfinished ...>``: the struct."""
+    if isinstance(node, Expr):
+        return next((item for item in node.items if isinstance(item, Struct)), None)
+    return node

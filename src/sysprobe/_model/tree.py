@@ -89,7 +89,7 @@ class ProcessTree:
         self.on_process: list[Callable[[Process], None]] = []
         # the line each recently ended pid ended at: a call read later but begun before it
         # (one that never returned, flushed at the log's end) is that task's, not a new one's
-        self.ended_at: dict[int | None, int] = {}
+        self.ended_at: dict[int | None, tuple[str | None, int]] = {}
 
     def add(
         self,
@@ -138,10 +138,10 @@ class ProcessTree:
         if proc is not None and proc.parent is None:
             proc.parent, proc.created_by = parent.tgid, origin
 
-    def ended(self, task: Task, line: int) -> None:
+    def ended(self, task: Task, at: tuple[str | None, int]) -> None:
         """``task`` exited or was killed: its table loses a holder once no thread of its
         process uses that table; without retention, it is forgotten."""
-        self.stop(task, line)
+        self.stop(task, at)
         proc = self.processes.get(task.tgid)
         threads = [self.tasks.get(pid) for pid in proc.threads] if proc is not None else []
         if not any(t is not None and t.alive and t.table is task.table for t in threads):
@@ -149,22 +149,23 @@ class ProcessTree:
         if not self.retain:
             self.forget(task)
 
-    def stop(self, task: Task, line: int) -> None:
-        """``task`` is gone (ended, or a thread ended by another thread's exec) at ``line``."""
+    def stop(self, task: Task, at: tuple[str | None, int]) -> None:
+        """``task`` is gone (ended, or a thread ended by another thread's exec) at ``at``
+        (the file, if the trace has several, and the line)."""
         if task.alive:
             task.alive = False
             self.live -= 1
             ended_at = self.ended_at
-            ended_at.pop(task.pid, None)
-            ended_at[task.pid] = line
+            ended_at.pop(task.pid, None)  # the newest last: the oldest is forgotten first
+            ended_at[task.pid] = at
             if len(ended_at) > ENDED_REMEMBERED:
                 del ended_at[next(iter(ended_at))]
             if task in task.table.users:
                 task.table.users.remove(task)
 
-    def retire(self, task: Task, line: int) -> None:
+    def retire(self, task: Task, at: tuple[str | None, int]) -> None:
         """A thread ended by another thread's exec, forgotten without retention."""
-        self.stop(task, line)
+        self.stop(task, at)
         if not self.retain and self.tasks.get(task.pid) is task:
             del self.tasks[task.pid]
 
