@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._escape import printable
 from ._kernel.constants import ARCHES
 from ._kernel.signals import exit_status_for
+from ._kernel.syscalls import EXECS
 from ._model.fdmodel import STANDARD_FDS, FdModel
 from ._model.records import Descriptor, ExecRecord, ForkRecord
 from ._report.output import StyledLine, plural
@@ -250,6 +251,7 @@ class Analysis:
         self.unparsed_shown: list[str] = []  # the first few: "line 12 (not a strace line)"
         self.calls: Counter[str] = Counter()
         self.succeeded = False  # did any call return without an error (strace -Z keeps none)
+        self.began_with_exec: bool | None = None  # was the trace's first call an exec (None: no call yet)
         self.rules = list(rules)
         self._listen(self.rules)
         self.summary: Summary | None = None
@@ -296,6 +298,8 @@ class Analysis:
             self.calls[event.name] += 1
             if not self.succeeded and event.errno is None and event.ret is not None:
                 self.succeeded = True
+            if self.began_with_exec is None:
+                self.began_with_exec = event.name in EXECS
         self.model.feed(event)
         for rule in self.rules:
             rule.observe(event, self._seq)
@@ -442,12 +446,13 @@ class Analysis:
         no call succeeded was made with ``strace -Z``: it holds no call whole."""
         if outcome is not None or not self.coverage.complete:
             return
-        if self.calls and not self.succeeded:
+        if self.model.process_count and not self.succeeded:
             total = sum(self.calls.values())
             self.coverage = self.coverage.but(
                 "none",
-                f"the log seems to hold failed calls only (strace -Z: none of its {plural(total, 'call')} "
-                "succeeded, not even a program's start): it is taken to hold",
+                f"the log seems made with strace -Z: none of its {plural(total, 'call')} succeeded, not "
+                "even a program's start, so the failed calls it shows settle only what they show; "
+                "it is taken to hold",
             )
         elif self.model.exec_count and STARTUP_CALLS.isdisjoint(self.calls):
             self.coverage = self.coverage.but(
@@ -467,14 +472,14 @@ class Analysis:
             if task.alive
             and task.pid is not None
             and (root is None or task.pid != root.pid)
-            # a thread that showed a line ended with its process, even where the log shows
-            # no end for it; one that never showed a line is a missing -ff file
-            and not (task.is_thread and task.last_end and _leader_ended(tree.tasks, task))
+            and not (task.is_thread and _leader_ended(tree.tasks, task))
         ]
-        # a clone inside a pid namespace the log made returns the child's pid there, and the
-        # log names the child by its pid outside: as many tasks of unknown parent may be
-        # those children
-        allowed = tree.unparented - 1 if self.model.pid_namespaces else 0
+        # a clone inside a pid namespace returns the child's pid there, and the log names the
+        # child by its pid outside: as many tasks of unknown parent may be those children —
+        # where the log made such a namespace, or began inside a running process (attached:
+        # it may have been made in one)
+        in_namespace = self.model.pid_namespaces or not self.began_with_exec
+        allowed = tree.unparented - 1 if in_namespace else 0
         if len(tasks) <= allowed:
             return None
         shown = ", ".join(f"pid {task.pid}{_made_by(task)}" for task in tasks[:UNPARSED_SHOWN])

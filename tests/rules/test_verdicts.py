@@ -420,26 +420,17 @@ WITHOUT_THE_CHILDS_FILE = """\
 100 wait4(-1, NULL, 0, NULL) = 101
 100 +++ exited with 0 +++
 """
-# a lone -ff file of a threaded process: the thread's file, and all it did, is missing
-WITHOUT_THE_THREADS_FILE = """\
-100 brk(NULL) = 0x5000
-100 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD) = 101
-100 exit_group(0) = ?
-100 +++ exited with 0 +++
-"""
 
 
 @pytest.mark.parametrize(
     ("log", "said"),
     [
         pytest.param(WITHOUT_THE_CHILDS_FILE, "pid 101 (made by clone at line 3 in pid 100)", id="child"),
-        pytest.param(WITHOUT_THE_THREADS_FILE, "pid 101 (made by clone at line 3 in pid 100)", id="thread"),
     ],
 )
 def test_a_task_that_never_shows_a_line_is_missing(log: str, said: str) -> None:
-    """A grandchild of unknown parent does not stand for the missing child (only a log that
-    made a pid namespace renames its children), and a thread of an ended process that never
-    showed a line did not end with it unseen: strace -f writes every thread's end."""
+    """A grandchild of unknown parent does not stand for the missing child: only a log that
+    made (or began inside) a pid namespace renames its children."""
     analysis = Analysis(RuleSet(no_fd_leaks=True).build()).feed_all(parse_lines([START, *log.splitlines()]))
     report = analysis.finish("t")
     assert report.exit_code == EXIT_INCOMPLETE, report.incomplete
@@ -483,14 +474,26 @@ def test_a_log_of_failed_calls_only_decides_nothing_it_lacks(tmp_path: Path) -> 
 
     done = check("--log", str(failed), "--no-fd-leaks", "--forbid", "sendfile")
     assert done.returncode == EXIT_INCOMPLETE, done.stderr
-    assert "the log seems to hold failed calls only (strace -Z: none of its" in done.stderr
+    assert "the log seems made with strace -Z: none of its" in done.stderr
     assert "UNDECIDED  --no-fd-leaks" in done.stderr and "UNDECIDED  --forbid sendfile" in done.stderr
     forbidden = check("--log", str(failed), "--forbid", 'openat(*, "/nonexistent", *) = -1 ENOENT')
     assert forbidden.returncode == EXIT_RULE_FAILED, forbidden.stderr
 
     whole = check("--log", str(full), "--no-fd-leaks")
     assert whole.returncode == EXIT_RULE_FAILED, whole.stderr
-    assert "failed calls only" not in whole.stderr
+    assert "strace -Z" not in whole.stderr
+
+
+def test_a_log_of_ends_without_a_call_decides_nothing(tmp_path: Path) -> None:
+    """`strace -Z` of a program none of whose calls failed: only ends and signals."""
+    log = tmp_path / "ends.log"
+    log.write_text(
+        "7 +++ exited with 0 +++\n6 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=7} ---\n"
+        "6 +++ exited with 0 +++\n"
+    )
+    done = check("--log", str(log), "--no-fd-leaks", "--forbid", "sendfile")
+    assert done.returncode == EXIT_INCOMPLETE, done.stderr
+    assert "none of its 0 calls succeeded" in done.stderr
 
 
 NAMESPACE_LOG = """\
@@ -502,6 +505,13 @@ NAMESPACE_LOG = """\
 100 wait4(-1, NULL, 0, NULL) = 2
 100 +++ exited with 0 +++
 """
+# nsenter -p: setns into a namespace, then the children it makes have pids there
+SETNS_LOG = NAMESPACE_LOG.replace(
+    "100 clone(child_stack=NULL, flags=CLONE_NEWPID|SIGCHLD) = 2",
+    "100 setns(3</proc/77/ns/pid>, CLONE_NEWPID) = 0\n100 clone(child_stack=NULL, flags=SIGCHLD) = 2",
+)
+# strace -p of a process inside a container: the log begins mid-run, inside its namespace
+ATTACHED_LOG = NAMESPACE_LOG.replace("CLONE_NEWPID|", "")
 THREAD_EXEC_LOG = """\
 100 brk(NULL) = 0x5000
 100 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD) = 101
@@ -516,14 +526,17 @@ THREAD_EXEC_LOG = """\
     "log",
     [
         pytest.param(NAMESPACE_LOG, id="a clone in a pid namespace returns the child's pid there"),
+        pytest.param(SETNS_LOG, id="a process that entered a pid namespace (nsenter)"),
+        pytest.param(ATTACHED_LOG, id="a log attached inside a running process"),
         pytest.param(THREAD_EXEC_LOG, id="strace --quiet=thread-execve: no superseded line"),
     ],
 )
 def test_a_whole_log_whose_tasks_change_pid_is_complete(log: str) -> None:
     """The child the clone named, or the thread that exec'd, shows up under another pid:
     the log is whole, and nothing in it says a task's calls are missing."""
+    start = [] if log is ATTACHED_LOG else [START]  # attached: no exec begins it
     analysis = Analysis(RuleSet(forbid=["sendfile"]).build()).feed_all(
-        parse_lines([START, *log.splitlines()])
+        parse_lines([*start, *log.splitlines()])
     )
     report = analysis.finish("t")
     assert (report.exit_code, report.incomplete) == (EXIT_OK, [])
