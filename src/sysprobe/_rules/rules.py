@@ -94,17 +94,36 @@ class RuleResult:
         self.summary = why
 
 
-def unknowable(result: RuleResult, count: int, shown: list[Evidence]) -> RuleResult:
-    """``result`` made undecided by ``count`` calls that may match a pattern (``shown``:
-    the first few)."""
-    result.undecide(
-        f"{plural(count, 'call')} may match: the trace shows only part of "
-        f"{'its' if count == 1 else 'their'} arguments (a string cut at strace's -s, "
-        "a struct strace abbreviated with ...); capture the trace with a larger -s (and -v)"
-    )
-    more = [f"... and {count - len(shown)} more"] if count > len(shown) else []
-    result.evidence += [*shown, *more]
-    return result
+class MayMatch:
+    """Calls a pattern matches only for some value of what the trace left out (a string
+    past -s, a struct's ``...``): neither a match nor a miss. The first few are evidence."""
+
+    __slots__ = ("count", "shown", "worked")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.worked = 0  # of which did not fail
+        self.shown: list[Evidence] = []
+
+    def add(self, ev: Syscall) -> None:
+        self.count += 1
+        if ev.errno is None:
+            self.worked += 1
+        if len(self.shown) < MAX_EVIDENCE:
+            self.shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
+
+    def undecide(self, result: RuleResult, count: int | None = None) -> RuleResult:
+        """``result`` made undecided by ``count`` of these calls (None: all of them)."""
+        count = self.count if count is None else count
+        result.undecide(
+            f"{plural(count, 'call')} may match: the trace shows only part of "
+            f"{'its' if count == 1 else 'their'} arguments (a string cut at strace's -s, "
+            "a struct strace abbreviated with ...); capture the trace with a larger -s (and -v)"
+        )
+        shown = self.shown
+        more = [f"... and {count - len(shown)} more"] if count > len(shown) else []
+        result.evidence += [*shown, *more]
+        return result
 
 
 def may_match(pattern: Pattern, ev: Syscall, consts: dict[str, int]) -> bool:
@@ -207,11 +226,7 @@ class _Matching(Rule):
         self.worked: list[Evidence] = []  # the first that did not fail
         self.failures: list[Evidence] = []  # the first that failed
         self.near: list[Evidence] = []
-        # calls that match for some value of what strace cut short (a string past -s, a
-        # struct's "..."): neither a match nor a miss
-        self.maybe = 0
-        self.maybe_worked = 0  # of which did not fail
-        self.maybe_shown: list[Evidence] = []
+        self.maybe = MayMatch()
 
     def observe(self, ev: Event, seq: int) -> None:
         if not isinstance(ev, Syscall):
@@ -222,11 +237,7 @@ class _Matching(Rule):
         if self.pattern.matches(ev, self.consts):
             self._matched_call(ev)
         elif self.pattern.could_match(ev, self.consts):
-            self.maybe += 1
-            if ev.errno is None:
-                self.maybe_worked += 1
-            if len(self.maybe_shown) < MAX_EVIDENCE:
-                self.maybe_shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
+            self.maybe.add(ev)
             if len(self.near) < 3:
                 self.near.append(Evidence.of(ev, MAY_MATCH_NOTE))
         elif len(self.near) < 3:
@@ -266,9 +277,6 @@ class _Matching(Rule):
     def _more(self, shown: int, count: int | None = None) -> list[Evidence | str]:
         count = self.count if count is None else count
         return [f"... and {count - shown} more"] if count > shown else []
-
-    def _unknowable(self, result: RuleResult, count: int) -> RuleResult:
-        return unknowable(result, count, self.maybe_shown)
 
     def _failed_part(self) -> str:
         """ ", 2 of them failed": the failures among the matching calls, when the pattern
@@ -314,9 +322,9 @@ class Expect(_Matching):
             return RuleResult(
                 self.label, True, summary, [*shown, *self._more(len(shown), matched), *self._notes()]
             )
-        maybe = self.maybe if self.pattern.result is not None else self.maybe_worked
+        maybe = self.maybe.count if self.pattern.result is not None else self.maybe.worked
         if maybe:
-            return self._unknowable(RuleResult(self.label, False, "no call matched"), maybe)
+            return self.maybe.undecide(RuleResult(self.label, False, "no call matched"), maybe)
         if self.count:  # every match failed (or was interrupted)
             errors = ", ".join(f"{name} ×{n}" if n > 1 else name for name, n in self.errnos.most_common())
             return RuleResult(
@@ -345,7 +353,7 @@ class Forbid(_Matching):
     def result(self) -> RuleResult:
         if not self.count:
             held = RuleResult(self.label, True, "no call matched", self._notes())
-            return self._unknowable(held, self.maybe) if self.maybe else held
+            return self.maybe.undecide(held) if self.maybe.count else held
         return RuleResult(
             self.label,
             False,
@@ -390,10 +398,10 @@ class Count(_Matching):
         if not self.count:
             evidence = self._nothing_matched()
         result = RuleResult(self.label, ok, summary, [*evidence, *self._notes()])
-        low, high = self.count + 1, self.count + self.maybe  # the counts the uncertain calls allow
+        low, high = self.count + 1, self.count + self.maybe.count  # the counts the uncertain calls allow
         edges = {low, high} | {c for c in (self.n - 1, self.n, self.n + 1) if low <= c <= high}
-        if self.maybe and any(compare(c, self.op, self.n) != ok for c in edges):
-            return self._unknowable(result, self.maybe)
+        if self.maybe.count and any(compare(c, self.op, self.n) != ok for c in edges):
+            return self.maybe.undecide(result)
         return result
 
 
@@ -428,8 +436,7 @@ class Order(Rule):
         self.out_of_order = 0
         self.shown: list[Evidence | str] = []
         self.wrong: list[Evidence | str] = []
-        self.maybe = 0  # calls either pattern matches only for some value strace left out
-        self.maybe_shown: list[Evidence] = []
+        self.maybe = MayMatch()  # calls either pattern may match
 
     def observe(self, ev: Event, seq: int) -> None:
         pid = ev.pid
@@ -443,9 +450,7 @@ class Order(Rule):
         self._started = True
         for pattern in (self.before, self.after):
             if may_match(pattern, ev, self.consts):
-                self.maybe += 1
-                if len(self.maybe_shown) < MAX_EVIDENCE:
-                    self.maybe_shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
+                self.maybe.add(ev)
         if pid not in self._first_before and self.before.matches(ev, self.consts):
             self._first_before[pid] = Evidence.of(ev)
         if not self.after.matches(ev, self.consts):
@@ -495,7 +500,7 @@ class Order(Rule):
             result = RuleResult(self.label, False, f"out of order in {where}", [*self.wrong, *notes])
         else:
             result = RuleResult(self.label, True, "in order", [*self.shown, *notes])
-        return unknowable(result, self.maybe, self.maybe_shown) if self.maybe else result
+        return self.maybe.undecide(result) if self.maybe.count else result
 
 
 @dataclass(frozen=True)
@@ -782,8 +787,7 @@ class Cloexec(Rule):
         self._prune_at = PRUNE_AT
         # race windows shown, by creation (pid, line), waiting for the call that set the flag
         self._windows: dict[tuple[int | None, int | None], int] = {}
-        self.maybe = 0  # creations the pattern matches only for some value strace left out
-        self.maybe_shown: list[Evidence] = []
+        self.maybe = MayMatch()  # creations the pattern may match
 
     def observe(self, ev: Event, seq: int) -> None:
         if (
@@ -805,9 +809,7 @@ class Cloexec(Rule):
             and ev.ret >= 0
             and may_match(self.pattern, ev, self.consts)
         ):
-            self.maybe += 1  # its descriptors may be ours: unknown whether they kept the rule
-            if len(self.maybe_shown) < MAX_EVIDENCE:
-                self.maybe_shown.append(Evidence.of(ev, MAY_MATCH_NOTE))
+            self.maybe.add(ev)  # its descriptors may be ours: unknown whether they kept the rule
         elif self._windows and isinstance(ev, Syscall) and ev.name in FLAG_SETTERS and ev.ret == 0:
             # a race window shown: is this the call that finally set the flag?
             for d in self._table(ev.pid, seq).values():
@@ -935,9 +937,9 @@ class Cloexec(Rule):
             if self._ours(d) and not d.cloexec:
                 self.open_at_end += self._ended_without(d, "is open at the end without close-on-exec")
         notes: list[Evidence | str] = [f"note: {note}" for note in self.pattern.notes]
-        if self.maybe and not self.violation_count:  # a violation seen stands; a pass may not
+        if self.maybe.count and not self.violation_count:  # a violation seen stands; a pass may not
             summary = f"{plural(self.descriptors, 'descriptor')} from {plural(self.total, 'call')}"
-            return unknowable(RuleResult(self.label, False, summary, notes), self.maybe, self.maybe_shown)
+            return self.maybe.undecide(RuleResult(self.label, False, summary, notes))
         if not self.descriptors:
             return RuleResult(self.label, False, f"no descriptor was created by {self.pattern}", notes)
         if self.violation_count:
