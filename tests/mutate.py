@@ -33,7 +33,8 @@ MUTANTS = [
     "sysprobe._rules.*",  # the rules and the pattern language
     "sysprobe._golden.*",  # the golden normalizer and renderer
     "sysprobe._kernel.signals.*",  # the runner's exit status: 128+N for signal N
-    "sysprobe._tracing.strace.tracer.x_note_event__*",  # ... and the command's status from its events
+    "sysprobe._tracing.supervisor.xǁRunBookǁnote__*",  # ... and the command's status from its events
+    "sysprobe._pipeline.xǁAnalysisǁcommand_status__*",  # ... or a log's
 ]
 KILLED = {1, 3}  # a test failed (3: pytest's internal error, a crash, counts too)
 # Which exit codes mutmut records mean what (mutmut/stats.py); a mutant that runs out of

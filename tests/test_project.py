@@ -13,6 +13,8 @@ if sys.version_info >= (3, 11):
 else:
     tomllib = pytest.importorskip("tomli")
 
+from .mutate import MUTANTS
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -34,3 +36,23 @@ def test_coverage_leaves_out_exactly_the_compiled_modules() -> None:
         for pattern in config["tool"]["coverage"]["run"]["omit"]
     }
     assert omitted == compiled_modules()
+
+
+def test_mutmut_selects_and_mutates_what_exists() -> None:
+    """`make mutate` stops at its first step when a selected test or a mutated path is
+    gone (a renamed test once did that): every one of them must still exist."""
+    mutmut = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    selection = mutmut["pytest_add_cli_args_test_selection"]
+    paths = [item for i, item in enumerate(selection) if item != "-k" and selection[i - 1] != "-k"]
+    assert paths
+    for item in paths:
+        file, _, test = item.partition("::")
+        assert (ROOT / file).exists(), item
+        if test:
+            assert f"def {test.split('[')[0]}(" in (ROOT / file).read_text(), item
+    mutated = {path for pattern in mutmut["only_mutate"] for path in ROOT.glob(pattern)}
+    for pattern in mutmut["only_mutate"]:
+        assert list(ROOT.glob(pattern)), pattern
+    for name in MUTANTS:  # make mutate's mutant-name globs: each names a mutated module or package
+        where = ROOT / "src" / name.split(".x")[0].removesuffix(".*").replace(".", "/")
+        assert where.with_suffix(".py") in mutated or any(where in path.parents for path in mutated), name
