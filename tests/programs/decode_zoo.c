@@ -125,6 +125,7 @@ static void files(const char *dir)
     S2(access, path, R_OK);
     S1(unshare, 0);
     S1(unshare, CLONE_FILES);
+    S2(setns, -1, CLONE_NEWPID); /* EBADF: a pid namespace entered, for the model */
     int memfd = S2(memfd_create, AWKWARD, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     S1(close, memfd);
     S2(memfd_create, "x", 0);
