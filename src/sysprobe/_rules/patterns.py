@@ -22,7 +22,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -322,34 +322,43 @@ def _decoder_error(message: str) -> tuple[str, int]:
 GLOB_STRING_LIMIT: Final = 4096
 
 
-def _string_limit(node: object) -> int:
-    if isinstance(node, Str):
-        text = node.text
-        return GLOB_STRING_LIMIT if "*" in text or "?" in text else len(node.value) + 1
+def _parts(node: object) -> Iterator[object]:
+    """``node`` and every value inside it (a flag set's or a sigset's items, not the set as
+    an array): what a pattern compares, for what the trace must show whole."""
+    yield node
     if isinstance(node, Field | Commented):
-        return _string_limit(node.value)
-    if isinstance(node, Changed):
-        return max(_string_limit(node.before), _string_limit(node.after))
-    items = (
-        node.args
-        if isinstance(node, Call)
-        else node.items
-        if isinstance(node, Struct | Flags | SigSet)
-        else node
+        yield from _parts(node.value)
+    elif isinstance(node, Changed):
+        yield from _parts(node.before)
+        yield from _parts(node.after)
+    else:
+        items = (
+            node.args
+            if isinstance(node, Call)
+            else node.items
+            if isinstance(node, Struct | Flags | SigSet)
+            else node
+        )
+        if isinstance(items, tuple):
+            for item in items:
+                yield from _parts(item)
+
+
+def _string_limit(node: object) -> int:
+    """The -s that shows whole the strings ``node`` compares."""
+    return max(
+        (
+            GLOB_STRING_LIMIT if "*" in part.text or "?" in part.text else len(part.value) + 1
+            for part in _parts(node)
+            if isinstance(part, Str)
+        ),
+        default=0,
     )
-    if isinstance(items, tuple):
-        return max((_string_limit(item) for item in items), default=0)
-    return 0
 
 
 def _abbreviable(node: object) -> bool:
-    if isinstance(node, Struct) or (isinstance(node, tuple) and node):
-        return True
-    if isinstance(node, Field | Commented):
-        return _abbreviable(node.value)
-    if isinstance(node, Changed):
-        return _abbreviable(node.before) or _abbreviable(node.after)
-    return isinstance(node, Call) and any(_abbreviable(item) for item in node.args)
+    """Does ``node`` look inside a struct or an array (what strace abbreviates without -v)?"""
+    return any(isinstance(part, Struct) or (isinstance(part, tuple) and part) for part in _parts(node))
 
 
 def _args_match(
