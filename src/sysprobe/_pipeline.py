@@ -296,10 +296,10 @@ class Analysis:
         self._seq += 1
         if isinstance(event, Syscall):
             self.calls[event.name] += 1
-            if not self.succeeded and event.errno is None and event.ret is not None:
-                self.succeeded = True
-            if self.began_with_exec is None:
-                self.began_with_exec = event.name in EXECS
+            if not self.succeeded:  # almost always only the first call (its exec) gets here
+                if self.began_with_exec is None:
+                    self.began_with_exec = event.name in EXECS
+                self.succeeded = event.errno is None and event.ret is not None
         self.model.feed(event)
         for rule in self.rules:
             rule.observe(event, self._seq)
