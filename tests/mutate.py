@@ -11,6 +11,7 @@ in the tests' process and in the sysprobe processes they start (PYTHONPATH).
     make mutate                      # the whole scope, then the score and the survivors
     make mutate MUTANTS='sysprobe._rules.patterns.*'   # a part, e.g. after a change
     .venv/bin/python tests/mutate.py --report          # the last run's score again
+    .venv/bin/python tests/mutate.py --again           # after new tests: what was not killed
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ STATUS = {
 }
 
 
-def sandbox() -> None:
-    """A fresh copy of the tracked (and new, unignored) files: no .so, no caches."""
-    if SANDBOX.exists():
+def sandbox(*, fresh: bool) -> None:
+    """A copy of the tracked (and new, unignored) files: no .so, no caches. Not ``fresh``:
+    copied over the last run's, whose results (mutants/) stay."""
+    if fresh and SANDBOX.exists():
         shutil.rmtree(SANDBOX)
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -73,7 +75,7 @@ def sandbox() -> None:
 def run(patterns: list[str], children: int) -> int:
     # mutmut copies the sources there; it must exist before Python starts, or the import
     # system remembers the PYTHONPATH entry as missing and imports the installed package
-    (SANDBOX / "mutants" / "src").mkdir(parents=True)
+    (SANDBOX / "mutants" / "src").mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         # the CLI runs that tests start import the mutated sources too
@@ -129,12 +131,22 @@ def main() -> int:
     )
     parser.add_argument("patterns", nargs="*", help="mutant-name globs (default: the whole scope)")
     parser.add_argument("--report", action="store_true", help="only print the last run's results")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="after new tests: run the last run's survivors and unrun mutants again, not all",
+    )
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     patterns = args.patterns or MUTANTS
     if not args.report:
-        sandbox()
-        code = run(patterns, args.children)
+        sandbox(fresh=not args.again)
+        # mutmut keeps a mutant's result unless it is named: name the ones to run again
+        again = [name for name, status in results(patterns).items() if status not in ("killed", "timeout")]
+        if args.again and not again:
+            print("mutate: every mutant in scope was killed in the last run", file=sys.stderr)
+            return report(patterns)
+        code = run(again if args.again else patterns, args.children)
         if code != 0:
             print(f"mutate: mutmut exited {code}", file=sys.stderr)
             return code
