@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import sysprobe
-from sysprobe import Trace
+from sysprobe import RuleSet, Trace
 from sysprobe.events import Syscall
 
 RACE_RUNS = 3
@@ -179,6 +179,32 @@ CASES = {
         {},
     ),
 }
+
+
+def test_a_late_crossing_reaches_the_rules_as_a_supplement(tmp_path: Path) -> None:
+    """The rules learn of a descriptor that crossed an exec after the exec's line was read
+    from a supplement: the exec's own record, naming that descriptor and pointing back."""
+    text, _ = CASES["ended after the exec"]
+    log = tmp_path / "race.log"
+    log.write_text(text)
+    (result,) = sysprobe.parse(log).check(RuleSet(no_fd_leaks=True)).results
+    (leak,) = result.leaks
+    supplement = leak.exec
+    assert (supplement.pid, supplement.program, supplement.argv, supplement.line) == (
+        102,
+        "/bin/true",
+        ["true"],
+        6,
+    )
+    assert supplement.crossed == [leak.descriptor] and supplement.late == []
+    assert not supplement.injected
+    exec_itself = supplement.supplement_of
+    assert exec_itself is not None and exec_itself.supplement_of is None
+    assert (exec_itself.pid, exec_itself.line, exec_itself.crossed) == (102, 6, [])
+    assert exec_itself.late == [leak.descriptor]
+    assert leak.descriptor.fd == 3 and leak.descriptor.name == "/etc/hostname"
+
+
 # changes of a descriptor the table already held: close, dup2 onto it, flag change, close_range
 HELD = START + '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3</etc/hostname>\n'
 HELD += '100 openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 5</etc/passwd>\n'
