@@ -8,6 +8,7 @@ so a new unverified constant fails until someone says why it cannot be checked h
 
 from __future__ import annotations
 
+import enum
 import errno
 import fcntl
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from sysprobe._kernel import signals
 from sysprobe._kernel.constants import ARCHES, GROUPS, constants, group, groups, is_constant
 from sysprobe._kernel.signals import exit_status_for, signal_name, signal_number
 
@@ -142,6 +144,35 @@ def test_signals_use_the_kernels_real_time_numbering() -> None:
     assert signal_number("SIGRT_2") == 34 == signal_number("SIGRTMIN+2")
     assert exit_status_for("SIGRT_2") == 128 + 34
     assert signal_number("SIGIOT") == signal.SIGABRT
+
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("SIGRTMIN", 32),  # the kernel's, not glibc's (Python's signal.SIGRTMIN is 34)
+        ("SIGRTMAX", 64),
+        ("SIGRT_0", 32),
+        ("SIGRTMIN+30", 62),
+        ("SIG40", 40),  # a number strace could not name
+        ("SIGRT_X", 0),  # not a name strace writes: unknown, never an exception
+        ("SIGRTMIN+", 0),
+        ("SIGX0", 0),
+        ("SIGFOO", 0),
+        ("", 0),
+    ],
+)
+def test_signal_numbers_of_every_form_strace_writes(name: str, number: int) -> None:
+    assert signal_number(name) == number
+
+
+def test_a_logs_architecture_numbers_its_signals_whatever_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An x86_64 log read on a host that numbers signals otherwise (mips: SIGCHLD is 18)
+    keeps x86_64's numbers; an architecture without a table here takes the host's."""
+    mips = enum.IntEnum("Signals", {"SIGCHLD": 18, "SIGUSR1": 16, "SIGKILL": 9})
+    monkeypatch.setattr(signals.signal, "Signals", mips)
+    assert [signal_number(n, "x86_64") for n in ("SIGCHLD", "SIGUSR1")] == [17, 10]
+    assert [signal_number(n, "mips") for n in ("SIGCHLD", "SIGUSR1")] == [18, 16]
+    assert exit_status_for("SIGKILL") == 128 + 9
 
 
 def test_names_and_values_both_ways() -> None:
