@@ -181,6 +181,39 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ("close(3)", {}),
+        ("dup(3)", {}),
+        ("dup2(3, 7)", {}),
+        ("fcntl(3, F_GETFD)", {}),
+        ("close(4)", {3: False}),  # another descriptor was bad: 3 may still be there
+        ("dup2(4, 3)", {3: False}),  # the bad one is the source, not 3
+    ],
+)
+def test_ebadf_settles_a_descriptor_the_copy_may_not_have(
+    call: str, expected: dict[int, bool], tmp_path: Path
+) -> None:
+    """The child's copy may or may not hold the descriptor a thread made during the fork;
+    a call of the child's on it that fails with EBADF says it does not."""
+    log = tmp_path / "race.log"
+    log.write_text(IN_FLIGHT.replace(CHILD, f"102 {call} = -1 EBADF (Bad file descriptor)\n" + CHILD))
+    assert crossings(sysprobe.parse(log)) == expected
+
+
+def test_ebadf_on_an_inherited_descriptor_is_only_a_failed_call(tmp_path: Path) -> None:
+    """A command started with stdin closed: its close(0) fails, and nothing else changes."""
+    log = tmp_path / "closed-stdin.log"
+    log.write_text(
+        '100 execve("/bin/prog", ["prog"], 0x7ffd /* 1 var */) = 0\n'
+        "100 close(0) = -1 EBADF (Bad file descriptor)\n"
+        '100 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3</etc/hostname>\n' + CHILD.replace("102 ", "100 ")
+    )
+    t = sysprobe.parse(log)
+    assert [(leak.fd, leak.certain) for leak in t.leaks()] == [(3, True)]
+
+
 def test_a_late_crossing_reaches_the_rules_as_a_supplement(tmp_path: Path) -> None:
     """The rules learn of a descriptor that crossed an exec after the exec's line was read
     from a supplement: the exec's own record, naming that descriptor and pointing back."""
