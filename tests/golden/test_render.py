@@ -95,3 +95,52 @@ VFORK_CHILD_DUP2 = """\
 def test_a_held_childs_inherited_stdout_is_named_stdout(tmp_path: Path) -> None:
     lines = golden_of(tmp_path, VFORK_CHILD_DUP2)
     assert "    dup2(4<pipe:[1]>, 1<stdout>) = 1<pipe:[1]>" in lines  # in fd 4's story
+
+
+# a log without -y: every descriptor bare, passed over a socket with sendmsg and sendmmsg
+BARE = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3
+10 openat(AT_FDCWD, "/etc/b", O_RDONLY|O_CLOEXEC) = 4
+10 fcntl(3, F_SETFD, FD_CLOEXEC) = 0
+10 dup2(4, 1) = 1
+10 socketpair(AF_UNIX, SOCK_STREAM, 0, [5, 6]) = 0
+10 sendmmsg(5, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, \
+msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[4]}], msg_controllen=24, \
+msg_flags=0}, msg_len=1}], 1, 0) = 1
+10 sendmsg(5, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, \
+msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}], msg_controllen=24, \
+msg_flags=0}, 0) = 1
+10 fcntl(2, F_SETFD, FD_CLOEXEC) = 0
+10 close(3) = 0
+10 close(4) = 0
+10 close_range(5, 6, 0) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_a_log_without_decorations_tells_each_descriptors_story(tmp_path: Path) -> None:
+    """Calls join the story of the descriptor they name (a passed one's, not the socket's);
+    a descriptor from before the command gets a story of its own; close_range none."""
+    assert golden_of(tmp_path, BARE)[5:] == [
+        "process 1: the command",
+        '  execve("/bin/parent", ["parent"], <env>) = 0',
+        "  # crossed the exec: no descriptor above 2",
+        "  fd 2 (stderr), from before:",
+        "    fcntl(2, F_SETFD, FD_CLOEXEC) = 0",
+        "  close_range(5, 6, 0) = 0",
+        '  openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3',
+        "    fcntl(3, F_SETFD, FD_CLOEXEC) = 0",
+        '    sendmsg(5, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, '
+        "msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[3]}], "
+        "msg_controllen=24, msg_flags=0}, 0) = 1",
+        "    close(3) = 0",
+        '  openat(AT_FDCWD, "/etc/b", O_RDONLY|O_CLOEXEC) = 4',
+        "    dup2(4, 1<stdout>) = 1",
+        '    sendmmsg(5, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], '
+        "msg_iovlen=1, msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, "
+        "cmsg_data=[4]}], msg_controllen=24, msg_flags=0}, msg_len=1}], 1, 0) = 1",
+        "    close(4) = 0",
+        "  socketpair(AF_UNIX, SOCK_STREAM, 0, [5, 6]) = 0",
+        "  +++ exited with 0 +++",
+    ]
