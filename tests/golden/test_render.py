@@ -144,3 +144,40 @@ def test_a_log_without_decorations_tells_each_descriptors_story(tmp_path: Path) 
         "  socketpair(AF_UNIX, SOCK_STREAM, 0, [5, 6]) = 0",
         "  +++ exited with 0 +++",
     ]
+
+
+# descriptors the command was started with, beyond stdio: 7 with -y, 9 without
+INHERITED = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 dup(7</srv/in>) = 8</srv/in>
+10 fcntl(8</srv/in>, F_SETFD, FD_CLOEXEC) = 0
+10 sendfile(1</dev/pts/1>, 8</srv/in>, NULL, 4096) = 4096
+10 sendfile(1</dev/pts/1>, 8</srv/in>, NULL, 4096) = 1000
+10 fcntl(8</srv/in>, F_SETFD, FD_CLOEXEC) = 0
+10 fcntl(9, F_SETFD, FD_CLOEXEC) = 0
+10 dup(9) = 11
+10 fcntl(11, F_SETFD, FD_CLOEXEC) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_a_descriptor_from_before_the_command_has_one_story_from_its_first_use(tmp_path: Path) -> None:
+    """The first call that names such a descriptor opens its story (it used to stand
+    alone, and the story went by the copy's number); a run of the same data-path call is
+    written once, a repeated flag change each time."""
+    assert golden_of(tmp_path, INHERITED)[5:] == [
+        "process 1: the command",
+        '  execve("/bin/parent", ["parent"], <env>) = 0',
+        "  # crossed the exec: no descriptor above 2",
+        "  fd 1 (stdout), from before:",
+        "    sendfile(1<stdout>, 8</srv/in>, NULL, N) = N",
+        "  fds 7, 8 (/srv/in), from before:",
+        "    dup(7</srv/in>) = 8</srv/in>",
+        "    fcntl(8</srv/in>, F_SETFD, FD_CLOEXEC) = 0",
+        "    fcntl(8</srv/in>, F_SETFD, FD_CLOEXEC) = 0",
+        "  fd 9 (unknown), from before:",
+        "    fcntl(9, F_SETFD, FD_CLOEXEC) = 0",
+        "    dup(9) = 11",
+        "    fcntl(11, F_SETFD, FD_CLOEXEC) = 0",
+        "  +++ exited with 0 +++",
+    ]

@@ -490,10 +490,11 @@ class _Reader:
         else:
             fds = [fd for a in ev.args for fd in _fds(a)]
             first = int_of(arg(ev.args, 0))
-            if not fds and first is not None and first in line.before:
+            if not fds and first is not None and (first in line.before or first in line.after):
                 fds = [first]  # without -y decorations
         for fd in fds:
-            d = line.before.get(fd)
+            # not in the table before: a descriptor from before the command, first used here
+            d = line.before.get(fd) or line.after.get(fd)
             if d is not None:
                 key = _key(d)
                 story = section.stories.get(key)
