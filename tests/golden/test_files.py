@@ -18,7 +18,10 @@ import pytest
 
 import sysprobe
 from sysprobe._files import write_atomically
-from sysprobe.errors import FileError, TimedOut
+from sysprobe._golden.golden import compare_or_update
+from sysprobe._tracing.base import TracerInfo
+from sysprobe._tracing.supervisor import RunOutcome
+from sysprobe.errors import FileError, RunIncomplete, TimedOut
 
 from ..helpers import default_signals
 
@@ -384,3 +387,55 @@ def test_a_temporary_file_whose_writer_holds_it_is_kept(tmp_path: Path) -> None:
         holder.communicate("", timeout=30)
     write_atomically(golden, "newer\n")  # let go: now it is a dead writer's
     assert [p.name for p in tmp_path.iterdir()] == ["g.trace"]
+
+
+def test_each_status_of_a_comparison_and_what_it_says(tmp_path: Path) -> None:
+    """compare_or_update, as the plugin calls it (its own update flag): every outcome, the
+    path and the flag it names, and the format of an old golden."""
+    text = "# sysprobe golden trace, format 2\n# sysprobe 9.9\nprocess 1: the command\n"
+    golden = tmp_path / "g.trace"
+    flag = "--sysprobe-update"
+
+    def result(update: bool = False) -> tuple[Path, str, str, int | None, str]:
+        r = compare_or_update(golden, text, update=update, update_flag=flag)
+        return r.path, r.status, r.update_flag, r.old_format, r.summary()
+
+    assert result() == (
+        golden,
+        "missing",
+        flag,
+        None,
+        f"golden trace {golden} does not exist: run with {flag} to create it",
+    )
+    assert result(update=True) == (golden, "created", flag, None, f"golden trace {golden}: created")
+    assert result(update=True) == (golden, "unchanged", flag, None, f"golden trace {golden}: unchanged")
+    assert result() == (golden, "equal", flag, None, f"golden trace {golden}: equal")
+    golden.write_text(text.replace("format 2", "format 1"))
+    assert result() == (
+        golden,
+        "old-format",
+        flag,
+        1,
+        f"golden trace {golden} was written by format 1: re-run with {flag} to write format 2",
+    )
+    assert result(update=True) == (golden, "updated", flag, None, f"golden trace {golden}: updated")
+    golden.write_text("a file sysprobe did not write\n")  # no format line: compared, and differs
+    assert result()[1:3] == ("different", flag)
+
+
+@pytest.mark.parametrize(("timed_out", "error"), [(False, RunIncomplete), (True, TimedOut)])
+def test_the_trace_of_a_cut_run_is_neither_written_nor_compared(
+    timed_out: bool, error: type[Exception], tmp_path: Path
+) -> None:
+    golden = tmp_path / "g.trace"
+    outcome = RunOutcome(["prog"], TracerInfo("strace", "strace", "6.1"), timed_out=timed_out)
+    outcome.incomplete = "strace was killed by SIGKILL"
+    for update, done in ((True, "written"), (False, "compared")):
+        with pytest.raises(error) as raised:
+            compare_or_update(golden, "text\n", update=update, outcome=outcome)
+        assert type(raised.value) is error
+        assert str(raised.value) == (
+            f"strace was killed by SIGKILL; golden trace {golden} not {done}: "
+            "the trace of an incomplete run is not a golden"
+        )
+    assert not golden.exists()
