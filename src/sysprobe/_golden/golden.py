@@ -39,7 +39,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeGuard
 
 from .._escape import printable
 from .._files import Interrupted, NotARegularFile, read_text, regular_target, write_atomically
@@ -355,6 +355,16 @@ def _owned(line: _Line, fd: int, key: StoryKey) -> bool:
     return d is not None and _key(d) == key
 
 
+def _opens_a_path(effect: object, ev: Syscall) -> TypeGuard[Creates]:
+    """open, openat, openat2: calls with open flags (creat has none)."""
+    return isinstance(effect, Creates) and effect.path_arg is not None and ev.name != "creat"
+
+
+def _open_flags(ev: Syscall) -> Node | None:
+    flags = arg(ev.args, 2 if ev.name.startswith("openat") else 1)
+    return struct_field(flags, "flags") if ev.name == "openat2" else flags
+
+
 def _decorated(node: Node, table: dict[int, Descriptor]) -> Node:
     """dup2's target as strace's -y writes it when it is open (a tracer may leave it bare)."""
     if isinstance(node, int) and not isinstance(node, bool):
@@ -543,20 +553,13 @@ class _Reader:
 
     def _opens_existing(self, ev: Syscall, effect: object) -> bool:
         """An open that creates nothing (no O_CREAT): reading what is there."""
-        if not isinstance(effect, Creates) or effect.path_arg is None or ev.name == "creat":
-            return False
-        flags = arg(ev.args, 2 if ev.name.startswith("openat") else 1)
-        if ev.name == "openat2":
-            flags = struct_field(flags, "flags")
-        return not has_flag(flags, "O_CREAT", self.consts)
+        return _opens_a_path(effect, ev) and not has_flag(_open_flags(ev), "O_CREAT", self.consts)
 
     def _note_temporary(self, ev: Syscall, effect: object) -> None:
         """A file made with O_EXCL has a name chosen to be new: a temporary name."""
-        if not isinstance(effect, Creates) or effect.path_arg is None or ev.name == "creat":
+        if not _opens_a_path(effect, ev) or effect.path_arg is None:
             return
-        flags = arg(ev.args, 2 if ev.name.startswith("openat") else 1)
-        if ev.name == "openat2":
-            flags = struct_field(flags, "flags")
+        flags = _open_flags(ev)
         if has_flag(flags, "O_CREAT", self.consts) and has_flag(flags, "O_EXCL", self.consts):
             path = arg(ev.args, effect.path_arg)
             if isinstance(path, Str) and not path.truncated and path.text.rpartition("/")[2]:
