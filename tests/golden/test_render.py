@@ -181,3 +181,51 @@ def test_a_descriptor_from_before_the_command_has_one_story_from_its_first_use(t
         "    fcntl(11, F_SETFD, FD_CLOEXEC) = 0",
         "  +++ exited with 0 +++",
     ]
+
+
+# files read and closed are left out; a file made with O_EXCL has a temporary name, in
+# every open call's notation (open, openat, openat2), and relative as well as absolute
+OPENS = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 openat(AT_FDCWD, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>
+10 close(3</etc/ld.so.cache>) = 0
+10 openat(AT_FDCWD, "/srv/made", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3</srv/made>
+10 close(3</srv/made>) = 0
+10 open("/srv/old", O_RDONLY) = 3</srv/old>
+10 close(3</srv/old>) = 0
+10 openat2(AT_FDCWD, "/srv/old2", {flags=O_RDONLY|O_CLOEXEC, resolve=0}, 24) = 3</srv/old2>
+10 close(3</srv/old2>) = 0
+10 creat("/srv/c", 0644) = 3</srv/c>
+10 close(3</srv/c>) = 0
+10 openat(AT_FDCWD, "/tmp/tmpk3j4h5g6", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) = 3</tmp/tmpk3j4h5g6>
+10 open("/srv/run.Q1w2E3", O_RDWR|O_CREAT|O_EXCL, 0600) = 4</srv/run.Q1w2E3>
+10 openat2(AT_FDCWD, "/srv/lock-88321", {flags=O_RDWR|O_CREAT|O_EXCL, mode=0600, resolve=0}, 24) = \
+5</srv/lock-88321>
+10 openat(AT_FDCWD, "build-Ab3dE9.o", O_RDWR|O_CREAT|O_EXCL, 0600) = 6</work/build-Ab3dE9.o>
+10 openat(AT_FDCWD, "/srv/kept.Zx9Yw8", O_RDWR|O_CREAT, 0600) = 7</srv/kept.Zx9Yw8>
+10 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_reads_are_left_out_and_temporary_names_numbered(tmp_path: Path) -> None:
+    assert golden_of(tmp_path, OPENS)[5:] == [
+        "process 1: the command",
+        '  execve("/bin/parent", ["parent"], <env>) = 0',
+        "  # crossed the exec: no descriptor above 2",
+        '  creat("/srv/c", 0644) = 3</srv/c>',
+        "    close(3</srv/c>) = 0",
+        '  open("/srv/run.$TEMP1", O_RDWR|O_CREAT|O_EXCL, 0600) = 4</srv/run.$TEMP1>',
+        '  openat(AT_FDCWD, "/srv/kept.Zx9Yw8", O_RDWR|O_CREAT, 0600) = 7</srv/kept.Zx9Yw8>',
+        '  openat(AT_FDCWD, "/srv/made", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3</srv/made>',
+        "    close(3</srv/made>) = 0",
+        '  openat(AT_FDCWD, "/tmp/$TEMP2", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) = 3</tmp/$TEMP2>',
+        # a relative name stays relative, and is the same file as -y's absolute form
+        '  openat(AT_FDCWD, "build-$TEMP3.o", O_RDWR|O_CREAT|O_EXCL, 0600) = 6</work/build-$TEMP3.o>',
+        '  openat2(AT_FDCWD, "/srv/lock-$TEMP4", {flags=O_RDWR|O_CREAT|O_EXCL, mode=0600, resolve=0}, 24) = '
+        "5</srv/lock-$TEMP4>",
+        '  execve("/bin/next", ["next"], <env>) = 0',
+        "  # crossed the exec without close-on-exec: fd 4 (/srv/run.$TEMP1), fd 5 (/srv/lock-$TEMP4), "
+        "fd 6 (/work/build-$TEMP3.o), fd 7 (/srv/kept.Zx9Yw8)",
+        "  +++ exited with 0 +++",
+    ]

@@ -153,12 +153,13 @@ class Normalizer:
         return value
 
     def _temporary(self, path: str) -> str:
-        head, _, name = path.rpartition("/")
-        label = "$TEMP" if self.mask else f"$TEMP{self.temps.setdefault(path, len(self.temps) + 1)}"
+        # numbered by name: a relative path and -y's absolute form of it are one file
+        head, slash, name = path.rpartition("/")
+        label = "$TEMP" if self.mask else f"$TEMP{self.temps.setdefault(name, len(self.temps) + 1)}"
         found = _TEMP_NAME.match(name)
         if found is None:
-            return f"{head}/{label}"
-        return f"{head}/{found['prefix'] or ''}{label}{found['suffix'] or ''}"
+            return f"{head}{slash}{label}"
+        return f"{head}{slash}{found['prefix'] or ''}{label}{found['suffix'] or ''}"
 
     def inode(self, token: str) -> str:
         if self.mask:
