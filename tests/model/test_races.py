@@ -230,7 +230,7 @@ def test_a_late_crossing_reaches_the_rules_as_a_supplement(tmp_path: Path) -> No
         6,
     )
     assert supplement.crossed == [leak.descriptor] and supplement.late == []
-    assert not supplement.injected
+    assert supplement.injected is False
     exec_itself = supplement.supplement_of
     assert exec_itself is not None and exec_itself.supplement_of is None
     assert (exec_itself.pid, exec_itself.line, exec_itself.crossed) == (102, 6, [])
