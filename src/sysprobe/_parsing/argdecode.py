@@ -120,7 +120,7 @@ def decode_args_strict(text: str) -> tuple[Node, ...]:
     except (_Malformed, IndexError) as exc:
         raise ValueError(f"{exc} (at character {cur.pos + 1})") from None
     if cur.pos < cur.end:
-        raise ValueError(f"unexpected {text[cur.pos]!r} at character {cur.pos + 1}")
+        raise ValueError(f"unexpected {text[cur.pos]!r} (at character {cur.pos + 1})")
     return tuple(items)
 
 

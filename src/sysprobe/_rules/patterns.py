@@ -80,7 +80,7 @@ def compare(left: int, op: str, right: int) -> bool:
 _NAME = re.compile(r"\s*(\*|[A-Za-z_?][\w?]*(?:\s*\|\s*[A-Za-z_?][\w?]*)*)\s*")
 _WORD = re.compile(r"[A-Za-z_?][\w?]*")
 _RESULT = re.compile(rf"\s*{COMPARISON}\s*(\?|-?(?:0[xX][0-9a-fA-F]+|\d+))\s*(E[A-Z0-9_]+)?\s*$")
-_AT_CHARACTER = re.compile(r"(?: at \d+)? \(at character (\d+)\)$|^unexpected .* at character (\d+)$")
+_AT_CHARACTER = re.compile(r"(?: at \d+)? \(at character (\d+)\)$")
 _ANY = Op("*")
 EXAMPLE = 'openat(*, "/etc/*", O_RDONLY|O_CLOEXEC) = 3'
 
@@ -314,9 +314,7 @@ def _decoder_error(message: str) -> tuple[str, int]:
     m = _AT_CHARACTER.search(message)
     if m is None:
         return message, 0
-    position = int(m.group(1) or m.group(2)) - 1
-    problem = message[: m.start()] if m.group(1) else message.rsplit(" at character", 1)[0]
-    return problem, position
+    return message[: m.start()], int(m.group(1)) - 1
 
 
 GLOB_STRING_LIMIT: Final = 4096
