@@ -125,6 +125,24 @@ def test_pattern_syntax_errors(pattern: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("pattern", "problem", "caret"),
+    [
+        ("openat(*,, *)", "missing value", 9),
+        ("openat({a=}, *)", "missing value", 10),
+        ("openat(a=b=c)", "'=' after something that is not a name", 10),
+        ("close(0x)", "0x without digits", 6),
+        ("  openat( *,, *)", "missing value", 12),  # columns of the text as the user wrote it
+    ],
+)
+def test_a_syntax_error_points_at_its_character(pattern: str, problem: str, caret: int) -> None:
+    with pytest.raises(RuleSyntaxError) as raised:
+        parse_pattern(pattern)
+    head, source, pointer, *_ = str(raised.value).splitlines()
+    assert head == f"pattern {pattern!r}: {problem}"
+    assert source == f"    {pattern}" and pointer == " " * (4 + caret) + "^"
+
+
+@pytest.mark.parametrize(
     ("pattern", "line", "expected"),
     [
         ("umask(*) = 077", "umask(022) = 077", True),  # octal, as strace prints umask's result
