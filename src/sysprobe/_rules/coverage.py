@@ -63,7 +63,8 @@ class Selection:
         unknown = self._resolved[2]
         text = f"{self.said} only the calls of -e trace={shown}"
         if unknown:
-            text += f" (sysprobe cannot tell which calls {', '.join(unknown)} stands for)"
+            verb = "stands" if len(unknown) == 1 else "stand"
+            text += f" (sysprobe cannot tell which calls {', '.join(unknown)} {verb} for)"
         return text
 
 

@@ -1,0 +1,57 @@
+"""What a trace holds, and the sentence of a rule it cannot decide: each part of it as a
+user reads it in an UNDECIDED line."""
+
+from __future__ import annotations
+
+from sysprobe._rules.coverage import FULL, Coverage, undecided_because
+
+RUN = FULL.but("openat,close", "the run traced")
+
+
+def test_a_selection_says_who_says_so_and_what_it_holds() -> None:
+    assert RUN.describe() == "the run traced only the calls of -e trace=openat,close"
+    six = FULL.but("openat,close,dup,dup2,dup3,fcntl", "line 1 of x.log says it holds")
+    assert six.describe() == (
+        "line 1 of x.log says it holds only the calls of -e trace=openat,close,dup,dup2,dup3,fcntl"
+    )
+    eight = FULL.but("openat,close,dup,dup2,dup3,fcntl,pipe,pipe2", "the run traced")
+    assert eight.describe() == (
+        "the run traced only the calls of -e trace=openat,close,dup,dup2,dup3,fcntl,... (8 items)"
+    )
+
+
+def test_items_sysprobe_cannot_read_are_named() -> None:
+    odd = FULL.but("openat,frobnicate,%nosuchclass", "the run traced")
+    assert odd.describe() == (
+        "the run traced only the calls of -e trace=openat,frobnicate,%nosuchclass "
+        "(sysprobe cannot tell which calls frobnicate, %nosuchclass stand for)"
+    )
+    both = Coverage((*RUN.selections, *odd.selections))
+    assert both.describe() == f"{RUN.describe()}; {odd.describe()}"
+    one = FULL.but("openat,frobnicate", "the run traced")
+    assert one.describe().endswith("(sysprobe cannot tell which calls frobnicate stands for)")
+
+
+def test_the_sentence_of_an_undecided_rule() -> None:
+    assert undecided_because(["any call"], (), RUN) == (
+        "cannot be decided: the rule can match any call, and the run traced only the calls of "
+        "-e trace=openat,close"
+    )
+    assert undecided_because(["dup"], (), RUN) == (
+        "cannot be decided: dup is not in the trace: the run traced only the calls of -e trace=openat,close"
+    )
+    assert undecided_because(["dup", "dup2"], (), RUN).startswith(
+        "cannot be decided: dup, dup2 are not in the trace: "
+    )
+    eight = ["a", "b", "c", "d", "e", "f", "g", "h"]
+    assert undecided_because(eight, (), RUN).startswith(
+        "cannot be decided: a, b, c, d, e, f and 2 more are not in "
+    )
+    six = eight[:6]
+    assert undecided_because(six, (), RUN).startswith("cannot be decided: a, b, c, d, e, f are not in ")
+    unseen = ("the log seems filtered", "a second reason")
+    assert undecided_because(["dup"], unseen, RUN) == (
+        "cannot be decided: dup is not in the trace: the run traced only the calls of -e trace=openat,close; "
+        "the log seems filtered; a second reason"
+    )
+    assert undecided_because([], unseen, FULL) == "cannot be decided: the log seems filtered; a second reason"
