@@ -11,7 +11,7 @@ in the tests' process and in the sysprobe processes they start (PYTHONPATH).
     make mutate                      # the whole scope, then the score and the survivors
     make mutate MUTANTS='sysprobe._rules.patterns.*'   # a part, e.g. after a change
     .venv/bin/python tests/mutate.py --report          # the last run's score again
-    .venv/bin/python tests/mutate.py --again           # after new tests: what was not killed
+    .venv/bin/python tests/mutate.py --again           # after new tests: the survivors only
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def main() -> int:
     parser.add_argument(
         "--again",
         action="store_true",
-        help="after new tests: run the last run's survivors and unrun mutants again, not all",
+        help="after new tests: run again only what the last run tested and did not kill",
     )
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
@@ -142,7 +142,11 @@ def main() -> int:
     if not args.report:
         sandbox(fresh=not args.again)
         # mutmut keeps a mutant's result unless it is named: name the ones to run again
-        again = [name for name, status in results(patterns).items() if status not in ("killed", "timeout")]
+        again = [
+            name
+            for name, status in results(patterns).items()
+            if status not in ("killed", "timeout", "not run")
+        ]
         if args.again and not again:
             print("mutate: every mutant in scope was killed in the last run", file=sys.stderr)
             return report(patterns)
