@@ -18,6 +18,7 @@ import pytest
 
 import sysprobe
 from sysprobe._files import write_atomically
+from sysprobe._golden import golden as golden_module
 from sysprobe._golden.golden import compare_or_update
 from sysprobe._tracing.base import TracerInfo
 from sysprobe._tracing.supervisor import RunOutcome
@@ -439,3 +440,34 @@ def test_the_trace_of_a_cut_run_is_neither_written_nor_compared(
             "the trace of an incomplete run is not a golden"
         )
     assert not golden.exists()
+
+
+def test_what_a_failed_or_interrupted_write_of_a_golden_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(FileError) as failed:
+        golden_module.write(blocker / "g.trace", "new\n")
+    assert str(failed.value) == f"cannot write golden trace {blocker / 'g.trace'}: Not a directory"
+    # a signal while the new text is written: held, the write abandoned, then delivered
+    golden = tmp_path / "g.trace"
+    golden.write_text("old\n")
+    delivered: list[int] = []
+    sync = os.fsync
+
+    def sync_then_hang_up(fd: int) -> None:
+        sync(fd)
+        os.kill(os.getpid(), signal.SIGHUP)
+
+    previous = signal.signal(signal.SIGHUP, lambda sig, frame: delivered.append(sig))
+    try:
+        monkeypatch.setattr(os, "fsync", sync_then_hang_up)
+        with pytest.raises(RunIncomplete) as interrupted:
+            golden_module.write(golden, "new\n")
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert str(interrupted.value) == f"interrupted while writing golden trace {golden}: it was not written"
+    assert delivered == [signal.SIGHUP]
+    assert golden.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "g.trace"]  # no temporary left
