@@ -471,3 +471,18 @@ def test_what_a_failed_or_interrupted_write_of_a_golden_says(
     assert delivered == [signal.SIGHUP]
     assert golden.read_text() == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "g.trace"]  # no temporary left
+
+
+def test_a_difference_counts_the_body_lines_only(tmp_path: Path) -> None:
+    golden = tmp_path / "g.trace"
+    old = "# sysprobe golden trace, format 2\n# sysprobe 9.9\nprocess 1: the command\n  close(3) = 0\n"
+    golden.write_text(old)
+    new = old.replace("# sysprobe 9.9", "# sysprobe 10.0, strace 6.1")  # another version wrote it
+    one_more = compare_or_update(golden, new + "  close(4) = 0\n", update=False)
+    assert (
+        one_more.summary()
+        == f"golden trace {golden} differs from this run: 1 line changed (--update accepts it)"
+    )
+    assert "-# sysprobe 9.9" in one_more.diff.splitlines()  # shown, not counted
+    changed = compare_or_update(golden, new.replace("close(3)", "close(5)"), update=False)
+    assert changed.summary().endswith(": 2 lines changed (--update accepts it)")
