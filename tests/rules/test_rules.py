@@ -744,6 +744,49 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
             False,
             False,
         ),
+        # a struct strace showed as an address only
+        (
+            "newfstatat(*, *, {st_uid=0}, ...)",
+            'newfstatat(3, "", 0x7ffe1234, AT_EMPTY_PATH) = 0',
+            False,
+            True,
+        ),
+        # a field strace left out is skipped, a field it showed still decides
+        (
+            "newfstatat(*, *, {st_uid=0, st_size=6}, ...)",
+            'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5, ...}, AT_EMPTY_PATH) = 0',
+            False,
+            False,
+        ),
+        # "..." in a pattern's struct: the fields after it still count
+        (
+            "newfstatat(*, *, {st_mode=*, ..., st_size=6}, ...)",
+            'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5}, AT_EMPTY_PATH) = 0',
+            False,
+            False,
+        ),
+        (
+            "newfstatat(*, *, {st_mode=*, ..., st_size=5}, ...)",
+            'newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=5}, AT_EMPTY_PATH) = 0',
+            True,
+            True,
+        ),
+        # a cut string inside a struct, and positional items of a struct
+        (
+            'connect(*, {sun_path="/run/some/longer/path"}, *)',
+            'connect(3, {sa_family=AF_UNIX, sun_path="/run/some/lo"...}, 110) = 0',
+            False,
+            True,
+        ),
+        ("clone3({CLONE_VM})", "clone3({flags=CLONE_VM, ...}, 88) = 7", False, True),
+        ("setsockopt(*, *, *, {1}, *)", "setsockopt(3, SOL_SOCKET, SO_LINGER, {1, 0}, 8) = 0", True, True),
+        ("setsockopt(*, *, *, {2}, *)", "setsockopt(3, SOL_SOCKET, SO_LINGER, {1, 0}, 8) = 0", False, False),
+        (
+            'setsockopt(*, *, *, {"abcdef"}, *)',
+            'setsockopt(3, SOL_SOCKET, SO_LINGER, {"abc"..., 0}, 8) = 0',
+            False,
+            True,
+        ),
         # the name and the result still decide
         ('read(*, "*SECRET*")', 'write(1, "0123"..., 60) = 60', False, False),
         ('write(*, "*SECRET*") = -1', 'write(1, "0123"..., 60) = 60', False, False),
