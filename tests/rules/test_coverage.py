@@ -4,6 +4,7 @@ user reads it in an UNDECIDED line."""
 from __future__ import annotations
 
 from sysprobe._rules.coverage import FULL, Coverage, undecided_because
+from sysprobe._rules.rules import RuleResult
 
 RUN = FULL.but("openat,close", "the run traced")
 
@@ -55,3 +56,15 @@ def test_the_sentence_of_an_undecided_rule() -> None:
         "the log seems filtered; a second reason"
     )
     assert undecided_because([], unseen, FULL) == "cannot be decided: the log seems filtered; a second reason"
+
+
+def test_an_undecided_rule_keeps_what_was_seen_and_decides_nothing() -> None:
+    held = RuleResult("--expect sendfile", True, "1 call matched", ["line 3: sendfile(1, 3, NULL, 5) = 5"])
+    held.undecide("cannot be decided: the log seems filtered")
+    assert (held.passed, held.final, held.verdict) == (False, False, "undecided")
+    assert held.summary == held.undecided == "cannot be decided: the log seems filtered"
+    assert held.evidence == ["seen: 1 call matched", "line 3: sendfile(1, 3, NULL, 5) = 5"]
+    silent = RuleResult("--forbid close", False, "", ["line 9: close(3) = 0"], final=False)
+    silent.undecide("cannot be decided: why")
+    assert silent.evidence == ["line 9: close(3) = 0"]  # nothing seen to say
+    assert (silent.passed, silent.final) == (False, False)
