@@ -641,6 +641,9 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
             False,
         ),
         ("rt_sigprocmask(*, ~[CHLD], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD TERM], NULL, 8) = 0", False),
+        # strace writes a set of one as an array: a set of two cannot be in it
+        ("rt_sigprocmask(*, [CHLD TERM], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0", False),
+        ("rt_sigprocmask(*, ~[KILL], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0", False),
         ("rt_sigprocmask(*, ~[KILL], ...)", "rt_sigprocmask(SIG_SETMASK, ~[KILL STOP], NULL, 8) = 0", True),
         # descriptors by number, by -y path (glob), or by name
         ("read(3</etc/*>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),

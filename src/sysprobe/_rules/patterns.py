@@ -473,9 +473,9 @@ def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int], pos
 
 
 def _match_sigset(want: SigSet, have: Node, consts: dict[str, int], possible: bool) -> bool:
-    """The same complement, and every signal named (a set of one prints as ``[CHLD]``)."""
-    if isinstance(have, tuple) and not want.complement:
-        have = SigSet(have, False)
+    """The same complement, and every signal named. (A set of one prints as an array,
+    ``[CHLD]``, in a pattern too: ``_match_array`` compares it; a set of two or more can
+    never be in a set of one.)"""
     return (
         isinstance(have, SigSet)
         and have.complement == want.complement
