@@ -606,6 +606,12 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
     assert both.summary == "1 violation" and both.evidence == [REPLACED]
 
 
+CONNECT6 = (
+    "connect(3, {sa_family=AF_INET6, sin6_port=htons(80), sin6_flowinfo=htonl(0), "
+    'inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}, 28) = 0'
+)
+
+
 @pytest.mark.parametrize(
     ("pattern", "line", "expected"),
     [
@@ -680,6 +686,15 @@ def test_cloexec_violations(ends: bool, tmp_path: Path) -> None:
         ("clone3(7)", "clone3({flags=CLONE_VM, exit_signal=0}, 88) = 7", False),
         ("clone(flags=CLONE_VM)", "clone(child_stack=NULL, flags=SIGCHLD) = 7", False),
         ("clone(child_tidptr=NULL)", "clone(child_stack=NULL, flags=SIGCHLD) = 7", False),  # no such argument
+        # a call inside an argument: its name, its arguments by value, "..." for the rest
+        ("connect(*, {inet_pton(10, ...)}, *)", CONNECT6, True),
+        ('connect(*, {inet_pton(AF_INET6, "::1", ...)}, *)', CONNECT6, True),
+        ("connect(*, {inet_pton(2, ...)}, *)", CONNECT6, False),
+        ('connect(*, {inet_pton(10, "::2", ...)}, *)', CONNECT6, False),
+        ("connect(*, {inet_pton(10)}, *)", CONNECT6, False),  # fewer arguments, no "..."
+        # ? is a wildcard too; without * or ?, brackets are literal
+        ('write(1, "h?llo")', 'write(1, "hello", 5) = 5', True),
+        ('write(1, "x[1]")', 'write(1, "x[1]", 4) = 4', True),
         # numbers: decimal, hex and named constants compare by value
         ("lseek(3, 16, SEEK_SET)", "lseek(3, 0x10, SEEK_SET) = 16", True),
         ("lseek(3, 17, SEEK_SET)", "lseek(3, 0x10, SEEK_SET) = 16", False),
@@ -790,6 +805,11 @@ def test_pattern_values(pattern: str, line: str, expected: bool) -> None:
             False,
             True,
         ),
+        # the part before the first wildcard must agree with what strace showed
+        ('write(*, "a?cd?")', 'write(1, "axc"..., 60) = 60', False, True),
+        ('write(*, "ab?d")', 'write(1, "a"..., 60) = 60', False, True),
+        ('write(*, "b?d")', 'write(1, "a"..., 60) = 60', False, False),
+        ('write(*, "[h]ello[x]*SECRET")', 'write(1, "hello"..., 60) = 60', False, True),
         # the name and the result still decide
         ('read(*, "*SECRET*")', 'write(1, "0123"..., 60) = 60', False, False),
         ('write(*, "*SECRET*") = -1', 'write(1, "0123"..., 60) = 60', False, False),
