@@ -119,7 +119,7 @@ HOSTILE: dict[str, Hostile] = {
     "forbid-fstat-arguments-differ": Hostile(
         ("--forbid", "fstat(1)", "--", "true"),
         EXIT_USAGE,
-        ("glibc's fstat() makes a newfstatat call on x86_64, whose arguments are not fstat's",),
+        ("glibc's fstat() calls newfstatat on x86_64, whose arguments are not fstat's",),
         issue="12.4",
     ),
     "vdso-call-cannot-be-counted": Hostile(

@@ -80,7 +80,7 @@ def syscall_meaning(word: str, with_args: bool) -> Meaning:
         if how is None:
             raise UnknownName(
                 word,
-                f"{word}(...) with arguments: glibc's {word}() makes {_a(call)} {call} call on x86_64, "
+                f"{word}(...) with arguments: glibc's {word}() calls {call} on x86_64, "
                 f"whose arguments are not {word}'s; write the pattern for {call}, or leave the "
                 f"arguments out ({word!r} alone matches {'both' if own else call})",
             )
@@ -91,10 +91,6 @@ def syscall_meaning(word: str, with_args: bool) -> Meaning:
     itself = f"the {word} syscall and " if own else ""
     note = f"{word} matches {itself}{calls}: glibc's {word}() calls {calls} on x86_64"
     return Meaning(frozenset(names), frozenset(shifted), note)
-
-
-def _a(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _arguments_carry_over(wrapper: str, call: str) -> str | None:
