@@ -93,6 +93,42 @@ def error(pattern: str) -> str:
             "               ^\n"
             "  e.g. close = -1 EBADFD",
         ),
+        # a constant nothing is close to: * in its place; a word that is no constant's
+        # shape: the general example
+        (
+            "openat(*,\t*,\nO_QQQQQQQ)",
+            "pattern 'openat(*,\\t*,\\nO_QQQQQQQ)': unknown constant 'O_QQQQQQQ': not in sysprobe's "
+            "constant tables, so it could never be compared with the numbers that -X raw and the ptrace "
+            "backend print; write * in its place\n"
+            "    openat(*, *, O_QQQQQQQ)\n"  # tabs and newlines shown as blanks, columns kept
+            "                 ^\n"
+            "  e.g. openat(*, *, *)",
+        ),
+        (
+            "openat(*, *, oqqqq)",
+            "pattern 'openat(*, *, oqqqq)': unknown constant 'oqqqq': not in sysprobe's constant tables, "
+            "so it could never be compared with the numbers that -X raw and the ptrace backend print; "
+            "write * in its place\n"
+            "    openat(*, *, oqqqq)\n"
+            "                 ^\n"
+            '  e.g. openat(*, "/etc/*", O_RDONLY|O_CLOEXEC) = 3',
+        ),
+        # at most three names, the nearest, and the example uses the first
+        (
+            "clsoe(3)",
+            "pattern 'clsoe(3)': unknown syscall 'clsoe' (did you mean close or clone or clone3?)\n"
+            "    clsoe(3)\n"
+            "    ^\n"
+            "  e.g. close(3)",
+        ),
+        (
+            "inotify_add(*)",
+            "pattern 'inotify_add(*)': unknown syscall 'inotify_add' "
+            "(did you mean inotify_add_watch or inotify_init?)\n"
+            "    inotify_add(*)\n"
+            "    ^\n"
+            "  e.g. inotify_add_watch(*)",
+        ),
         ("", "pattern '': empty pattern\n  expected a syscall name, or * for any call\n"),
     ],
 )
