@@ -350,3 +350,31 @@ def test_descriptors_received_over_scm_rights(tmp_path: Path) -> None:
     }
     assert {d.origin.detail for fd, d in table.items() if fd > 3} == {"received over SCM_RIGHTS on fd 3"}
     assert sorted(leak.fd for leak in t.leaks()) == [5, 6]
+
+
+# without -y, two control messages in one recvmsg, the second with its type as a number
+# (-X raw, the ptrace backend): both give a descriptor, of a kind the log does not say
+RECEIVED_BARE = """\
+10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+10 socketpair(AF_UNIX, SOCK_STREAM, 0, [3, 4]) = 0
+10 recvmsg(3, {msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="x", iov_len=1}], msg_iovlen=1, \
+msg_control=[{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=SCM_RIGHTS, cmsg_data=[5]}, \
+{cmsg_len=20, cmsg_level=SOL_SOCKET, cmsg_type=0x1, cmsg_data=[6]}], msg_controllen=40, msg_flags=0}, 0) = 1
+10 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_every_control_message_of_a_bare_recvmsg_gives_its_descriptor(tmp_path: Path) -> None:
+    log = tmp_path / "received.log"
+    log.write_text(RECEIVED_BARE)
+    got = [
+        (leak.fd, leak.descriptor.kind, leak.descriptor.origin.syscall)
+        for leak in sysprobe.parse(log).leaks()
+    ]
+    assert got == [
+        (3, "socket", "socketpair"),
+        (4, "socket", "socketpair"),
+        (5, "unknown", "recvmsg"),
+        (6, "unknown", "recvmsg"),
+    ]
