@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import sysprobe
 
 # a vfork child's lines come before its parent's vfork returns: strace shows the child's
@@ -227,5 +229,52 @@ def test_reads_are_left_out_and_temporary_names_numbered(tmp_path: Path) -> None
         '  execve("/bin/next", ["next"], <env>) = 0',
         "  # crossed the exec without close-on-exec: fd 4 (/srv/run.$TEMP1), fd 5 (/srv/lock-$TEMP4), "
         "fd 6 (/work/build-$TEMP3.o), fd 7 (/srv/kept.Zx9Yw8)",
+        "  +++ exited with 0 +++",
+    ]
+
+
+# a thread's clone (written only on request); files read with only their close-on-exec
+# flag changed, by name or by number (-X raw), are left out; stdin and stdout by name,
+# until stdout is closed and its number reused
+THREADED = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>
+10 ioctl(3</etc/a>, FIONCLEX) = 0
+10 close(3</etc/a>) = 0
+10 openat(AT_FDCWD, "/etc/b", O_RDONLY) = 3</etc/b>
+10 fcntl(3</etc/b>, 0x2, 0x1) = 0
+10 close(3</etc/b>) = 0
+10 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM\
+|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, parent_tid=[11], tls=0x7f, child_tidptr=0x7f) = 11
+11 dup2(0</dev/null>, 5) = 5</dev/null>
+11 close(1</dev/pts/0>) = 0
+11 openat(AT_FDCWD, "/srv/out", O_WRONLY|O_CREAT, 0644) = 1</srv/out>
+11 fcntl(1</srv/out>, F_SETFD, FD_CLOEXEC) = 0
+11 +++ exited with 0 +++
+10 +++ exited with 0 +++
+"""
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_threads_flag_changes_and_stdio(threads: bool, tmp_path: Path) -> None:
+    log = tmp_path / "trace.log"
+    log.write_text(THREADED)
+    clone = (
+        "  clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD"
+        "|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, "
+        "parent_tid=[thread of process 1], tls=0x7f, "
+        "child_tidptr=0x7f) = <thread of process 1>"
+    )
+    assert sysprobe.parse(log).golden(threads=threads).splitlines()[5:] == [
+        "process 1: the command",
+        '  execve("/bin/parent", ["parent"], <env>) = 0',
+        "  # crossed the exec: no descriptor above 2",
+        "  fd 0 (stdin), from before:",
+        "    dup2(0<stdin>, 5) = 5<stdin>",
+        "  fd 1 (stdout), from before:",
+        "    close(1<stdout>) = 0",
+        *([clone] if threads else []),
+        '  openat(AT_FDCWD, "/srv/out", O_WRONLY|O_CREAT, 0644) = 1</srv/out>',
+        "    fcntl(1</srv/out>, F_SETFD, FD_CLOEXEC) = 0",
         "  +++ exited with 0 +++",
     ]
