@@ -18,7 +18,7 @@ from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._pipeline import Analysis
 from sysprobe._report.report import Report
 from sysprobe._rules.coverage import FULL
-from sysprobe._rules.rules import Count, RuleResult
+from sysprobe._rules.rules import Count, RuleResult, needed_string_limit
 from sysprobe._tracing.selection import LOG_HEADER
 from sysprobe.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED
 
@@ -540,3 +540,47 @@ def test_a_whole_log_whose_tasks_change_pid_is_complete(log: str) -> None:
     )
     report = analysis.finish("t")
     assert (report.exit_code, report.incomplete) == (EXIT_OK, [])
+
+
+# a log that ends before the program does (no exit line): what was seen may still stand
+CUT = """\
+10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+10 brk(NULL) = 0x55
+10 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>
+"""
+CROSSED = '10 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0\n10 brk(NULL) = 0x55\n'
+CLOSED = "10 close(3</etc/a>) = 0\n"
+
+
+@pytest.mark.parametrize(
+    ("tail", "rules", "verdict", "code"),
+    [
+        # one leak seen is one leak: no later line can undo an exec
+        (CROSSED, {"no_fd_leaks": True}, "fail", EXIT_RULE_FAILED),
+        (CLOSED + CROSSED, {"no_fd_leaks": True}, "undecided", EXIT_INCOMPLETE),
+        # the exit status is unknown until the exit line
+        (CROSSED, {"expect_exit": 0}, "fail", EXIT_INCOMPLETE),
+        # a descriptor made without close-on-exec: final once it crossed an exec or was
+        # closed; while open, a later fcntl may still set the flag
+        (CROSSED, {"cloexec": ["openat"]}, "fail", EXIT_RULE_FAILED),
+        (CLOSED, {"cloexec": ["openat"]}, "fail", EXIT_RULE_FAILED),
+        ("", {"cloexec": ["openat"]}, "fail", EXIT_INCOMPLETE),
+    ],
+)
+def test_what_a_log_cut_short_still_decides(
+    tail: str, rules: dict[str, object], verdict: str, code: int, tmp_path: Path
+) -> None:
+    log = tmp_path / "cut.log"
+    log.write_text(CUT + tail)
+    report = sysprobe.parse(log).check(RuleSet(**rules))  # type: ignore[arg-type]
+    (result,) = report.results
+    assert (result.verdict, result.final, report.exit_code) == (verdict, code == EXIT_RULE_FAILED, code)
+
+
+def test_the_string_length_a_check_traces() -> None:
+    """strace's -s for a check: enough for the longest string a pattern compares whole;
+    0 (strace's default) when no pattern compares a string."""
+    long = "x" * 300
+    assert needed_string_limit(RuleSet(expect=[f'write(1, "{long}")'], no_fd_leaks=True).build()) > 300
+    assert needed_string_limit(RuleSet(expect=["write(1, ...)"], no_fd_leaks=True).build()) == 0
+    assert needed_string_limit([]) == 0
