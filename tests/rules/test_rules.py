@@ -15,7 +15,7 @@ import sysprobe
 from sysprobe import RuleSet
 from sysprobe._kernel.constants import constants
 from sysprobe._parsing.lineparse import parse_lines
-from sysprobe._rules.patterns import parse_pattern
+from sysprobe._rules.patterns import GLOB_STRING_LIMIT, parse_pattern
 from sysprobe.errors import RuleSyntaxError
 from sysprobe.events import Syscall
 from sysprobe.pytest_plugin import require_strace
@@ -1069,3 +1069,73 @@ def test_evidence_reads_as_strace_wrote_it(
     (result,) = sysprobe.parse(log).check(RuleSet(**rules)).results  # type: ignore[arg-type]
     assert (result.passed, result.summary) == (passed, summary)
     assert [e if isinstance(e, str) else e.render() for e in result.evidence] == evidence
+
+
+@pytest.mark.parametrize(
+    ("pattern", "line", "certain", "possible"),
+    [
+        # a number against a named constant, by value
+        ("lseek(3, 0, 0)", "lseek(3, 0, SEEK_SET) = 0", True, True),
+        # a -y path without *: compared whole, brackets and all
+        ("read(3</etc/host[n]ame>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', False, False),
+        # an array holding a string strace cut
+        (
+            'execve(*, ["ls", "-lah"], ...)',
+            'execve("/bin/ls", ["ls", "-l"...], 0x7ffe /* 1 var */) = 0',
+            False,
+            True,
+        ),
+        # before => after: each side by value, and what strace abbreviated in either
+        ("recvmsg(*, {msg_flags=0 => MSG_CTRUNC}, *)", "recvmsg(3, {msg_flags=0 => 0x8}, 0) = 1", True, True),
+        ("recvmsg(*, {msg_flags=MSG_TRUNC => 0}, *)", "recvmsg(3, {msg_flags=0x20 => 0}, 0) = 1", True, True),
+        (
+            "clone3({exit_signal=SIGCHLD} => *, ...)",
+            "clone3({flags=CLONE_VM, ...} => {parent_tid=[7]}, 88) = 7",
+            False,
+            True,
+        ),
+    ],
+)
+def test_values_inside_values(pattern: str, line: str, certain: bool, possible: bool) -> None:
+    compiled, ev = parse_pattern(pattern), call(line)
+    assert compiled.matches(ev, CONSTS) is certain
+    assert compiled.could_match(ev, CONSTS) is possible
+
+
+def test_what_a_pattern_asks_of_the_trace() -> None:
+    """Its result condition as written, the -s its strings need (a glob's may be any
+    length), and whether it looks inside a struct (strace's -v)."""
+    assert [str(parse_pattern(p).result) for p in ("close = ?", "close = -1 EBADF", "close != 0")] == [
+        "= ?",
+        "= -1 EBADF",
+        "!= 0",
+    ]
+    limits = ['connect(*, {inet_pton(10, "' + "a" * 50 + '")}, *)', 'write(1, "a?c")', 'write(1, "abc")']
+    assert [parse_pattern(p).string_limit for p in limits] == [51, GLOB_STRING_LIMIT, 4]
+    verbose = [
+        "clone3({exit_signal=SIGCHLD} => *, ...)",
+        "clone3(* => {parent_tid=[7]}, ...)",
+        "clone3(0 => 1, ...)",
+    ]
+    assert [parse_pattern(p).verbose for p in verbose] == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "caret", "example"),
+    [
+        # a glob on names: the calls the last name begins (four at most)
+        ("read | epoll_*", 13, "epoll_create|epoll_create1|epoll_ctl|epoll_ctl_old"),
+        ("zz*", 2, 'openat(*, "/etc/*", O_RDONLY|O_CLOEXEC) = 3'),
+        # a word that is a syscall's name, as an argument: the argument is pointed at
+        ("close(close)", 6, 'openat(*, "/etc/*", O_RDONLY|O_CLOEXEC) = 3'),
+        # an errno nothing is close enough to: no guess
+        ("close = -1 EBADFILES", 11, "close = -1 *"),
+    ],
+)
+def test_what_an_error_points_at_and_offers(pattern: str, caret: int, example: str) -> None:
+    with pytest.raises(RuleSyntaxError) as raised:
+        parse_pattern(pattern)
+    lines = str(raised.value).splitlines()
+    assert lines[2] == " " * (4 + caret) + "^"
+    assert lines[-1] == f"  e.g. {example}"
+    assert "did you mean" not in lines[0]
