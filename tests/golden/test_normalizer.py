@@ -133,3 +133,8 @@ def test_a_bare_dup2_target_is_written_as_the_descriptor_it_replaced(tmp_path: P
         "dup2(3</etc/a>, 1<stdout>) = 1</etc/a>",
         "dup2(3</etc/a>, 7) = 7</etc/a>",
     ]
+
+
+def test_the_longest_replacement_is_made_first() -> None:
+    n = Normalizer(replacements=[("b/c", "$SHORT"), ("/a/b", "$LONG"), ("", "$NEVER")])
+    assert n.text("/a/b/c") == "$LONG/c"

@@ -278,3 +278,28 @@ def test_threads_flag_changes_and_stdio(threads: bool, tmp_path: Path) -> None:
         "    fcntl(1</srv/out>, F_SETFD, FD_CLOEXEC) = 0",
         "  +++ exited with 0 +++",
     ]
+
+
+# a file read and closed is left out, unless another story's call names it
+MENTIONED = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>
+10 sendfile(1</dev/pts/0>, 3</etc/a>, NULL, 5) = 5
+10 close(3</etc/a>) = 0
+10 openat(AT_FDCWD, "/etc/b", O_RDONLY) = 3</etc/b>
+10 close(3</etc/b>) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_a_file_another_call_names_is_kept(tmp_path: Path) -> None:
+    assert golden_of(tmp_path, MENTIONED)[5:] == [
+        "process 1: the command",
+        '  execve("/bin/parent", ["parent"], <env>) = 0',
+        "  # crossed the exec: no descriptor above 2",
+        "  fd 1 (stdout), from before:",
+        "    sendfile(1<stdout>, 3</etc/a>, NULL, N) = N",
+        '  openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>',
+        "    close(3</etc/a>) = 0",
+        "  +++ exited with 0 +++",
+    ]
