@@ -103,8 +103,9 @@ def test_a_trace_builds_its_model_once(
 def test_asserts_on_an_incomplete_trace_raise_the_reason(tmp_path: Path) -> None:
     """A timed-out run: every assert raises TimedOut with the reason first; the report
     says incomplete; no golden is compared or written from it."""
-    t = sysprobe.trace(["sleep", "30"], timeout=0.5)
-    reason = "timed out after 0.5 s: the traced processes were killed"
+    # long enough for sleep to reach its nanosleep under any load (see test_trust.py)
+    t = sysprobe.trace(["sleep", "30"], timeout=2.5)
+    reason = "timed out after 2.5 s: the traced processes were killed"
     for check, verdict in (
         # held so far: the rest of the run could have broken them
         (lambda: t.assert_not_called("sendfile"), "no verdict on --forbid sendfile"),
@@ -128,7 +129,7 @@ def test_asserts_on_an_incomplete_trace_raise_the_reason(tmp_path: Path) -> None
 @pytest.mark.usefixtures("strace_ok")
 def test_a_failure_that_stands_on_an_incomplete_trace_is_an_assertion_error() -> None:
     """The leak happened before the timeout: the red is proven (as check's exit 1)."""
-    t = sysprobe.trace(["sh", "-c", "exec 5</etc/hostname; /bin/true; sleep 30"], timeout=1)
+    t = sysprobe.trace(["sh", "-c", "exec 5</etc/hostname; /bin/true; sleep 30"], timeout=2.5)
     assert t.outcome is not None and t.outcome.timed_out
     with pytest.raises(AssertionError, match=r"^--no-fd-leaks: [12] descriptors? leaked"):
         t.assert_no_fd_leaks()

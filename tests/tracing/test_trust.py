@@ -191,10 +191,12 @@ def test_an_interrupted_run_is_incomplete(sig: signal.Signals, backend: str, tmp
 
 
 def test_a_timed_out_run_is_incomplete(backend: str) -> None:
-    events, outcome = run(["sleep", "30"], backend, timeout=0.5)
-    assert outcome.incomplete == "timed out after 0.5 s: the traced processes were killed"
+    # long enough for the tracer to start and the command to exec under any load (0.5 s
+    # once fired before python-ptrace had traced the execve, on a machine with load 8)
+    events, outcome = run(["sleep", "30"], backend, timeout=2.5)
+    assert outcome.incomplete == "timed out after 2.5 s: the traced processes were killed"
     assert outcome.exit_status == 137
-    with pytest.raises(TimedOut, match=r"^timed out after 0.5 s") as raised:
+    with pytest.raises(TimedOut, match=r"^timed out after 2.5 s") as raised:
         outcome.raise_if_incomplete()
     assert raised.value.exit_code == 124
     assert events[0].raw.split()[1].startswith("execve(")
