@@ -4,10 +4,11 @@ parameters, a backend parameter aside, and a file name for any name."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
-from sysprobe._golden.location import escape, golden_path, module_folder, owner_name
+from sysprobe._golden.location import escape, golden_path, module_folder, owner_name, owns, unused_goldens
 
 TESTS = """
 import pytest
@@ -65,3 +66,40 @@ def test_a_name_too_long_keeps_its_start_and_a_hash_of_the_whole(name: str) -> N
     assert len(short.encode()) <= 240 and len(head.encode()) > 220
     assert escape(name)[:50] == escape(name[:60])[:50]  # the start, escaped, cut whole characters
     assert escape(name[:-1] + "z") != short  # the hash tells names that differ only at the end
+
+
+def test_which_goldens_no_test_used(tmp_path: Path) -> None:
+    """Only what the session can vouch for: a golden of a test that passed without using
+    it, or of no test in a module that ran whole with every test passing."""
+    whole, narrowed, failing = (tmp_path / name for name in ("whole", "narrowed", "failing"))
+    files = {
+        whole: ["test_a.trace", "test_a.extra.trace", "test_ab.trace", "test_gone.trace", "notes.txt"],
+        narrowed: ["test_c.trace", "test_c.old.trace", "test_gone.trace"],
+        failing: ["test_d.trace", "test_e.old.trace", "test_gone.trace"],
+    }
+    for folder, names in files.items():
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_text("")
+    selected = {
+        "w.py::test_a": (str(whole), "test_a"),
+        "w.py::test_ab": (str(whole), "test_ab"),
+        "n.py::test_c": (str(narrowed), "test_c"),
+        "f.py::test_d": (str(failing), "test_d"),
+        "f.py::test_e": (str(failing), "test_e"),
+    }
+    used = [str(whole / "test_a.trace"), str(narrowed / "test_c.trace"), str(failing / "test_e.old.trace")]
+    unused = unused_goldens(
+        used=used, selected=selected, narrowed=[str(narrowed)], not_passed=["f.py::test_d"]
+    )
+    assert unused == sorted(
+        [
+            whole / "test_a.extra.trace",  # test_a passed without this one (test_ab's is its own)
+            whole / "test_ab.trace",
+            whole / "test_gone.trace",  # no test of a module that ran whole
+            narrowed / "test_c.old.trace",  # test_c ran and passed without it
+        ]
+    )
+    # test_d failed: what it owns may be what it did not reach, and its module reports no orphans
+    assert owns("test_a", whole / "test_a.extra.trace") and not owns("test_a", whole / "test_ab.trace")
+    assert owns("a b", whole / "a%20b.trace") and not owns("a b", whole / "a b.trace")
