@@ -486,3 +486,52 @@ def test_a_difference_counts_the_body_lines_only(tmp_path: Path) -> None:
     assert "-# sysprobe 9.9" in one_more.diff.splitlines()  # shown, not counted
     changed = compare_or_update(golden, new.replace("close(3)", "close(5)"), update=False)
     assert changed.summary().endswith(": 2 lines changed (--update accepts it)")
+
+
+def test_a_golden_path_is_checked_before_the_run(tmp_path: Path) -> None:
+    """What check_path refuses before a run is traced, and what read says of a folder."""
+    (tmp_path / "dir").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "file").write_text("")
+    refused = {
+        (tmp_path / "dir", False): "it is a directory, not a regular file",
+        (tmp_path / "fifo", True): "it is a FIFO, not a regular file",
+        (tmp_path / "link", True): f"it is a symbolic link to {tmp_path / 'nowhere'}, which does not exist",
+        (tmp_path / "file" / "g.trace", True): "Not a directory",
+    }
+    for (path, update), why in refused.items():
+        with pytest.raises(FileError) as raised:
+            golden_module.check_path(path, update=update)
+        assert str(raised.value) == f"cannot use golden trace {path}: {why}"
+    golden_module.check_path(tmp_path / "new" / "deeper" / "g.trace", update=True)  # folders to be made
+    golden_module.check_path(tmp_path / "g.trace", update=False)
+    assert golden_module.read(tmp_path / "g.trace") is None
+    for update, verb in ((False, "read"), (True, "write")):
+        with pytest.raises(
+            FileError, match=f"^cannot {verb} golden trace {tmp_path / 'dir'}: it is a directory"
+        ):
+            golden_module.read(tmp_path / "dir", update=update)
+    with pytest.raises(FileError, match=r"^cannot read golden trace "):
+        golden_module.read(tmp_path / "dir")  # reading is the default
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("a=b", ("a", "b")),
+        ("a=b=c", ("a", "b=c")),  # split at the first =
+        (r"\d+=N", (r"\d+", "N")),
+        ("a=", ("a", "")),
+        ("=b", "'=b': expected REGEX=REPLACEMENT"),
+        ("ab", "'ab': expected REGEX=REPLACEMENT"),
+        ("a(=x", "'a(' is not a regular expression: missing ), unterminated subpattern at position 1"),
+    ],
+)
+def test_a_substitution_is_read_and_checked_at_once(text: str, parsed: tuple[str, str] | str) -> None:
+    if isinstance(parsed, tuple):
+        assert golden_module.parse_substitution(text) == parsed
+    else:
+        with pytest.raises(ValueError, match=r".") as raised:
+            golden_module.parse_substitution(text)
+        assert str(raised.value) == parsed
