@@ -584,3 +584,50 @@ def test_the_string_length_a_check_traces() -> None:
     assert needed_string_limit(RuleSet(expect=[f'write(1, "{long}")'], no_fd_leaks=True).build()) > 300
     assert needed_string_limit(RuleSet(expect=["write(1, ...)"], no_fd_leaks=True).build()) == 0
     assert needed_string_limit([]) == 0
+
+
+MAY = """\
+10 execve("/bin/prog", ["prog"], 0x7ffe /* 3 vars */) = 0
+10 brk(NULL) = 0x55
+{calls}10 +++ exited with 0 +++
+"""
+NOTE = "   (may match: part of it was not shown)"
+
+
+def verdict_on(calls: list[str], rules: dict[str, object], tmp_path: Path) -> tuple[str, int, str, list[str]]:
+    log = tmp_path / "may.log"
+    log.write_text(MAY.format(calls="".join(f"10 {c}\n" for c in calls)))
+    report = sysprobe.parse(log).check(RuleSet(**rules))  # type: ignore[arg-type]
+    (result,) = report.results
+    evidence = [e if isinstance(e, str) else e.render() for e in result.evidence]
+    return result.verdict, report.exit_code, result.summary, evidence
+
+
+def test_calls_that_may_match_leave_a_rule_undecided(tmp_path: Path) -> None:
+    """A string strace cut short may hold what a pattern looks for: neither a match nor a
+    miss. The first five are shown, then how many more."""
+    cut = [f'write(1, "{i:04d}"..., 60) = 60' for i in range(6)]
+    verdict, code, summary, evidence = verdict_on(cut, {"forbid": ['write(*, "*PASSWORD*")']}, tmp_path)
+    assert (verdict, code) == ("undecided", EXIT_INCOMPLETE)
+    assert summary.startswith("6 calls may match: the trace shows only part of their arguments (")
+    assert evidence == [
+        "seen: no call matched",
+        *[f'line {3 + i} pid 10: write(1, "{i:04d}"..., 60) = 60{NOTE}' for i in range(5)],
+        "... and 1 more",
+    ]
+    one = cut[:1]
+    verdict, code, summary, evidence = verdict_on(one, {"expect": ['write(*, "*PASSWORD*")']}, tmp_path)
+    assert (verdict, code) == ("undecided", EXIT_INCOMPLETE)
+    assert summary.startswith("1 call may match: the trace shows only part of its arguments (")
+    assert evidence == ["seen: no call matched", f'line 3 pid 10: write(1, "0000"..., 60) = 60{NOTE}']
+
+
+def test_a_failed_call_that_may_match_is_no_call_expected(tmp_path: Path) -> None:
+    failed = ['write(1, "0123"..., 60) = -1 EPIPE (Broken pipe)']
+    verdict, code, summary, _ = verdict_on(failed, {"expect": ['write(*, "*PASSWORD*")']}, tmp_path)
+    assert (verdict, code, summary) == ("fail", EXIT_RULE_FAILED, "no call matched")
+    # unless the pattern asks for a failure: then it may be the one
+    verdict, code, _, _ = verdict_on(failed, {"expect": ['write(*, "*PASSWORD*") = -1']}, tmp_path)
+    assert (verdict, code) == ("undecided", EXIT_INCOMPLETE)
+    verdict, code, _, _ = verdict_on(failed, {"forbid": ['write(*, "*PASSWORD*")']}, tmp_path)
+    assert (verdict, code) == ("undecided", EXIT_INCOMPLETE)
