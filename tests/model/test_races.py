@@ -367,3 +367,60 @@ def test_epoll_create1_with_cloexec_has_no_window(backend: str, compile_c: Calla
     done = check(compile_c("epoll_race"), "--cloexec", "epoll_create1", "--no-fd-leaks")
     assert done.returncode == 0, done.stderr
     assert "PASS  --cloexec epoll_create1: 1 descriptor from 1 call, close-on-exec throughout" in done.stderr
+
+
+# Go's epoll fallback, by hand: a thread makes the descriptor with epoll_create and sets
+# close-on-exec with fcntl; the main thread forks in between, or not
+EPOLL = "101 epoll_create(1) = 3<anon_inode:[eventpoll]>\n"
+SETFD = "101 fcntl(3<anon_inode:[eventpoll]>, F_SETFD, FD_CLOEXEC) = 0\n"
+FORKED = f"{FORK}, child_tidptr=0x7f) = 102\n"
+ENDED = "102 +++ exited with 0 +++\n101 +++ exited with 0 +++\n100 +++ exited with 0 +++\n"
+MADE = "fd 3 (anon_inode:[eventpoll]) from epoll_create at line 4 in pid 101"
+WINDOW = (
+    f"{MADE} was without close-on-exec while pid 100 forked (clone at line 5 in pid 100): "
+    "that child could exec with it"
+)
+
+
+@pytest.mark.parametrize(
+    ("calls", "evidence"),
+    [
+        (
+            EPOLL + FORKED + SETFD,
+            [
+                f"{WINDOW}; close-on-exec set only later, by fcntl(F_SETFD) at line 6 in pid 101",
+                # the child's copy never had it
+                f"{MADE} held until pid 102 exited at line 7 without ever having close-on-exec",
+            ],
+        ),
+        (
+            EPOLL + FORKED,
+            [WINDOW, f"{MADE} held until pid 102 exited at line 6 without ever having close-on-exec"],
+        ),
+        (
+            EPOLL + FORKED + "101 close(3<anon_inode:[eventpoll]>) = 0\n",
+            [f"{MADE} closed at line 6 without ever having close-on-exec", WINDOW],
+        ),
+        (EPOLL + SETFD + FORKED, None),  # set before any fork: no window
+    ],
+)
+def test_a_fork_inside_the_cloexec_window(calls: str, evidence: list[str] | None, tmp_path: Path) -> None:
+    log = tmp_path / "window.log"
+    log.write_text(
+        '100 execve("/bin/prog", ["prog"], 0x7ffe /* 1 var */) = 0\n100 brk(NULL) = 0x55\n'
+        + THREAD
+        + calls
+        + ENDED
+    )
+    report = sysprobe.parse(log).check(RuleSet(cloexec=["epoll_create"]))
+    (result,) = report.results
+    if evidence is None:
+        assert (result.verdict, report.exit_code) == ("pass", 0)
+        assert result.summary == "1 descriptor from 1 call, close-on-exec throughout"
+    else:
+        assert (result.verdict, report.exit_code, result.summary) == (
+            "fail",
+            1,
+            f"{len(evidence)} violations",
+        )
+        assert [e if isinstance(e, str) else e.render() for e in result.evidence] == evidence
