@@ -458,7 +458,9 @@ def test_what_a_failed_or_interrupted_write_of_a_golden_says(
 
     def sync_then_hang_up(fd: int) -> None:
         sync(fd)
-        os.kill(os.getpid(), signal.SIGHUP)
+        # to this thread: the hold is this thread's (pthread_sigmask), and a signal sent to
+        # the process may go to another of its threads (an xdist worker has some)
+        signal.pthread_kill(threading.get_ident(), signal.SIGHUP)
 
     previous = signal.signal(signal.SIGHUP, lambda sig, frame: delivered.append(sig))
     try:
