@@ -3,7 +3,6 @@ backend; Hypothesis's deterministic profile. Plain helpers are in tests/helpers.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -55,17 +54,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
         trampoline._mutant_under_test = "stats"
         del os.environ["MUTANT_UNDER_TEST"]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """In a mutant's run (make mutate), the quickest tests first: mutmut stops at the first
-    failure, so a mutant one hand-written log kills costs that test, not the real traces
-    the same function also serves (the stats run's durations, in mutmut's working folder)."""
-    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
-        return
-    stats = Path("mutmut-stats.json")
-    durations: dict[str, float] = json.loads(stats.read_text())["duration_by_test"] if stats.exists() else {}
-    items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
 
 
 @pytest.fixture(scope="session")
