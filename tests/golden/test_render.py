@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import sysprobe
+from sysprobe._golden.golden import render
 
 # a vfork child's lines come before its parent's vfork returns: strace shows the child's
 # execve first, and the model applies it only once the vfork has returned
@@ -301,5 +302,39 @@ def test_a_file_another_call_names_is_kept(tmp_path: Path) -> None:
         "    sendfile(1<stdout>, 3</etc/a>, NULL, N) = N",
         '  openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>',
         "    close(3</etc/a>) = 0",
+        "  +++ exited with 0 +++",
+    ]
+
+
+# a user's set of calls, in a log without -y: numbers that are no descriptor (umask's
+# mode, alarm's seconds, kill's pid) stay out of the stories of descriptors 0 to 3
+NUMBERS = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3
+10 umask(03) = 022
+10 alarm(1) = 0
+10 kill(0, SIGTERM) = 0
+10 fstat(3, {st_mode=S_IFREG|0644, st_size=5}) = 0
+10 fcntl(3, F_SETFD, FD_CLOEXEC) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_a_first_argument_that_is_no_descriptor_tells_no_story(tmp_path: Path) -> None:
+    log = tmp_path / "trace.log"
+    log.write_text(NUMBERS)
+    t = sysprobe.parse(log)
+    text = render(t.events, t.model, command="p", syscalls="trace=execve,openat,umask,alarm,kill,fstat,fcntl")
+    lines = text.splitlines()
+    assert lines[lines.index("process 1: the command") :] == [
+        "process 1: the command",
+        '  execve("/bin/parent", ["parent"], <env>) = 0',
+        "  # crossed the exec: no descriptor above 2",
+        "  alarm(1) = 0",
+        "  kill(0, SIGTERM) = 0",
+        '  openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3',
+        "    fstat(3, {st_mode=S_IFREG|0644, st_size=5}) = 0",
+        "    fcntl(3, F_SETFD, FD_CLOEXEC) = 0",
+        "  umask(03) = 022",
         "  +++ exited with 0 +++",
     ]

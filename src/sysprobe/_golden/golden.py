@@ -55,7 +55,8 @@ from .._kernel.effects import (
     Receives,
     Sends,
 )
-from .._kernel.syscalls import EFFECTS, TRACKED
+from .._kernel.signatures import DIRFD, FD
+from .._kernel.syscalls import EFFECTS, TRACKED, facts
 from .._model.fdmodel import FdModel
 from .._model.query import arg, has_flag, int_of, is_value, named_arg, scm_rights
 from .._model.query import field as struct_field
@@ -356,6 +357,12 @@ def _owned(line: _Line, fd: int, key: StoryKey) -> bool:
     return d is not None and _key(d) == key
 
 
+def _names_a_descriptor_first(name: str) -> bool:
+    """Is the call's first argument a descriptor? (kill(0, ...), umask(3): a number)"""
+    row = facts(name)
+    return row is not None and bool(row.args) and row.args[0] in (FD, DIRFD)
+
+
 def _opens_a_path(effect: object, ev: Syscall) -> TypeGuard[Creates]:
     """open, openat, openat2: calls with open flags (creat has none)."""
     return isinstance(effect, Creates) and effect.path_arg is not None and ev.name != "creat"
@@ -502,7 +509,8 @@ class _Reader:
             fds = [fd for a in ev.args for fd in _fds(a)]
             first = int_of(arg(ev.args, 0))
             if not fds and first is not None and (first in line.before or first in line.after):
-                fds = [first]  # without -y decorations
+                if _names_a_descriptor_first(ev.name):
+                    fds = [first]  # without -y decorations
         for fd in fds:
             # not in the table before: a descriptor from before the command, first used here
             d = line.before.get(fd) or line.after.get(fd)
