@@ -206,6 +206,9 @@ OPENS = """\
 5</srv/lock-88321>
 10 openat(AT_FDCWD, "build-Ab3dE9.o", O_RDWR|O_CREAT|O_EXCL, 0600) = 6</work/build-Ab3dE9.o>
 10 openat(AT_FDCWD, "/srv/kept.Zx9Yw8", O_RDWR|O_CREAT, 0600) = 7</srv/kept.Zx9Yw8>
+10 openat(AT_FDCWD, "/srv/a/lock.Ab12Cd", O_RDWR|O_CREAT|O_EXCL, 0600) = 8</srv/a/lock.Ab12Cd>
+10 openat(AT_FDCWD, "/srv/b/lock.Ab12Cd", O_RDWR|O_CREAT|O_EXCL, 0600) = 9</srv/b/lock.Ab12Cd>
+10 openat(AT_FDCWD, "../w/tmpZx9Yw8q1", O_RDWR|O_CREAT|O_EXCL, 0600) = 10</srv/w/tmpZx9Yw8q1>
 10 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
 10 +++ exited with 0 +++
 """
@@ -219,17 +222,22 @@ def test_reads_are_left_out_and_temporary_names_numbered(tmp_path: Path) -> None
         '  creat("/srv/c", 0644) = 3</srv/c>',
         "    close(3</srv/c>) = 0",
         '  open("/srv/run.$TEMP1", O_RDWR|O_CREAT|O_EXCL, 0600) = 4</srv/run.$TEMP1>',
+        # a relative name stays relative, and is the same file as -y's absolute form
+        '  openat(AT_FDCWD, "../w/$TEMP2", O_RDWR|O_CREAT|O_EXCL, 0600) = 10</srv/w/$TEMP2>',
+        # one name in two folders: two files
+        '  openat(AT_FDCWD, "/srv/a/lock.$TEMP3", O_RDWR|O_CREAT|O_EXCL, 0600) = 8</srv/a/lock.$TEMP3>',
+        '  openat(AT_FDCWD, "/srv/b/lock.$TEMP4", O_RDWR|O_CREAT|O_EXCL, 0600) = 9</srv/b/lock.$TEMP4>',
         '  openat(AT_FDCWD, "/srv/kept.Zx9Yw8", O_RDWR|O_CREAT, 0600) = 7</srv/kept.Zx9Yw8>',
         '  openat(AT_FDCWD, "/srv/made", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3</srv/made>',
         "    close(3</srv/made>) = 0",
-        '  openat(AT_FDCWD, "/tmp/$TEMP2", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) = 3</tmp/$TEMP2>',
-        # a relative name stays relative, and is the same file as -y's absolute form
-        '  openat(AT_FDCWD, "build-$TEMP3.o", O_RDWR|O_CREAT|O_EXCL, 0600) = 6</work/build-$TEMP3.o>',
-        '  openat2(AT_FDCWD, "/srv/lock-$TEMP4", {flags=O_RDWR|O_CREAT|O_EXCL, mode=0600, resolve=0}, 24) = '
-        "5</srv/lock-$TEMP4>",
+        '  openat(AT_FDCWD, "/tmp/$TEMP5", O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0600) = 3</tmp/$TEMP5>',
+        '  openat(AT_FDCWD, "build-$TEMP6.o", O_RDWR|O_CREAT|O_EXCL, 0600) = 6</work/build-$TEMP6.o>',
+        '  openat2(AT_FDCWD, "/srv/lock-$TEMP7", {flags=O_RDWR|O_CREAT|O_EXCL, mode=0600, resolve=0}, 24) = '
+        "5</srv/lock-$TEMP7>",
         '  execve("/bin/next", ["next"], <env>) = 0',
-        "  # crossed the exec without close-on-exec: fd 4 (/srv/run.$TEMP1), fd 5 (/srv/lock-$TEMP4), "
-        "fd 6 (/work/build-$TEMP3.o), fd 7 (/srv/kept.Zx9Yw8)",
+        "  # crossed the exec without close-on-exec: fd 4 (/srv/run.$TEMP1), fd 5 (/srv/lock-$TEMP7), "
+        "fd 6 (/work/build-$TEMP6.o), fd 7 (/srv/kept.Zx9Yw8), fd 8 (/srv/a/lock.$TEMP3), "
+        "fd 9 (/srv/b/lock.$TEMP4), fd 10 (/srv/w/$TEMP2)",
         "  +++ exited with 0 +++",
     ]
 

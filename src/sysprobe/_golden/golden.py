@@ -36,7 +36,7 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeGuard
@@ -128,12 +128,15 @@ class Normalizer:
         substitutions: Iterable[Substitution] = (),
         temporaries: Iterable[str] = (),
         *,
+        same_file: Mapping[str, str] | None = None,
         mask: bool = False,
     ) -> None:
         pairs = [(old, new) for old, new in replacements if old]
         self.replacements = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
         self.substitutions = [(re.compile(p) if isinstance(p, str) else p, new) for p, new in substitutions]
         self.temporaries = sorted(set(temporaries), key=len, reverse=True)
+        # a relative temporary name: the absolute one -y showed for it (one file, one number)
+        self.same_file = dict(same_file or {})
         self.mask = mask
         self.inodes: dict[str, int] = {}
         self.ports: dict[int, int] = {}
@@ -154,9 +157,12 @@ class Normalizer:
         return value
 
     def _temporary(self, path: str) -> str:
-        # numbered by name: a relative path and -y's absolute form of it are one file
         head, slash, name = path.rpartition("/")
-        label = "$TEMP" if self.mask else f"$TEMP{self.temps.setdefault(name, len(self.temps) + 1)}"
+        label = (
+            "$TEMP"
+            if self.mask
+            else f"$TEMP{self.temps.setdefault(self.same_file.get(path, path), len(self.temps) + 1)}"
+        )
         found = _TEMP_NAME.match(name)
         if found is None:
             return f"{head}{slash}{label}"
@@ -408,6 +414,7 @@ class _Reader:
         self.wanted = wanted
         self.threads = threads
         self.temporaries: list[str] = []
+        self.same_file: dict[str, str] = {}  # a relative temporary name: its absolute form
         self.mentioned: set[StoryKey] = set()  # descriptors a line of another story names
         self.crossed = {(r.file, r.line): r.crossed for r in model.execs}
         self.processes = self._process_order()
@@ -571,10 +578,13 @@ class _Reader:
         flags = _open_flags(ev)
         if has_flag(flags, "O_CREAT", self.consts) and has_flag(flags, "O_EXCL", self.consts):
             path = arg(ev.args, effect.path_arg)
-            if isinstance(path, Str) and not path.truncated and path.text.rpartition("/")[2]:
-                self.temporaries.append(path.text)
+            text = path.text if isinstance(path, Str) and not path.truncated else None
+            if text is not None and text.rpartition("/")[2]:
+                self.temporaries.append(text)
             if ev.ret_fd is not None and ev.ret_fd.info.startswith("/"):
                 self.temporaries.append(ev.ret_fd.info)  # -y's absolute form of a relative path
+                if text is not None and not text.startswith("/"):
+                    self.same_file[text] = ev.ret_fd.info
 
     def transient(self) -> set[int]:
         """id() of stories to leave out: files opened and closed, nothing else, named nowhere else."""
@@ -737,7 +747,7 @@ def render(
     pairs = list(replacements)
     subs = list(substitutions)
     transient = reader.transient() if wanted is None else set()
-    normalizer = Normalizer(pairs, subs, reader.temporaries)
+    normalizer = Normalizer(pairs, subs, reader.temporaries, same_file=reader.same_file)
     writer = _Writer(reader, normalizer)
     shown = syscalls if wanted is not None else DEFAULT_SET_TITLE
     out = [
@@ -747,7 +757,9 @@ def render(
         f"# syscalls: {shown}",
         "",
     ]
-    masked = _Writer(reader, Normalizer(pairs, subs, reader.temporaries, mask=True))
+    masked = _Writer(
+        reader, Normalizer(pairs, subs, reader.temporaries, same_file=reader.same_file, mask=True)
+    )
     for number, proc in enumerate(reader.processes, 1):
         out.append(writer.heading(number, proc))
         for section in reader.sections[proc.pid]:
