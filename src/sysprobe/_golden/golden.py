@@ -181,13 +181,16 @@ class Normalizer:
         return f"PORT{self.ports.setdefault(number, len(self.ports) + 1)}"
 
     def decoration(self, info: str) -> str:
-        """``pipe:[4893]`` → ``pipe:[1]``; ``TCP:[127.0.0.1:50259->127.0.0.1:39824]`` → ports."""
+        """``pipe:[4893]`` → ``pipe:[1]``; ``TCP:[127.0.0.1:50259->127.0.0.1:39824]`` → ports;
+        ``UNIX-STREAM:[8841,"/run/x"]`` → ``UNIX-STREAM:[1,"/run/x"]``."""
         info = self.text(info)
         start, end = info.find("["), info.rfind("]")
         if start < 0 or end < start:
             return info
-        parts = [self._endpoint(part) for part in info[start + 1 : end].split("->")]
-        return f"{info[: start + 1]}{'->'.join(parts)}{info[end:]}"
+        # -yy writes a unix socket's path after its inodes: UNIX-STREAM:[8841->8842,"/run/x"]
+        ends, quote, path = info[start + 1 : end].partition(',"')
+        parts = [self._endpoint(part) for part in ends.split("->")]
+        return f"{info[: start + 1]}{'->'.join(parts)}{quote}{path}{info[end:]}"
 
     def _endpoint(self, text: str) -> str:
         if text.isdigit():
