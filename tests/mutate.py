@@ -64,12 +64,27 @@ def sandbox(*, fresh: bool) -> None:
         capture_output=True,
         check=True,
     ).stdout.split(b"\0")
-    for name in filter(None, (os.fsdecode(n) for n in listed)):
+    names = {name for name in (os.fsdecode(n) for n in listed) if name and not name.endswith(".so")}
+    for name in names:
         source = ROOT / name
-        if source.is_file() and not name.endswith(".so"):
+        if source.is_file():
             target = SANDBOX / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    if not fresh:
+        _remove_stale(names)
+
+
+def _remove_stale(names: set[str]) -> None:
+    """Files the tree no longer has (a test renamed or removed), in the copy and in the
+    copy mutmut makes of it, must not run: only mutmut's own (mutants/src, its state) stay."""
+    for path in [p for p in SANDBOX.rglob("*") if p.is_file()]:
+        parts = path.relative_to(SANDBOX).parts
+        inside = parts[1:] if parts[0] == "mutants" else parts
+        if parts[0] == "mutants" and (len(parts) == 2 or parts[1] == "src"):
+            continue
+        if "/".join(inside) not in names:
+            path.unlink()
 
 
 def run(patterns: list[str], children: int) -> int:
@@ -139,21 +154,38 @@ def main() -> int:
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     patterns = args.patterns or MUTANTS
-    if not args.report:
-        sandbox(fresh=not args.again)
-        # mutmut keeps a mutant's result unless it is named: name the ones to run again
-        again = [
-            name
-            for name, status in results(patterns).items()
-            if status not in ("killed", "timeout", "not run")
+    if args.report:
+        return report(patterns)
+    before = results(patterns)
+    # mutmut keeps a mutant's result unless it is named: name the ones to run again
+    again = [name for name, status in before.items() if status not in ("killed", "timeout", "not run")]
+    if args.again and not again:
+        print(
+            "mutate: nothing to run again: "
+            + (
+                "no earlier run (make mutate)"
+                if not before
+                else "the last run's tested mutants were all killed"
+            ),
+            file=sys.stderr,
+        )
+        return 2 if not before else report(patterns)
+    sandbox(fresh=not args.again)
+    code = run(again if args.again else patterns, args.children)
+    if code != 0:
+        print(f"mutate: mutmut exited {code}", file=sys.stderr)
+        return code
+    if args.again:
+        after = results(patterns)
+        lost = [
+            n for n, status in before.items() if status != "not run" and after.get(n, "not run") == "not run"
         ]
-        if args.again and not again:
-            print("mutate: every mutant in scope was killed in the last run", file=sys.stderr)
-            return report(patterns)
-        code = run(again if args.again else patterns, args.children)
-        if code != 0:
-            print(f"mutate: mutmut exited {code}", file=sys.stderr)
-            return code
+        if lost:
+            print(
+                f"mutate: mutmut reset {len(lost)} results of the last run (their functions, or the "
+                "test selection, changed) and --again did not run them: make mutate measures them",
+                file=sys.stderr,
+            )
     return report(patterns)
 
 

@@ -56,3 +56,23 @@ def test_mutmut_selects_and_mutates_what_exists() -> None:
     for name in MUTANTS:  # make mutate's mutant-name globs: each names a mutated module or package
         where = ROOT / "src" / name.split(".x")[0].removesuffix(".*").replace(".", "/")
         assert where.with_suffix(".py") in mutated or any(where in path.parents for path in mutated), name
+
+
+def test_make_mutate_again_runs_no_test_the_tree_no_longer_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--again copies the tree over the last run's sandbox: a test renamed or removed since
+    goes, from the copy and from mutmut's copy of it; mutmut's state and mutants stay."""
+    from . import mutate
+
+    monkeypatch.setattr(mutate, "SANDBOX", tmp_path)
+    kept = ["tests/a.py", "src/x.py", "traces/t.trace"]
+    mutmuts = ["mutants/mutmut-stats.json", "mutants/src/x.py", "mutants/src/x.py.meta", "mutants/tests/a.py"]
+    stale = ["tests/old.py", "mutants/tests/old.py", "mutants/traces/gone.trace"]
+    for name in kept + mutmuts + stale:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    mutate._remove_stale(set(kept))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        kept + mutmuts
+    )
