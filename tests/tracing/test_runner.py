@@ -26,7 +26,8 @@ pytestmark = pytest.mark.usefixtures("strace_ok")
 
 
 def processes_with(marker: str) -> list[str]:
-    """Command lines of live processes that mention ``marker``."""
+    """Command lines of live processes that mention ``marker`` (of this machine: a marker
+    holds this process's pid, so that two suites run side by side never see each other's)."""
     found = []
     for pid in os.listdir("/proc"):
         if pid.isdigit() and int(pid) != os.getpid():
@@ -143,7 +144,7 @@ def test_events_stream_while_the_command_runs(tmp_path: Path) -> None:
 
 
 def test_timeout_kills_the_whole_tree() -> None:
-    marker = "41.517"
+    marker = f"41.{os.getpid()}"  # one suite's, never another's running beside it
     started = time.monotonic()
     done = sysprobe(
         "trace",
@@ -164,7 +165,7 @@ def test_timeout_kills_the_whole_tree() -> None:
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_to_sysprobe_reaches_the_command(sig: int, code: int, tmp_path: Path) -> None:
-    marker = f"42.{sig}"
+    marker = f"42.{os.getpid()}{sig}"
     proc = subprocess.Popen(
         [*SYSPROBE, "trace", "--", "sleep", marker],
         stdout=subprocess.PIPE,
@@ -184,7 +185,7 @@ def test_signal_to_sysprobe_reaches_the_command(sig: int, code: int, tmp_path: P
 
 
 def test_a_command_that_ignores_the_signal_is_killed_after_a_grace() -> None:
-    marker = "43.25"
+    marker = f"43.{os.getpid()}"
     proc = subprocess.Popen(
         [*SYSPROBE, "trace", "--", "sh", "-c", f"trap '' TERM; sleep {marker}; echo never"],
         stdout=subprocess.PIPE,
@@ -293,7 +294,7 @@ def test_library_api_outcome() -> None:
 
 
 def test_stopping_early_leaves_nothing_behind() -> None:
-    marker = "44.75"
+    marker = f"44.{os.getpid()}"
     run = TracedRun(["sh", "-c", f"sleep {marker}"])
     for event in run.events():
         if isinstance(event, Syscall) and event.name == "execve":
