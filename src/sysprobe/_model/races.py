@@ -121,7 +121,7 @@ def settle(states: Iterable[Descriptor | None], racing: list[Change], copy: Orig
         return distinct[0]
     present = [d for d in distinct if d is not None]
     chosen = next((d for d in present if not d.cloexec), present[0])
-    calls = _distinct_origins(_origin(ev) for c in racing for ev in c.calls)[:MAX_CALLS]
+    calls = _distinct_origins((_origin(ev) for c in racing for ev in c.calls), MAX_CALLS)
     others = tuple(d for d in distinct if d is not chosen)
     return chosen.with_race(Race(copy, calls, others, _what(racing[0])))
 
@@ -133,11 +133,17 @@ def _possible(d: Descriptor | None) -> tuple[Descriptor | None, ...]:
     return (d.with_race(None), *d.race.others)
 
 
-def _distinct_origins(origins: Iterable[Origin]) -> tuple[Origin, ...]:
+def _distinct_origins(origins: Iterable[Origin], most: int) -> tuple[Origin, ...]:
+    """The first ``most`` distinct origins, in order: in time linear in those read (a fork
+    can race thousands of calls of other threads)."""
+    seen: set[Origin] = set()
     out: list[Origin] = []
     for o in origins:
-        if o not in out:
+        if o not in seen:
+            seen.add(o)
             out.append(o)
+            if len(out) == most:
+                break
     return tuple(out)
 
 
