@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from sysprobe._kernel import signals
 from sysprobe._kernel.constants import ARCHES, GROUPS, constants, group, groups, is_constant
 from sysprobe._kernel.signals import exit_status_for, signal_name, signal_number
 
@@ -168,8 +167,13 @@ def test_signal_numbers_of_every_form_strace_writes(name: str, number: int) -> N
 def test_a_logs_architecture_numbers_its_signals_whatever_the_host(monkeypatch: pytest.MonkeyPatch) -> None:
     """An x86_64 log read on a host that numbers signals otherwise (mips: SIGCHLD is 18)
     keeps x86_64's numbers; an architecture without a table here takes the host's."""
-    mips = enum.IntEnum("Signals", {"SIGCHLD": 18, "SIGUSR1": 16, "SIGKILL": 9})
-    monkeypatch.setattr(signals.signal, "Signals", mips)
+
+    class MipsSignals(enum.IntEnum):
+        SIGCHLD = 18
+        SIGUSR1 = 16
+        SIGKILL = 9
+
+    monkeypatch.setattr(signal, "Signals", MipsSignals)
     assert [signal_number(n, "x86_64") for n in ("SIGCHLD", "SIGUSR1")] == [17, 10]
     assert [signal_number(n, "mips") for n in ("SIGCHLD", "SIGUSR1")] == [18, 16]
     assert exit_status_for("SIGKILL") == 128 + 9

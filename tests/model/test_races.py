@@ -221,6 +221,7 @@ def test_a_late_crossing_reaches_the_rules_as_a_supplement(tmp_path: Path) -> No
     log = tmp_path / "race.log"
     log.write_text(text)
     (result,) = sysprobe.parse(log).check(RuleSet(no_fd_leaks=True)).results
+    assert result.leaks is not None
     (leak,) = result.leaks
     supplement = leak.exec
     assert (supplement.pid, supplement.program, supplement.argv, supplement.line) == (
