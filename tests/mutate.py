@@ -64,13 +64,16 @@ def sandbox(*, fresh: bool) -> None:
         capture_output=True,
         check=True,
     ).stdout.split(b"\0")
-    names = {name for name in (os.fsdecode(n) for n in listed) if name and not name.endswith(".so")}
+    # what is on disk: git lists a file moved away (mv, not git mv) until it is committed
+    names = {
+        name
+        for name in (os.fsdecode(n) for n in listed)
+        if name and not name.endswith(".so") and (ROOT / name).is_file()
+    }
     for name in names:
-        source = ROOT / name
-        if source.is_file():
-            target = SANDBOX / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+        target = SANDBOX / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
     if not fresh:
         _remove_stale(names)
 
@@ -149,14 +152,15 @@ def main() -> int:
     parser.add_argument(
         "--again",
         action="store_true",
-        help="after new tests: run again only what the last run tested and did not kill",
+        help="after new tests: run again what the last run tested and did not kill (survived, no test)",
     )
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
     patterns = args.patterns or MUTANTS
     if args.report:
         return report(patterns)
-    before = results(patterns)
+    # a fresh run reads nothing of the last one: a .meta file cut short must not stop it
+    before = results(patterns) if args.again else {}
     # mutmut keeps a mutant's result unless it is named: name the ones to run again
     again = [name for name, status in before.items() if status not in ("killed", "timeout", "not run")]
     if args.again and not again:
