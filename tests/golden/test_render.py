@@ -324,6 +324,8 @@ NUMBERS = """\
 10 kill(0, SIGTERM) = 0
 10 fstat(3, {st_mode=S_IFREG|0644, st_size=5}) = 0
 10 fcntl(3, F_SETFD, FD_CLOEXEC) = 0
+10 mq_open("q", O_RDWR|O_CREAT, 0600, NULL) = 4
+10 mq_timedsend(4, "x", 1, 0, NULL) = 0
 10 +++ exited with 0 +++
 """
 
@@ -332,7 +334,8 @@ def test_a_first_argument_that_is_no_descriptor_tells_no_story(tmp_path: Path) -
     log = tmp_path / "trace.log"
     log.write_text(NUMBERS)
     t = sysprobe.parse(log)
-    text = render(t.events, t.model, command="p", syscalls="trace=execve,openat,umask,alarm,kill,fstat,fcntl")
+    calls = "trace=execve,openat,umask,alarm,kill,fstat,fcntl,mq_open,mq_timedsend"
+    text = render(t.events, t.model, command="p", syscalls=calls)
     lines = text.splitlines()
     assert lines[lines.index("process 1: the command") :] == [
         "process 1: the command",
@@ -340,6 +343,8 @@ def test_a_first_argument_that_is_no_descriptor_tells_no_story(tmp_path: Path) -
         "  # crossed the exec: no descriptor above 2",
         "  alarm(1) = 0",
         "  kill(0, SIGTERM) = 0",
+        '  mq_open("q", O_RDWR|O_CREAT, 0600, NULL) = 4',
+        '    mq_timedsend(4, "x", 1, 0, NULL) = 0',  # a message queue is a descriptor
         '  openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3',
         "    fstat(3, {st_mode=S_IFREG|0644, st_size=5}) = 0",
         "    fcntl(3, F_SETFD, FD_CLOEXEC) = 0",
