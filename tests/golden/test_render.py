@@ -351,3 +351,22 @@ def test_a_first_argument_that_is_no_descriptor_tells_no_story(tmp_path: Path) -
         "  umask(03) = 022",
         "  +++ exited with 0 +++",
     ]
+
+
+# one relative temporary name made in two folders (git's lock in two repositories)
+TWO_FOLDERS = """\
+10 execve("/bin/parent", ["parent"], 0x7ffe /* 3 vars */) = 0
+10 openat(AT_FDCWD, ".git/index.lock", O_RDWR|O_CREAT|O_EXCL, 0600) = 3</r/a/.git/index.lock>
+10 openat(AT_FDCWD, ".git/index.lock", O_RDWR|O_CREAT|O_EXCL, 0600) = 4</r/b/.git/index.lock>
+10 execve("/bin/next", ["next"], 0x7ffe /* 3 vars */) = 0
+10 +++ exited with 0 +++
+"""
+
+
+def test_one_relative_name_in_two_folders_is_two_files(tmp_path: Path) -> None:
+    """Neither absolute form takes the relative name's number: the same line would say two
+    numbers for one file."""
+    assert golden_of(tmp_path, TWO_FOLDERS)[8:10] == [
+        '  openat(AT_FDCWD, ".git/$TEMP1", O_RDWR|O_CREAT|O_EXCL, 0600) = 3</r/a/.git/$TEMP2>',
+        '  openat(AT_FDCWD, ".git/$TEMP1", O_RDWR|O_CREAT|O_EXCL, 0600) = 4</r/b/.git/$TEMP3>',
+    ]

@@ -418,6 +418,7 @@ class _Reader:
         self.threads = threads
         self.temporaries: list[str] = []
         self.same_file: dict[str, str] = {}  # a relative temporary name: its absolute form
+        self.ambiguous: set[str] = set()  # relative names made in more than one folder
         self.mentioned: set[StoryKey] = set()  # descriptors a line of another story names
         self.crossed = {(r.file, r.line): r.crossed for r in model.execs}
         self.processes = self._process_order()
@@ -587,7 +588,14 @@ class _Reader:
             if ev.ret_fd is not None and ev.ret_fd.info.startswith("/"):
                 self.temporaries.append(ev.ret_fd.info)  # -y's absolute form of a relative path
                 if text is not None and not text.startswith("/"):
-                    self.same_file[text] = ev.ret_fd.info
+                    # one relative name made in two folders: two files, numbered apart
+                    known = self.same_file.setdefault(text, ev.ret_fd.info)
+                    if known != ev.ret_fd.info:
+                        self.ambiguous.add(text)
+
+    def one_file(self) -> dict[str, str]:
+        """Relative temporary names that name one file: their absolute forms."""
+        return {name: path for name, path in self.same_file.items() if name not in self.ambiguous}
 
     def transient(self) -> set[int]:
         """id() of stories to leave out: files opened and closed, nothing else, named nowhere else."""
@@ -750,7 +758,7 @@ def render(
     pairs = list(replacements)
     subs = list(substitutions)
     transient = reader.transient() if wanted is None else set()
-    normalizer = Normalizer(pairs, subs, reader.temporaries, same_file=reader.same_file)
+    normalizer = Normalizer(pairs, subs, reader.temporaries, same_file=reader.one_file())
     writer = _Writer(reader, normalizer)
     shown = syscalls if wanted is not None else DEFAULT_SET_TITLE
     out = [
@@ -761,7 +769,7 @@ def render(
         "",
     ]
     masked = _Writer(
-        reader, Normalizer(pairs, subs, reader.temporaries, same_file=reader.same_file, mask=True)
+        reader, Normalizer(pairs, subs, reader.temporaries, same_file=reader.one_file(), mask=True)
     )
     for number, proc in enumerate(reader.processes, 1):
         out.append(writer.heading(number, proc))
