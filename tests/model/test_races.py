@@ -425,3 +425,27 @@ def test_a_fork_inside_the_cloexec_window(calls: str, evidence: list[str] | None
             f"{len(evidence)} violations",
         )
         assert [e if isinstance(e, str) else e.render() for e in result.evidence] == evidence
+
+
+def test_a_race_names_the_first_three_calls_in_flight(tmp_path: Path) -> None:
+    """A fork raced by many calls of another thread: the finding names the first three
+    (each once), and reading them costs linear time (0250773)."""
+    body = "".join(
+        f'101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n101 close(3</etc/a{i}>) = 0\n'
+        for i in range(5)
+    )
+    log = tmp_path / "race.log"
+    log.write_text(
+        START
+        + f"{FORK} <unfinished ...>\n"
+        + body
+        + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+        + CHILD
+    )
+    (leak,) = sysprobe.parse(log).leaks(count_passes=True)
+    assert leak.fd == 3 and not leak.certain and leak.descriptor.race is not None
+    assert [(o.syscall, o.line) for o in leak.descriptor.race.calls] == [
+        ("openat", 4),
+        ("close", 5),
+        ("openat", 6),
+    ]

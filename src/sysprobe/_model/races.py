@@ -142,7 +142,7 @@ def _distinct_origins(origins: Iterable[Origin], most: int) -> tuple[Origin, ...
         if o not in seen:
             seen.add(o)
             out.append(o)
-            if len(out) == most:
+            if len(out) >= most:
                 break
     return tuple(out)
 
