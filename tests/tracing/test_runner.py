@@ -36,7 +36,7 @@ def processes_with(marker: str) -> list[str]:
                     cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            if marker in cmdline:
+            if f" {marker} " in f" {' '.join(cmdline.split())} ":  # whole words: 41.12 is no 41.123
                 found.append(cmdline)
     return found
 
@@ -165,7 +165,7 @@ def test_timeout_kills_the_whole_tree() -> None:
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_to_sysprobe_reaches_the_command(sig: int, code: int, tmp_path: Path) -> None:
-    marker = f"42.{os.getpid()}{sig}"
+    marker = f"42.{os.getpid()}{sig:02d}"
     proc = subprocess.Popen(
         [*SYSPROBE, "trace", "--", "sleep", marker],
         stdout=subprocess.PIPE,
