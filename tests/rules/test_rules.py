@@ -650,6 +650,7 @@ CONNECT6 = (
         # strace writes a set of one as an array: a set of two cannot be in it
         ("rt_sigprocmask(*, [CHLD TERM], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0", False),
         ("rt_sigprocmask(*, ~[KILL], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0", False),
+        ("rt_sigprocmask(*, [CHLD CHLD], ...)", "rt_sigprocmask(SIG_BLOCK, [CHLD], NULL, 8) = 0", True),
         ("rt_sigprocmask(*, ~[KILL], ...)", "rt_sigprocmask(SIG_SETMASK, ~[KILL STOP], NULL, 8) = 0", True),
         # descriptors by number, by -y path (glob), or by name
         ("read(3</etc/*>, ...)", 'read(3</etc/hostname>, "x", 1) = 1', True),

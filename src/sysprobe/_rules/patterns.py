@@ -473,9 +473,11 @@ def _match_array(want: tuple[Node, ...], have: Node, consts: dict[str, int], pos
 
 
 def _match_sigset(want: SigSet, have: Node, consts: dict[str, int], possible: bool) -> bool:
-    """The same complement, and every signal named. (A set of one prints as an array,
-    ``[CHLD]``, in a pattern too: ``_match_array`` compares it; a set of two or more can
-    never be in a set of one.)"""
+    """The same complement, and every signal named. strace prints a set of one as an array
+    (``[CHLD]``): a pattern naming one signal twice (``[CHLD CHLD]``) must match it, or a
+    --forbid of it would pass on the very call it names."""
+    if isinstance(have, tuple) and not want.complement:
+        have = SigSet(have, False)
     return (
         isinstance(have, SigSet)
         and have.complement == want.complement
