@@ -449,3 +449,177 @@ def test_a_race_names_the_first_three_calls_in_flight(tmp_path: Path) -> None:
         ("close", 5),
         ("openat", 6),
     ]
+
+
+def test_a_close_told_late_makes_a_crossing_uncertain(tmp_path: Path) -> None:
+    """A thread's close of a descriptor the table held, in flight across the fork and ended
+    after the child's exec: the copy may have held it or not, so its crossing is uncertain."""
+    log = tmp_path / "race.log"
+    log.write_text(
+        HELD
+        + f"{FORK} <unfinished ...>\n"
+        + "101 close(3</etc/hostname> <unfinished ...>\n"
+        + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+        + '102 execve("/bin/true", ["true"], 0x7ffd /* 1 var */) = 0\n'
+        + "101 <... close resumed>) = 0\n"
+        + "102 +++ exited with 0 +++\n"
+    )
+    assert crossings(sysprobe.parse(log)) == {3: False}
+
+
+# The racing child forks again before the thread's openat ends: the grandchild's table is
+# a copy of the racing copy, so the late change may have reached it as well.
+GRANDCHILD = (
+    START
+    + f"{FORK} <unfinished ...>\n"
+    + '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>\n'
+    + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+    + FORK.replace("100 ", "102 ")
+    + ", child_tidptr=0x7f) = 103\n"
+    + '103 execve("/bin/true", ["true"], 0x7ffd /* 1 var */) = 0\n'
+    + "101 <... openat resumed>) = 3</etc/hostname>\n"
+    + "103 +++ exited with 0 +++\n102 +++ exited with 0 +++\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("before_the_fork", "expected"),
+    [
+        ("", {3: False}),
+        ("102 close_range(3, 4294967295, 0) = 0\n", {}),  # the child closed them: so did the copy
+    ],
+)
+def test_a_late_change_reaches_a_copy_of_the_racing_copy(
+    before_the_fork: str, expected: dict[int, bool], tmp_path: Path
+) -> None:
+    log = tmp_path / "race.log"
+    log.write_text(GRANDCHILD.replace("102 clone(", before_the_fork + "102 clone("))
+    assert crossings(sysprobe.parse(log)) == expected
+
+
+@pytest.mark.parametrize(
+    ("log_text", "used", "expected"),
+    [
+        # the racing openat: the child's copy may not hold fd 3, until the child uses it
+        (IN_FLIGHT, "3</etc/hostname>", {3: True}),
+        # a racing dup2 onto close-on-exec fd 5: in use, fd 5 is there, but which file it is
+        # (the close-on-exec one or the inheritable copy of 3) the use does not say
+        (
+            HELD
+            + f"{FORK} <unfinished ...>\n"
+            + "101 dup2(3</etc/hostname>, 5</etc/passwd> <unfinished ...>\n"
+            + "102 set_robust_list(0x7f, 24) = 0\n"
+            + "101 <... dup2 resumed>) = 5</etc/hostname>\n"
+            + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+            + CHILD,
+            "5</etc/hostname>",
+            {3: True, 5: False},
+        ),
+    ],
+)
+def test_a_descriptor_in_use_is_in_the_racing_copy(
+    log_text: str, used: str, expected: dict[int, bool], tmp_path: Path
+) -> None:
+    log = tmp_path / "race.log"
+    fstat = f"102 fstat({used}, {{st_mode=S_IFREG|0644, st_size=5}}) = 0\n"
+    log.write_text(log_text.replace(CHILD, fstat + CHILD))
+    t = sysprobe.parse(log)
+    assert crossings(t) == expected
+    # a certain crossing carries no race to report; an uncertain one, only the other file
+    races = {leak.fd: leak.descriptor.race for leak in t.leaks(count_passes=True)}
+    assert [(fd, race and [d and d.name for d in race.others]) for fd, race in races.items()] == [
+        (fd, None if certain else ["/etc/passwd"]) for fd, certain in expected.items()
+    ]
+
+
+def test_a_descriptor_in_use_was_not_closed_by_the_race(tmp_path: Path) -> None:
+    """fd 3 opened, closed and opened again while the fork was in flight: the copy may hold
+    either file or nothing. In use in the child, it holds one of the files: it crosses the
+    exec for certain, which file is still open to doubt."""
+    body = "".join(
+        f'101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n'
+        + (f"101 close(3</etc/a{i}>) = 0\n" if i == 0 else "")
+        for i in range(2)
+    )
+    log = tmp_path / "race.log"
+    log.write_text(
+        START
+        + f"{FORK} <unfinished ...>\n"
+        + body
+        + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+        + "102 fstat(3</etc/a1>, {st_mode=S_IFREG|0644, st_size=5}) = 0\n"
+        + CHILD
+    )
+    (leak,) = sysprobe.parse(log).leaks(count_passes=True)
+    assert leak.fd == 3 and leak.certain and leak.descriptor.race is not None
+    others = [d and d.name for d in leak.descriptor.race.others]
+    assert (leak.descriptor.name, others) == ("/etc/a0", ["/etc/a1"])
+
+
+def test_too_many_forks_racing_one_call_are_counted_when_given_up(tmp_path: Path) -> None:
+    """A thread in one long read while its process forks 66 times: each copy waits for the
+    read to end, but one task is watched for at most 64 copies. The two given up are said,
+    and no copy is still followed once the read ended."""
+    from sysprobe._model.races import MAX_WATCHED, log_of
+
+    forks = "".join(
+        f"{FORK}, child_tidptr=0x7f) = {pid}\n{pid} exit_group(0) = ?\n{pid} +++ exited with 0 +++\n"
+        for pid in range(200, 200 + MAX_WATCHED + 2)
+    )
+    log = tmp_path / "race.log"
+    log.write_text(
+        START
+        + "100 brk(NULL) = 0x5600\n"  # an unfiltered log: sysprobe can judge it
+        + "101 read(0, <unfinished ...>\n"
+        + forks
+        + '101 <... read resumed>"", 4096) = 0\n'
+        + "101 +++ exited with 0 +++\n100 +++ exited with 0 +++\n"
+    )
+    t = sysprobe.parse(log)
+    (result,) = t.check(RuleSet(no_fd_leaks=True)).results
+    assert result.passed
+    notes = [e for e in result.evidence if isinstance(e, str) and "racing fork" in e]
+    assert notes == [
+        "note: 2 racing forks stopped being followed for calls still in flight (too many forks raced"
+        " one long call); a descriptor such a call made later is not counted"
+    ]
+    changes = log_of(t.model.tree.tasks[100].table)
+    assert changes is not None and changes.forks == []
+
+
+def long_race(start: str, pair: str, pairs: int) -> str:
+    body = "".join(pair.format(i=i) for i in range(pairs))
+    resumed = "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+    return start + f"{FORK} <unfinished ...>\n" + body + resumed + CHILD
+
+
+OPEN_CLOSE = '101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n101 close(3</etc/a{i}>) = 0\n'
+CLOSE_OPEN = '101 close(3) = 0\n101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n'
+
+
+def test_a_long_race_folds_its_oldest_changes(tmp_path: Path) -> None:
+    """Past RECENT_CHANGES changes during one fork, the oldest are folded into one change
+    per descriptor: it keeps its first and last calls and up to MAX_STATES states between,
+    so the finding still names where the race began, and every file the copy may hold."""
+    from sysprobe._model.races import MAX_STATES, RECENT_CHANGES
+
+    pairs = RECENT_CHANGES // 2 + 3  # six changes past the limit: the oldest six are folded
+    log = tmp_path / "race.log"
+    log.write_text(long_race(START, OPEN_CLOSE, pairs))
+    (leak,) = sysprobe.parse(log).leaks(count_passes=True)
+    race = leak.descriptor.race
+    assert not leak.certain and race is not None and race.what == "created"
+    # the folded change's calls are the first openat (line 4) and the sixth change (line 9)
+    assert [(o.syscall, o.line) for o in race.calls] == [("openat", 4), ("close", 9), ("openat", 10)]
+    # states a0, None, a1, None, a2, None fold to MAX_STATES distinct ones: no file is lost
+    assert MAX_STATES == 4 and leak.descriptor.name == "/etc/a0"
+    assert [d and d.name for d in race.others[:4]] == [None, "/etc/a1", "/etc/a2", "/etc/a3"]
+    assert len(race.others) == pairs  # nothing, and every file but a0
+
+    # fd 3 open before the fork: the folded change starts from it, the file the copy may
+    # still hold (the one that would cross, so the one the finding names)
+    log.write_text(long_race(HELD, CLOSE_OPEN, pairs))
+    leaks = {leak.fd: leak for leak in sysprobe.parse(log).leaks(count_passes=True)}
+    race = leaks[3].descriptor.race
+    assert leaks[3].descriptor.name == "/etc/hostname" and race is not None and race.what == "replaced"
+    assert [d and d.name for d in race.others[:3]] == [None, "/etc/a0", "/etc/a1"]
