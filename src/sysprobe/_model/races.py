@@ -78,9 +78,9 @@ class Change:
 
 
 def fold(old: Change, new: Change) -> Change:
-    """``old`` then ``new`` (same descriptor) as one change over both calls."""
+    """``old`` then ``new`` (same descriptor, one call's change) as one change over both."""
     between = _distinct((*old.between, old.after, *new.between))[:MAX_STATES]
-    calls = old.calls[:1] + new.calls[-1:]
+    calls = old.calls[:1] + new.calls
     start, end = min(old.start, new.start), max(old.end, new.end)
     return Change(old.fd, old.before, new.after, start, end, calls, between)
 
