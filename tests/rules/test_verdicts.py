@@ -18,7 +18,7 @@ from sysprobe._parsing.lineparse import parse_lines
 from sysprobe._pipeline import Analysis
 from sysprobe._report.report import Report
 from sysprobe._rules.coverage import FULL
-from sysprobe._rules.rules import Count, RuleResult, needed_string_limit
+from sysprobe._rules.rules import Count, RuleResult, needed_string_limit, needed_verbose
 from sysprobe._tracing.selection import LOG_HEADER
 from sysprobe.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED
 
@@ -565,6 +565,12 @@ CLOSED = "10 close(3</etc/a>) = 0\n"
         (CROSSED, {"cloexec": ["openat"]}, "fail", EXIT_RULE_FAILED),
         (CLOSED, {"cloexec": ["openat"]}, "fail", EXIT_RULE_FAILED),
         ("", {"cloexec": ["openat"]}, "fail", EXIT_INCOMPLETE),
+        # a B with no A before it in its process stays out of order; one in order may
+        # still be followed by one that is not
+        (CLOSED, {"order": ["read -> close"]}, "fail", EXIT_RULE_FAILED),
+        (CLOSED, {"order": ["openat -> close"]}, "undecided", EXIT_INCOMPLETE),
+        # ... unless a line sysprobe could not read may be the A
+        ("10 what is this\n" + CLOSED, {"order": ["read -> close"]}, "fail", EXIT_INCOMPLETE),
     ],
 )
 def test_what_a_log_cut_short_still_decides(
@@ -584,6 +590,23 @@ def test_the_string_length_a_check_traces() -> None:
     assert needed_string_limit(RuleSet(expect=[f'write(1, "{long}")'], no_fd_leaks=True).build()) > 300
     assert needed_string_limit(RuleSet(expect=["write(1, ...)"], no_fd_leaks=True).build()) == 0
     assert needed_string_limit([]) == 0
+
+
+def test_what_each_rule_asks_strace_to_show() -> None:
+    """-s and -v follow the patterns: an --order rule's two, either side; a rule without a
+    pattern asks for neither."""
+    long = '"' + "a" * 50 + '"'
+    struct = "clone3({exit_signal=SIGCHLD}, ...)"
+    cases: list[tuple[RuleSet, int, bool]] = [
+        (RuleSet(no_fd_leaks=True, expect_exit=0), 0, False),
+        (RuleSet(order=[f"openat(*, {long}) -> close"]), 51, False),
+        (RuleSet(order=[f"close -> openat(*, {long})"]), 51, False),
+        (RuleSet(order=[f"{struct} -> close"]), 0, True),
+        (RuleSet(order=[f"close -> {struct}"]), 0, True),
+    ]
+    for rules, limit, verbose in cases:
+        built = rules.build()
+        assert (needed_string_limit(built), needed_verbose(built)) == (limit, verbose), rules
 
 
 MAY = """\
