@@ -200,8 +200,8 @@ class Rule:
     def settled(self, holes: bool) -> bool:
         """Does the verdict stand whatever the trace misses: events anywhere (``holes``:
         unparsed lines, calls not traced), or only after its end (the run was cut short)?
-        Call after ``result``."""
-        return False
+        Call after ``result``. Each rule answers for itself: no answer is safe for all."""
+        raise NotImplementedError
 
     def result(self) -> RuleResult:
         raise NotImplementedError
