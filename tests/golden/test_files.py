@@ -422,6 +422,13 @@ def test_each_status_of_a_comparison_and_what_it_says(tmp_path: Path) -> None:
     assert result(update=True) == (golden, "updated", flag, None, f"golden trace {golden}: updated")
     golden.write_text("a file sysprobe did not write\n")  # no format line: compared, and differs
     assert result()[1:3] == ("different", flag)
+    # the whole message: the summary, what the plugin kept (a name with a newline stays
+    # on its line), and the diff
+    differs = compare_or_update(golden, text, update=False, update_flag=flag)
+    differs.artifacts = [("this run's trace", tmp_path / "run\n.trace")]
+    lines = differs.message().splitlines()
+    assert lines[:2] == [differs.summary(), f"  this run's trace: {tmp_path}/run\\n.trace"]
+    assert "\n".join(lines[2:]) == differs.diff.rstrip("\n") and differs.diff.startswith("--- ")
 
 
 @pytest.mark.parametrize(("timed_out", "error"), [(False, RunIncomplete), (True, TimedOut)])
