@@ -3,6 +3,7 @@ say what to do."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -523,6 +524,32 @@ def test_a_golden_path_is_checked_before_the_run(tmp_path: Path) -> None:
             golden_module.read(tmp_path / "dir", update=update)
     with pytest.raises(FileError, match=r"^cannot read golden trace "):
         golden_module.read(tmp_path / "dir")  # reading is the default
+
+
+def test_a_golden_in_a_folder_no_one_can_write(tmp_path: Path) -> None:
+    """The kernel refuses new files in /proc/sys to root as well: an update there is
+    refused before the run, naming the folder the missing ones would be made in."""
+    path = Path("/proc/sys/sysprobe-missing/deeper/g.trace")
+    with pytest.raises(FileError) as raised:
+        golden_module.check_path(path, update=True)
+    assert str(raised.value) == f"cannot write golden trace {path}: /proc/sys is not a writable directory"
+    golden_module.check_path(path, update=False)  # only read: a missing golden is no error yet
+
+
+def test_what_an_error_on_a_golden_names() -> None:
+    """The operating system's reason, and the file it names when that is another file
+    (a folder on the way, the temporary copy), printable; a reason without strerror whole."""
+    path = "/g/a.trace"
+    cases = [
+        (OSError(errno.EACCES, "Permission denied", "/g"), "Permission denied (/g)"),
+        (OSError(errno.EACCES, "Permission denied", "/g/\x1b.tmp"), "Permission denied (/g/\\033.tmp)"),
+        (OSError(errno.ENOSPC, "No space left on device", path), "No space left on device"),
+        (OSError(errno.EIO, "Input/output error"), "Input/output error"),
+        (OSError("the disk fell off"), "the disk fell off"),
+    ]
+    for error, why in cases:
+        said = golden_module._file_error(path, error, "read")
+        assert str(said) == f"cannot read golden trace {path}: {why}"
 
 
 @pytest.mark.parametrize(
