@@ -502,17 +502,17 @@ def test_a_late_change_reaches_a_copy_of_the_racing_copy(
     [
         # the racing openat: the child's copy may not hold fd 3, until the child uses it
         (IN_FLIGHT, "3</etc/hostname>", {3: True}),
-        # a racing dup2 onto close-on-exec fd 5: in use, fd 5 is there, but which file it is
-        # (the close-on-exec one or the inheritable copy of 3) the use does not say
+        # a racing fcntl making close-on-exec fd 5 inheritable: in use, fd 5 is there, but
+        # whether the copy has the flag the use does not say (-y names the same file)
         (
             HELD
             + f"{FORK} <unfinished ...>\n"
-            + "101 dup2(3</etc/hostname>, 5</etc/passwd> <unfinished ...>\n"
+            + "101 fcntl(5</etc/passwd>, F_SETFD, 0 <unfinished ...>\n"
             + "102 set_robust_list(0x7f, 24) = 0\n"
-            + "101 <... dup2 resumed>) = 5</etc/hostname>\n"
+            + "101 <... fcntl resumed>) = 0\n"
             + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
             + CHILD,
-            "5</etc/hostname>",
+            "5</etc/passwd>",
             {3: True, 5: False},
         ),
     ],
@@ -525,21 +525,20 @@ def test_a_descriptor_in_use_is_in_the_racing_copy(
     log.write_text(log_text.replace(CHILD, fstat + CHILD))
     t = sysprobe.parse(log)
     assert crossings(t) == expected
-    # a certain crossing carries no race to report; an uncertain one, only the other file
+    # a certain crossing carries no race to report; an uncertain one, only the other state
     races = {leak.fd: leak.descriptor.race for leak in t.leaks(count_passes=True)}
-    assert [(fd, race and [d and d.name for d in race.others]) for fd, race in races.items()] == [
-        (fd, None if certain else ["/etc/passwd"]) for fd, certain in expected.items()
-    ]
+    others = {fd: race and [d and (d.name, d.cloexec) for d in race.others] for fd, race in races.items()}
+    assert others == {fd: None if certain else [("/etc/passwd", True)] for fd, certain in expected.items()}
 
 
 def test_a_descriptor_in_use_was_not_closed_by_the_race(tmp_path: Path) -> None:
-    """fd 3 opened, closed and opened again while the fork was in flight: the copy may hold
-    either file or nothing. In use in the child, it holds one of the files: it crosses the
-    exec for certain, which file is still open to doubt."""
-    body = "".join(
-        f'101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n'
-        + (f"101 close(3</etc/a{i}>) = 0\n" if i == 0 else "")
-        for i in range(2)
+    """fd 3 opened, closed and opened again on one file while the fork was in flight: the
+    copy may hold either open or nothing. In use in the child, it holds one of the opens:
+    it crosses the exec for certain; which open it is, -y (the same name) cannot say."""
+    body = (
+        '101 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>\n'
+        "101 close(3</etc/a>) = 0\n"
+        '101 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>\n'
     )
     log = tmp_path / "race.log"
     log.write_text(
@@ -547,13 +546,14 @@ def test_a_descriptor_in_use_was_not_closed_by_the_race(tmp_path: Path) -> None:
         + f"{FORK} <unfinished ...>\n"
         + body
         + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
-        + "102 fstat(3</etc/a1>, {st_mode=S_IFREG|0644, st_size=5}) = 0\n"
+        + "102 fstat(3</etc/a>, {st_mode=S_IFREG|0644, st_size=5}) = 0\n"
         + CHILD
     )
     (leak,) = sysprobe.parse(log).leaks(count_passes=True)
-    assert leak.fd == 3 and leak.certain and leak.descriptor.race is not None
-    others = [d and d.name for d in leak.descriptor.race.others]
-    assert (leak.descriptor.name, others) == ("/etc/a0", ["/etc/a1"])
+    race = leak.descriptor.race
+    assert leak.fd == 3 and leak.certain and race is not None
+    others = [d and (d.name, d.origin.line) for d in race.others]
+    assert (leak.descriptor.origin.line, others) == (4, [("/etc/a", 6)])
 
 
 def test_too_many_forks_racing_one_call_are_counted_when_given_up(tmp_path: Path) -> None:
@@ -588,33 +588,35 @@ def test_too_many_forks_racing_one_call_are_counted_when_given_up(tmp_path: Path
 
 
 def long_race(start: str, pair: str, pairs: int) -> str:
-    body = "".join(pair.format(i=i) for i in range(pairs))
+    body = "".join(pair.format(i=i, was=f"a{i - 1}" if i else "hostname") for i in range(pairs))
     resumed = "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
     return start + f"{FORK} <unfinished ...>\n" + body + resumed + CHILD
 
 
 OPEN_CLOSE = '101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n101 close(3</etc/a{i}>) = 0\n'
-CLOSE_OPEN = '101 close(3) = 0\n101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n'
+CLOSE_OPEN = '101 close(3</etc/{was}>) = 0\n101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n'
 
 
 def test_a_long_race_folds_its_oldest_changes(tmp_path: Path) -> None:
     """Past RECENT_CHANGES changes during one fork, the oldest are folded into one change
-    per descriptor: it keeps its first and last calls and up to MAX_STATES states between,
-    so the finding still names where the race began, and every file the copy may hold."""
+    per descriptor: it keeps its first and last calls, and the first MAX_STATES of the
+    states it went through (memory stays bounded: later ones of the fold are let go)."""
     from sysprobe._model.races import MAX_STATES, RECENT_CHANGES
 
-    pairs = RECENT_CHANGES // 2 + 3  # six changes past the limit: the oldest six are folded
+    pairs = RECENT_CHANGES // 2 + 5  # ten changes past the limit: the oldest ten are folded
     log = tmp_path / "race.log"
     log.write_text(long_race(START, OPEN_CLOSE, pairs))
     (leak,) = sysprobe.parse(log).leaks(count_passes=True)
     race = leak.descriptor.race
     assert not leak.certain and race is not None and race.what == "created"
-    # the folded change's calls are the first openat (line 4) and the sixth change (line 9)
-    assert [(o.syscall, o.line) for o in race.calls] == [("openat", 4), ("close", 9), ("openat", 10)]
-    # states a0, None, a1, None, a2, None fold to MAX_STATES distinct ones: no file is lost
-    assert MAX_STATES == 4 and leak.descriptor.name == "/etc/a0"
-    assert [d and d.name for d in race.others[:4]] == [None, "/etc/a1", "/etc/a2", "/etc/a3"]
-    assert len(race.others) == pairs  # nothing, and every file but a0
+    # the folded change's calls are the first openat (line 4) and the tenth change (line 13)
+    assert [(o.syscall, o.line) for o in race.calls] == [("openat", 4), ("close", 13), ("openat", 14)]
+    # the fold went through a0, None, a1, None, a2, ... a4, None: it keeps a0, None, a1,
+    # a2 (MAX_STATES) and ends at None; a3 and a4 are let go; a5 on are recent changes
+    assert leak.descriptor.name == "/etc/a0"
+    names = [d and d.name for d in race.others]
+    assert names[: MAX_STATES + 1] == [None, "/etc/a1", "/etc/a2", "/etc/a5", "/etc/a6"]
+    assert len(names) == pairs - 2 and "/etc/a3" not in names and "/etc/a4" not in names
 
     # fd 3 open before the fork: the folded change starts from it, the file the copy may
     # still hold (the one that would cross, so the one the finding names)
