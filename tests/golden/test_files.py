@@ -526,7 +526,7 @@ def test_a_golden_path_is_checked_before_the_run(tmp_path: Path) -> None:
         golden_module.read(tmp_path / "dir")  # reading is the default
 
 
-def test_a_golden_in_a_folder_no_one_can_write(tmp_path: Path) -> None:
+def test_a_golden_in_a_folder_no_one_can_write() -> None:
     """The kernel refuses new files in /proc/sys to root as well: an update there is
     refused before the run, naming the folder the missing ones would be made in."""
     path = Path("/proc/sys/sysprobe-missing/deeper/g.trace")
@@ -550,6 +550,10 @@ def test_what_an_error_on_a_golden_names() -> None:
     for error, why in cases:
         said = golden_module._file_error(path, error, "read")
         assert str(said) == f"cannot read golden trace {path}: {why}"
+    # the plugin and the CLI pass a Path: the same file is still not named twice
+    full = OSError(errno.ENOSPC, "No space left on device", path)
+    said = golden_module._file_error(Path(path), full, "write")
+    assert str(said) == f"cannot write golden trace {path}: No space left on device"
 
 
 @pytest.mark.parametrize(
