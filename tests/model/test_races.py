@@ -130,6 +130,15 @@ IN_FLIGHT = (
     + CHILD
 )
 OPEN = '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3</etc/hostname>\n'
+
+
+def fork_raced_by(body: str, start: str = START, child: str = "") -> str:
+    """A log: ``body`` (another thread's lines) while the fork is in flight, then the
+    clone's result, the child's ``child`` lines, its exec and exit."""
+    resumed = "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
+    return start + f"{FORK} <unfinished ...>\n" + body + resumed + child + CHILD
+
+
 CASES = {
     # the openat ended before the clone began: in the copy
     "before": (START + OPEN + f"{FORK}) = 102\n" + CHILD, {3: True}),
@@ -435,13 +444,7 @@ def test_a_race_names_the_first_three_calls_in_flight(tmp_path: Path) -> None:
         for i in range(5)
     )
     log = tmp_path / "race.log"
-    log.write_text(
-        START
-        + f"{FORK} <unfinished ...>\n"
-        + body
-        + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
-        + CHILD
-    )
+    log.write_text(fork_raced_by(body))
     (leak,) = sysprobe.parse(log).leaks(count_passes=True)
     assert leak.fd == 3 and not leak.certain and leak.descriptor.race is not None
     assert [(o.syscall, o.line) for o in leak.descriptor.race.calls] == [
@@ -541,14 +544,7 @@ def test_a_descriptor_in_use_was_not_closed_by_the_race(tmp_path: Path) -> None:
         '101 openat(AT_FDCWD, "/etc/a", O_RDONLY) = 3</etc/a>\n'
     )
     log = tmp_path / "race.log"
-    log.write_text(
-        START
-        + f"{FORK} <unfinished ...>\n"
-        + body
-        + "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
-        + "102 fstat(3</etc/a>, {st_mode=S_IFREG|0644, st_size=5}) = 0\n"
-        + CHILD
-    )
+    log.write_text(fork_raced_by(body, child="102 fstat(3</etc/a>, {st_mode=S_IFREG|0644, st_size=5}) = 0\n"))
     (leak,) = sysprobe.parse(log).leaks(count_passes=True)
     race = leak.descriptor.race
     assert leak.fd == 3 and leak.certain and race is not None
@@ -589,8 +585,7 @@ def test_too_many_forks_racing_one_call_are_counted_when_given_up(tmp_path: Path
 
 def long_race(start: str, pair: str, pairs: int) -> str:
     body = "".join(pair.format(i=i, was=f"a{i - 1}" if i else "hostname") for i in range(pairs))
-    resumed = "100 <... clone resumed>, child_tidptr=0x7f) = 102\n"
-    return start + f"{FORK} <unfinished ...>\n" + body + resumed + CHILD
+    return fork_raced_by(body, start)
 
 
 OPEN_CLOSE = '101 openat(AT_FDCWD, "/etc/a{i}", O_RDONLY) = 3</etc/a{i}>\n101 close(3</etc/a{i}>) = 0\n'
