@@ -145,6 +145,12 @@ def test_signals_use_the_kernels_real_time_numbering() -> None:
     assert signal_number("SIGIOT") == signal.SIGABRT
 
 
+def test_a_signal_is_named_by_its_architectures_numbers() -> None:
+    """10 is SIGUSR1 on x86_64 and aarch64; mips numbers its signals otherwise (its
+    SIGUSR1 is 16), and sysprobe has no table of them: the number stays a number."""
+    assert [signal_name(10, arch) for arch in ("x86_64", "aarch64", "mips")] == ["SIGUSR1", "SIGUSR1", "10"]
+
+
 @pytest.mark.parametrize(
     ("name", "number"),
     [
