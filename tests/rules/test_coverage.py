@@ -68,3 +68,23 @@ def test_an_undecided_rule_keeps_what_was_seen_and_decides_nothing() -> None:
     silent.undecide("cannot be decided: why")
     assert silent.evidence == ["line 9: close(3) = 0"]  # nothing seen to say
     assert (silent.passed, silent.final) == (False, False)
+
+
+def test_what_each_kind_of_trace_item_holds() -> None:
+    """strace's -e trace= items: none, a /regex (searched, anchors and all), a class with or
+    without its %, net for network, a name; what a rule needs and the trace lacks, with
+    another architecture's name left out (this trace could not hold it) and a name no
+    table knows kept as written."""
+    cases = [
+        ("none", {"openat"}, ["openat"]),
+        ("/^open", {"fsopen", "openat"}, ["fsopen"]),
+        ("%network", {"connect", "openat"}, ["openat"]),
+        ("network", {"connect", "openat"}, ["openat"]),
+        ("%net", {"connect", "openat"}, ["openat"]),
+        ("net", {"connect", "openat"}, ["openat"]),
+        ("openat", {"clone2", "frobnicate", "openat", "read"}, ["frobnicate", "read"]),
+    ]
+    for expression, needs, lacking in cases:
+        assert FULL.but(expression, "the run traced").lacking(needs) == lacking, expression
+    # none is read: no call, said plainly, not an item sysprobe cannot tell
+    assert FULL.but("none", "the run traced").describe() == "the run traced only the calls of -e trace=none"
