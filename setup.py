@@ -12,7 +12,7 @@ from setuptools import setup
 
 COMPILED = [
     # the parser: every line goes through them
-    "events", "argtree", "_parsing/scan", "_parsing/argdecode", "_parsing/lineparse", "_parsing/attribution",
+    "_value", "events", "argtree", "_parsing/scan", "_parsing/argdecode", "_parsing/lineparse", "_parsing/attribution",
     # the model and the rules (the kernel tables are data: compiling them only slows the build)
     "_kernel/effects",
     "_model/query", "_model/records", "_model/tables", "_model/tree", "_model/reorder", "_model/races",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar, Union
+from typing import Any, Final, TypeVar, Union
 
 from mypy_extensions import mypyc_attr
+
+from ._value import Value
 
 
 @mypyc_attr(native_class=False)  # mypyc cannot compile subclasses of int
@@ -36,40 +37,57 @@ class Oct(int):
         return f"Oct(0o{int(self):o})"
 
 
-@dataclass(slots=True, frozen=True)
-class Const:
+class Const(Value):
     """A symbolic name: ``NULL``, ``AT_FDCWD``, ``O_RDONLY``, ``SIGCHLD``."""
 
-    name: str
+    name: Final[str]
+
+    __match_args__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
-@dataclass(slots=True)
-class Str:
+class Str(Value):
     """A quoted string, escapes decoded to bytes; ``truncated`` for strace's ``"..."...``."""
 
     value: bytes
-    truncated: bool = False
+    truncated: bool
+
+    __match_args__ = ("value", "truncated")
+
+    def __init__(self, value: bytes, truncated: bool = False) -> None:
+        self.value = value
+        self.truncated = truncated
 
     @property
     def text(self) -> str:
         return self.value.decode("utf-8", "surrogateescape")
 
 
-@dataclass(slots=True)
-class Flags:
+class Flags(Value):
     """``O_RDONLY|O_CLOEXEC|0x40``."""
 
     items: tuple[Node, ...]
+
+    __match_args__ = ("items",)
+
+    def __init__(self, items: tuple[Node, ...]) -> None:
+        self.items = items
 
     def names(self) -> set[str]:
         return {_flag_name(item) for item in self.items} - {""}
 
 
-@dataclass(slots=True)
-class Struct:
+class Struct(Value):
     """``{st_mode=S_IFREG|0644, st_size=0, ...}``: fields, positional values, ``More``."""
 
     items: tuple[Node, ...]
+
+    __match_args__ = ("items",)
+
+    def __init__(self, items: tuple[Node, ...]) -> None:
+        self.items = items
 
     def get(self, name: str) -> Node | None:
         for item in self.items:
@@ -78,93 +96,143 @@ class Struct:
         return None
 
 
-@dataclass(slots=True)
-class Field:
+class Field(Value):
     """``name=value``, inside a struct or as a top-level argument (``flags=...`` of clone)."""
 
     name: str
     value: Node
 
+    __match_args__ = ("name", "value")
 
-@dataclass(slots=True)
-class Changed:
+    def __init__(self, name: str, value: Node) -> None:
+        self.name = name
+        self.value = value
+
+
+class Changed(Value):
     """``before => after``: a value the kernel changed (``[0] => [3]``)."""
 
     before: Node
     after: Node
 
+    __match_args__ = ("before", "after")
 
-@dataclass(slots=True)
-class Call:
+    def __init__(self, before: Node, after: Node) -> None:
+        self.before = before
+        self.after = after
+
+
+class Call(Value):
     """``htons(80)``, ``makedev(0x1, 0x3)``, ``inet_addr("127.0.0.1")``; name "" for ``(...)``."""
 
     name: str
     args: tuple[Node, ...]
 
+    __match_args__ = ("name", "args")
 
-@dataclass(slots=True)
-class Fd:
+    def __init__(self, name: str, args: tuple[Node, ...]) -> None:
+        self.name = name
+        self.args = args
+
+
+class Fd(Value):
     """A ``-y``/``-yy`` decorated descriptor: ``3</etc/passwd>``, ``4<pipe:[1234]>``."""
 
     fd: int | str
     info: str
-    deleted: bool = False
+    deleted: bool
+
+    __match_args__ = ("fd", "info", "deleted")
+
+    def __init__(self, fd: int | str, info: str, deleted: bool = False) -> None:
+        self.fd = fd
+        self.info = info
+        self.deleted = deleted
 
 
-@dataclass(slots=True)
-class Commented:
+class Commented(Value):
     """A value with a comment: ``0x7ffd... /* 35 vars */``, ``0x80000 /* O_RDONLY|O_CLOEXEC */``."""
 
     value: Node
     comment: str
 
+    __match_args__ = ("value", "comment")
 
-@dataclass(slots=True)
-class Comment:
+    def __init__(self, value: Node, comment: str) -> None:
+        self.value = value
+        self.comment = comment
+
+
+class Comment(Value):
     """A comment standing alone: ``[/* 22 vars */]``."""
 
     text: str
 
+    __match_args__ = ("text",)
 
-@dataclass(slots=True)
-class SigSet:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class SigSet(Value):
     """A signal set: ``[RTMIN RT_1]``, ``~[]`` (``complement``: all but these)."""
 
     items: tuple[Node, ...]
-    complement: bool = False
+    complement: bool
+
+    __match_args__ = ("items", "complement")
+
+    def __init__(self, items: tuple[Node, ...], complement: bool = False) -> None:
+        self.items = items
+        self.complement = complement
 
 
-@dataclass(slots=True, frozen=True)
-class Op:
+class Op(Value):
     """An operator inside an expression: ``&&``, ``==``, ``*``, ``&``."""
 
-    symbol: str
+    symbol: Final[str]
+
+    __match_args__ = ("symbol",)
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
 
 
-@dataclass(slots=True)
-class Expr:
+class Expr(Value):
     """Anything more complex than a flag set: ``WIFEXITED(s) && WEXITSTATUS(s) == 0``."""
 
     items: tuple[Node, ...]
 
+    __match_args__ = ("items",)
 
-@dataclass(slots=True, frozen=True)
-class More:
+    def __init__(self, items: tuple[Node, ...]) -> None:
+        self.items = items
+
+
+class More(Value):
     """strace's ``...``: more was there than it printed."""
 
 
-@dataclass(slots=True)
-class Resuming:
+class Resuming(Value):
     """``<... resuming interrupted read ...>`` (the argument of ``restart_syscall``)."""
 
     call: str
 
+    __match_args__ = ("call",)
 
-@dataclass(slots=True)
-class Raw:
+    def __init__(self, call: str) -> None:
+        self.call = call
+
+
+class Raw(Value):
     """Text the decoder could not read; kept verbatim."""
 
     text: str
+
+    __match_args__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 Node = Union[

@@ -176,7 +176,7 @@ def test_hex_and_octal_remember_their_base() -> None:
 def test_zero_padded_hex_groups(text: str, value: int) -> None:
     (groups,) = decode_args(f"{{sa_family=AF_NETLINK, nl_pid=0, nl_groups={text}}}")[0].items[2:]  # type: ignore[union-attr]
     assert groups == Field("nl_groups", Hex(value))
-    assert type(groups.value) is Hex
+    assert isinstance(groups, Field) and type(groups.value) is Hex
 
 
 def test_short_zero_padded_numbers_stay_octal() -> None:

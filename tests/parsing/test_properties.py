@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sysprobe._parsing.argdecode import _ESCAPE, _unescape_one, decode_args, unescape
 from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._value import Value
 from sysprobe.argtree import (
     MORE,
     Call,
@@ -123,8 +124,8 @@ def same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if hasattr(a, "__dataclass_fields__"):
-        return all(same(getattr(a, f), getattr(b, f)) for f in a.__dataclass_fields__)
+    if isinstance(a, Value):  # a node: its fields, each with its type
+        return all(same(getattr(a, f), getattr(b, f)) for f in a.__match_args__)
     return bool(a == b)
 
 

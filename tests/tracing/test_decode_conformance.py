@@ -111,7 +111,7 @@ def normalized(node: Node | None, ids: dict[int, int]) -> Any:
             return ("Fd", fd, re.sub(r"\[\d+\]", "[N]", node.info), node.deleted)
         if isinstance(node, Str):
             return ("Str", node.value, node.truncated)
-        fields = getattr(node, "__dataclass_fields__", None)
+        fields = getattr(node, "__match_args__", None)  # a node class's fields, in order
         if fields is not None:
             return (type(node).__name__, *(normalized(getattr(node, f), ids) for f in fields))
         return node

@@ -7,17 +7,24 @@ process tree carries one of these records; to learn what sysprobe thinks ``fcntl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
+from .._value import Value
 
-@dataclass(frozen=True)
-class Flag:
+
+class Flag(Value):
     """Close-on-exec is set when argument ``index`` (or its struct ``field``) has ``name``."""
 
-    index: int
-    name: str
-    field: str | None = None
+    index: Final[int]
+    name: Final[str]
+    field: Final[str | None]
+
+    __match_args__ = ("index", "name", "field")
+
+    def __init__(self, index: int, name: str, field: str | None = None) -> None:
+        self.index = index
+        self.name = name
+        self.field = field
 
 
 ALWAYS: Final = "always"  # the kernel always sets close-on-exec (pidfd_open, io_uring_setup)
@@ -25,99 +32,146 @@ NEVER: Final = "never"  # the call has no way to ask for it (pipe, dup, accept)
 CloexecWhen = Flag | str  # how a new descriptor gets close-on-exec
 
 
-@dataclass(frozen=True)
-class Creates:
+class Creates(Value):
     """Returns a new descriptor."""
 
-    cloexec: CloexecWhen
-    kind: str  # what it is when -y does not say
-    path_arg: int | None = None  # the argument naming the file, for reports
-    only_if_minus_one: int | None = None  # signalfd(-1, ...) creates; signalfd(fd, ...) changes fd
-    only_commands: tuple[int, frozenset[str]] | None = None  # bpf: the commands that return an fd
+    cloexec: Final[CloexecWhen]
+    kind: Final[str]  # what it is when -y does not say
+    path_arg: Final[int | None]  # the argument naming the file, for reports
+    only_if_minus_one: Final[int | None]  # signalfd(-1, ...) creates; signalfd(fd, ...) changes fd
+    only_commands: Final[tuple[int, frozenset[str]] | None]  # bpf: the commands that return an fd
+
+    __match_args__ = ("cloexec", "kind", "path_arg", "only_if_minus_one", "only_commands")
+
+    def __init__(
+        self,
+        cloexec: CloexecWhen,
+        kind: str,
+        path_arg: int | None = None,
+        only_if_minus_one: int | None = None,
+        only_commands: tuple[int, frozenset[str]] | None = None,
+    ) -> None:
+        self.cloexec = cloexec
+        self.kind = kind
+        self.path_arg = path_arg
+        self.only_if_minus_one = only_if_minus_one
+        self.only_commands = only_commands
 
 
-@dataclass(frozen=True)
-class CreatesPair:
+class CreatesPair(Value):
     """Writes two new descriptors into an array argument (pipe, socketpair)."""
 
-    array_arg: int
-    cloexec: CloexecWhen
-    kind: str
+    array_arg: Final[int]
+    cloexec: Final[CloexecWhen]
+    kind: Final[str]
+
+    __match_args__ = ("array_arg", "cloexec", "kind")
+
+    def __init__(self, array_arg: int, cloexec: CloexecWhen, kind: str) -> None:
+        self.array_arg = array_arg
+        self.cloexec = cloexec
+        self.kind = kind
 
 
-@dataclass(frozen=True)
-class Duplicates:
+class Duplicates(Value):
     """dup-like: the new descriptor refers to the old one's file; close-on-exec per ``cloexec``.
 
     ``new_arg`` None: the result is the new descriptor (dup); else that argument is (dup2/3),
     and a descriptor open there is closed first.
     """
 
-    old_arg: int
-    new_arg: int | None
-    cloexec: CloexecWhen
+    old_arg: Final[int]
+    new_arg: Final[int | None]
+    cloexec: Final[CloexecWhen]
+
+    __match_args__ = ("old_arg", "new_arg", "cloexec")
+
+    def __init__(self, old_arg: int, new_arg: int | None, cloexec: CloexecWhen) -> None:
+        self.old_arg = old_arg
+        self.new_arg = new_arg
+        self.cloexec = cloexec
 
 
-@dataclass(frozen=True)
-class Fcntl:
+class Fcntl(Value):
     """F_SETFD sets or clears close-on-exec by its value; F_DUPFD[_CLOEXEC] duplicate."""
 
 
-@dataclass(frozen=True)
-class Ioctl:
+class Ioctl(Value):
     """FIOCLEX sets close-on-exec, FIONCLEX clears it; other requests are ignored."""
 
 
-@dataclass(frozen=True)
-class Closes:
+class Closes(Value):
     """close(fd). Linux frees the descriptor even when close fails with EINTR or EIO."""
 
 
-@dataclass(frozen=True)
-class ClosesRange:
+class ClosesRange(Value):
     """close_range(first, last, flags): closes, or with CLOSE_RANGE_CLOEXEC marks; with
     CLOSE_RANGE_UNSHARE the table is unshared first."""
 
 
-@dataclass(frozen=True)
-class Receives:
+class Receives(Value):
     """recvmsg/recvmmsg: descriptors arrive in SCM_RIGHTS; MSG_CMSG_CLOEXEC in ``flags_arg``."""
 
-    message_arg: int
-    flags_arg: int
-    vector: bool  # recvmmsg: an array of {msg_hdr=..., msg_len=...}
+    message_arg: Final[int]
+    flags_arg: Final[int]
+    vector: Final[bool]  # recvmmsg: an array of {msg_hdr=..., msg_len=...}
+
+    __match_args__ = ("message_arg", "flags_arg", "vector")
+
+    def __init__(self, message_arg: int, flags_arg: int, vector: bool) -> None:
+        self.message_arg = message_arg
+        self.flags_arg = flags_arg
+        self.vector = vector
 
 
-@dataclass(frozen=True)
-class Sends:
+class Sends(Value):
     """sendmsg/sendmmsg: descriptors leave in SCM_RIGHTS (recorded for reports)."""
 
-    message_arg: int
-    vector: bool
+    message_arg: Final[int]
+    vector: Final[bool]
+
+    __match_args__ = ("message_arg", "vector")
+
+    def __init__(self, message_arg: int, vector: bool) -> None:
+        self.message_arg = message_arg
+        self.vector = vector
 
 
-@dataclass(frozen=True)
-class Execs:
+class Execs(Value):
     """On success, the program named by ``path_arg`` replaces the process: descriptors
     without close-on-exec cross into it, the others are closed."""
 
-    path_arg: int
+    path_arg: Final[int]
+
+    __match_args__ = ("path_arg",)
+
+    def __init__(self, path_arg: int) -> None:
+        self.path_arg = path_arg
 
 
-@dataclass(frozen=True)
-class Forks:
+class Forks(Value):
     """A new task; ``flags`` says where clone's flags are (None: fork/vfork)."""
 
-    flags: str | None  # "arg": the flags= argument (clone); "struct": clone3's {flags=...}
-    vfork: bool = False
+    flags: Final[str | None]  # "arg": the flags= argument (clone); "struct": clone3's {flags=...}
+    vfork: Final[bool]
+
+    __match_args__ = ("flags", "vfork")
+
+    def __init__(self, flags: str | None, vfork: bool = False) -> None:
+        self.flags = flags
+        self.vfork = vfork
 
 
-@dataclass(frozen=True)
-class Unshares:
+class Unshares(Value):
     """unshare(CLONE_FILES) gives the task its own copy of the table; unshare or setns
     with CLONE_NEWPID puts the children it makes next in another pid namespace."""
 
-    flags_at: int = 0  # the argument holding the CLONE_* flags (setns: its second)
+    flags_at: Final[int]  # the argument holding the CLONE_* flags (setns: its second)
+
+    __match_args__ = ("flags_at",)
+
+    def __init__(self, flags_at: int = 0) -> None:
+        self.flags_at = flags_at
 
 
 Effect = (

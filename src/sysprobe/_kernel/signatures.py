@@ -10,21 +10,37 @@ the ptrace backend prints as plain numbers where strace would print more.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
+from .._value import Value
 
-@dataclass(frozen=True, slots=True)
-class Arg:
+
+class Arg(Value):
     """One argument: its ``kind`` (below), the constants ``group`` it is named from, the
     argument it depends on (``ref``: a length, an address family, a command, the flags
     that say whether it is there at all)."""
 
-    kind: str
-    group: str | None = None
-    ref: int | None = None
-    undecoded: bool = False
-    only_with: str | None = None  # printed only when argument ``ref`` has this flag
+    kind: Final[str]
+    group: Final[str | None]
+    ref: Final[int | None]
+    undecoded: Final[bool]
+    only_with: Final[str | None]  # printed only when argument ``ref`` has this flag
+
+    __match_args__ = ("kind", "group", "ref", "undecoded", "only_with")
+
+    def __init__(
+        self,
+        kind: str,
+        group: str | None = None,
+        ref: int | None = None,
+        undecoded: bool = False,
+        only_with: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.group = group
+        self.ref = ref
+        self.undecoded = undecoded
+        self.only_with = only_with
 
 
 def only_with(flag: str, flags_arg: int, arg: Arg) -> Arg:

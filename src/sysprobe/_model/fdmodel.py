@@ -30,7 +30,6 @@ Three modes, for three kinds of use:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 from .._kernel.constants import constants, host_arch
 from .._kernel.effects import Execs, Forks, Unshares
@@ -395,7 +394,7 @@ class FdModel:
         for fd, d in list(table.fds.items()):
             if d.race is not None:  # what survived the exec: what was without close-on-exec
                 kept = tuple(None if o is None or o.cloexec else o for o in d.race.others)
-                race = replace(d.race, others=kept) if any(o is None for o in kept) else None
+                race = d.race.holding(kept) if any(o is None for o in kept) else None
                 table.put(fd, d.with_race(race))
 
     def _late_crossing(self, record: ExecRecord, d: Descriptor) -> None:

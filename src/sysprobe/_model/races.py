@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 
 from ..events import Event, Syscall
 from .records import Descriptor, ExecRecord, ForkRecord, Origin, Race
@@ -465,4 +464,4 @@ def proven_present(d: Descriptor) -> Descriptor:
     if d.race is None:
         return d
     present = tuple(o for o in d.race.others if o is not None)
-    return d.with_race(replace(d.race, others=present) if present else None)
+    return d.with_race(d.race.holding(present) if present else None)

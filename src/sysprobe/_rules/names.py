@@ -19,12 +19,13 @@ from __future__ import annotations
 import difflib
 import errno
 import re
-from dataclasses import dataclass
 from functools import cache
+from typing import Final
 
 from .._kernel.constants import ARCHES, constants
 from .._kernel.signals import signal_number
 from .._kernel.syscalls import GLIBC_X86_64, TABLE, facts, is_syscall, libc_calls, variants
+from .._value import Value
 from ..argtree import Call, Changed, Commented, Const, Expr, Fd, Field, Flags, Node, SigSet, Struct
 
 # strace's name for a syscall number it cannot name (x86_64's 335 is "syscall_0x14f")
@@ -41,16 +42,29 @@ class UnknownName(ValueError):
         self.closest = closest  # the likeliest name meant
 
 
-@dataclass(frozen=True)
-class Meaning:
+class Meaning(Value):
     """What a syscall name in a pattern matches."""
 
-    names: frozenset[str]  # the calls (ABI variants included)
+    names: Final[frozenset[str]]  # the calls (ABI variants included)
     # the calls glibc makes for it with a directory descriptor first: the pattern's
     # arguments start at their second (open(path, flags) is openat(AT_FDCWD, path, flags))
-    shifted: frozenset[str] = frozenset()
-    note: str | None = None  # what the report says about the name's meaning
-    unseen: str | None = None  # why a trace cannot show every call of it (the vDSO)
+    shifted: Final[frozenset[str]]
+    note: Final[str | None]  # what the report says about the name's meaning
+    unseen: Final[str | None]  # why a trace cannot show every call of it (the vDSO)
+
+    __match_args__ = ("names", "shifted", "note", "unseen")
+
+    def __init__(
+        self,
+        names: frozenset[str],
+        shifted: frozenset[str] = frozenset(),
+        note: str | None = None,
+        unseen: str | None = None,
+    ) -> None:
+        self.names = names
+        self.shifted = shifted
+        self.note = note
+        self.unseen = unseen
 
 
 def syscall_meaning(word: str, with_args: bool) -> Meaning:

@@ -23,13 +23,13 @@ import fnmatch
 import operator
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Final
 
 from .._kernel.syscalls import variants
 from .._model.query import has_flag, int_of, is_value
 from .._parsing.argdecode import decode_args_strict
 from .._parsing.scan import close_bracket, number
+from .._value import Value
 from ..argtree import (
     Call,
     Changed,
@@ -85,11 +85,17 @@ _ANY = Op("*")
 EXAMPLE = 'openat(*, "/etc/*", O_RDONLY|O_CLOEXEC) = 3'
 
 
-@dataclass(frozen=True)
-class ResultCondition:
-    op: str
-    value: int | None  # None: "= ?" (no result: the task ended inside the call)
-    errno: str | None
+class ResultCondition(Value):
+    op: Final[str]
+    value: Final[int | None]  # None: "= ?" (no result: the task ended inside the call)
+    errno: Final[str | None]
+
+    __match_args__ = ("op", "value", "errno")
+
+    def __init__(self, op: str, value: int | None, errno: str | None) -> None:
+        self.op = op
+        self.value = value
+        self.errno = errno
 
     def holds(self, ev: Syscall) -> bool:
         if self.errno is not None and ev.errno != self.errno:
@@ -103,18 +109,37 @@ class ResultCondition:
         return f"{self.op} {value}" + (f" {self.errno}" if self.errno else "")
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(Value):
     """A parsed pattern. ``notes``: what the report says about what its names match (a
     glibc wrapper's calls); ``unseen``: why a trace cannot show every call it names."""
 
-    text: str
-    names: frozenset[str] | None  # None: any syscall
-    args: tuple[Node, ...] | None  # None: any arguments
-    result: ResultCondition | None
-    shifted: frozenset[str] = frozenset()  # calls whose arguments the pattern's start at the 2nd
-    notes: tuple[str, ...] = ()
-    unseen: tuple[str, ...] = ()
+    text: Final[str]
+    names: Final[frozenset[str] | None]  # None: any syscall
+    args: Final[tuple[Node, ...] | None]  # None: any arguments
+    result: Final[ResultCondition | None]
+    shifted: Final[frozenset[str]]  # calls whose arguments the pattern's start at the 2nd
+    notes: Final[tuple[str, ...]]
+    unseen: Final[tuple[str, ...]]
+
+    __match_args__ = ("text", "names", "args", "result", "shifted", "notes", "unseen")
+
+    def __init__(
+        self,
+        text: str,
+        names: frozenset[str] | None,
+        args: tuple[Node, ...] | None,
+        result: ResultCondition | None,
+        shifted: frozenset[str] = frozenset(),
+        notes: tuple[str, ...] = (),
+        unseen: tuple[str, ...] = (),
+    ) -> None:
+        self.text = text
+        self.names = names
+        self.args = args
+        self.result = result
+        self.shifted = shifted
+        self.notes = notes
+        self.unseen = unseen
 
     def matches(self, ev: Syscall, consts: dict[str, int]) -> bool:
         if self.names is not None and ev.name not in self.names:

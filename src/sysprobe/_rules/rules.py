@@ -14,14 +14,14 @@ import re
 import shlex
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from .._kernel.syscalls import EXECS, TRACKED
 from .._model.fdmodel import FdModel
 from .._model.records import Descriptor, ExecRecord, FlagChange, ForkRecord, Origin
 from .._report.output import plural
+from .._value import Value
 from ..errors import RuleSyntaxError
 from ..events import Event, Exit, Killed, Syscall
 from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern, pattern_error
@@ -42,14 +42,21 @@ def call_text(ev: Syscall) -> str:
     return f"{ev.name}({ev.args_text}){result}"
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(Value):
     """A line of the trace that supports a verdict."""
 
-    where: str  # "line 12", "line 12+15" (a split call), "trace.123:4"
-    pid: int | None
-    text: str
-    note: str | None = None
+    where: Final[str]  # "line 12", "line 12+15" (a split call), "trace.123:4"
+    pid: Final[int | None]
+    text: Final[str]
+    note: Final[str | None]
+
+    __match_args__ = ("where", "pid", "text", "note")
+
+    def __init__(self, where: str, pid: int | None, text: str, note: str | None = None) -> None:
+        self.where = where
+        self.pid = pid
+        self.text = text
+        self.note = note
 
     @classmethod
     def of(cls, ev: Syscall, note: str | None = None) -> Evidence:
@@ -63,8 +70,7 @@ class Evidence:
         return f"{self.where}{pid}: {text}" + (f"   ({self.note})" if self.note else "")
 
 
-@dataclass
-class RuleResult:
+class RuleResult(Value):
     """A rule's verdict: ``passed``, or failed; or ``undecided`` (a sentence: the trace
     does not hold what the rule needs — calls not traced, calls the kernel never sees —
     then ``passed`` is False too). ``final``: the verdict stands whatever the trace misses
@@ -73,12 +79,34 @@ class RuleResult:
     rule: str  # as written on the command line: "--expect sendfile"
     passed: bool
     summary: str
-    evidence: list[Evidence | str] = field(default_factory=list)
+    evidence: list[Evidence | str]
     # --no-fd-leaks: the leaks and the deliberate passes shown (None for other rules)
-    leaks: list[Leak] | None = None
-    passes: list[Leak] | None = None
-    undecided: str | None = None
-    final: bool = True
+    leaks: list[Leak] | None
+    passes: list[Leak] | None
+    undecided: str | None
+    final: bool
+
+    __match_args__ = ("rule", "passed", "summary", "evidence", "leaks", "passes", "undecided", "final")
+
+    def __init__(
+        self,
+        rule: str,
+        passed: bool,
+        summary: str,
+        evidence: list[Evidence | str] | None = None,
+        leaks: list[Leak] | None = None,
+        passes: list[Leak] | None = None,
+        undecided: str | None = None,
+        final: bool = True,
+    ) -> None:
+        self.rule = rule
+        self.passed = passed
+        self.summary = summary
+        self.evidence = [] if evidence is None else evidence
+        self.leaks = leaks
+        self.passes = passes
+        self.undecided = undecided
+        self.final = final
 
     @property
     def verdict(self) -> str:
@@ -503,15 +531,21 @@ class Order(Rule):
         return self.maybe.undecide(result) if self.maybe.count else result
 
 
-@dataclass(frozen=True)
-class Leak:
+class Leak(Value):
     """A descriptor that crossed an execve without close-on-exec — or may have
     (``certain`` False: another thread's call raced the fork that copied it) — or that
     the exec'ing process passed on purpose (``deliberate``)."""
 
-    descriptor: Descriptor
-    exec: ExecRecord
-    deliberate: bool = False
+    descriptor: Final[Descriptor]
+    exec: Final[ExecRecord]
+    deliberate: Final[bool]
+
+    __match_args__ = ("descriptor", "exec", "deliberate")
+
+    def __init__(self, descriptor: Descriptor, exec: ExecRecord, deliberate: bool = False) -> None:
+        self.descriptor = descriptor
+        self.exec = exec
+        self.deliberate = deliberate
 
     @property
     def fd(self) -> int:
@@ -597,13 +631,19 @@ def _origin_json(o: Origin) -> dict[str, Any]:
 _ALLOW = re.compile(r"(?:(?P<program>.+):)?(?P<first>\d+)(?:-(?P<last>\d+))?$", re.S)
 
 
-@dataclass(frozen=True)
-class AllowFd:
+class AllowFd(Value):
     """``--allow-fd``: descriptor numbers allowed to cross, into every program or one."""
 
-    first: int
-    last: int
-    program: str | None = None  # a path, a file name or a glob (fnmatch) of either
+    first: Final[int]
+    last: Final[int]
+    program: Final[str | None]  # a path, a file name or a glob (fnmatch) of either
+
+    __match_args__ = ("first", "last", "program")
+
+    def __init__(self, first: int, last: int, program: str | None = None) -> None:
+        self.first = first
+        self.last = last
+        self.program = program
 
     @classmethod
     def parse(cls, spec: int | str | AllowFd) -> AllowFd:
@@ -974,21 +1014,54 @@ class ExpectExit(Rule):
         return RuleResult(self.label, False, f"exit status {got}, not {self.code}")
 
 
-@dataclass
-class RuleSet:
+class RuleSet(Value):
     """Rules as the CLI spells them; every field is optional. ``allow_fds``: numbers,
     ``"N-M"`` ranges, ``"PROGRAM:N"`` for one program (``AllowFd.parse``);
     ``count_passes``: with ``no_fd_leaks``, descriptors passed on purpose count as leaks."""
 
-    expect: Sequence[str] = ()
-    forbid: Sequence[str] = ()
-    expect_count: Sequence[str] = ()
-    order: Sequence[str] = ()
-    cloexec: Sequence[str] = ()
-    no_fd_leaks: bool = False
-    allow_fds: Iterable[int | str] = ()
-    expect_exit: int | None = None
-    count_passes: bool = False
+    expect: Sequence[str]
+    forbid: Sequence[str]
+    expect_count: Sequence[str]
+    order: Sequence[str]
+    cloexec: Sequence[str]
+    no_fd_leaks: bool
+    allow_fds: Iterable[int | str]
+    expect_exit: int | None
+    count_passes: bool
+
+    __match_args__ = (
+        "expect",
+        "forbid",
+        "expect_count",
+        "order",
+        "cloexec",
+        "no_fd_leaks",
+        "allow_fds",
+        "expect_exit",
+        "count_passes",
+    )
+
+    def __init__(
+        self,
+        expect: Sequence[str] = (),
+        forbid: Sequence[str] = (),
+        expect_count: Sequence[str] = (),
+        order: Sequence[str] = (),
+        cloexec: Sequence[str] = (),
+        no_fd_leaks: bool = False,
+        allow_fds: Iterable[int | str] = (),
+        expect_exit: int | None = None,
+        count_passes: bool = False,
+    ) -> None:
+        self.expect = expect
+        self.forbid = forbid
+        self.expect_count = expect_count
+        self.order = order
+        self.cloexec = cloexec
+        self.no_fd_leaks = no_fd_leaks
+        self.allow_fds = allow_fds
+        self.expect_exit = expect_exit
+        self.count_passes = count_passes
 
     def build(self) -> list[Rule]:
         """Parse every rule (RuleSyntaxError on the first that does not parse)."""

@@ -1,0 +1,40 @@
+"""Value classes that cost nothing at import: equality, hashing and repr by field.
+
+``@dataclass`` builds each class's methods when its module is imported: on Python 3.11
+it compiles every generated ``__init__``, ``__eq__``, ``__repr__``, ``__hash__`` (and a
+frozen class's ``__setattr__``, ``__delattr__``) from source with ``exec``, in the
+mypyc-compiled modules too. That was 0.6–0.8 ms a class, and the 58 classes a check
+imports made a third of its start-up (BENCHMARKS.md, issue 16). A ``Value`` writes its
+own ``__init__`` (compiled, where its module is) and names its fields, in order, in
+``__match_args__``; the rest is here. Attributes declared ``Final`` are read-only in the
+compiled modules (``AttributeError``), as a frozen dataclass's are.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from mypy_extensions import mypyc_attr
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Value:
+    """Equal to another of its own class with equal fields; hashed and shown by its fields
+    (a class with a list or set field is unhashable, as a mutable dataclass is)."""
+
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple([getattr(self, name) for name in self.__match_args__])
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self) or not isinstance(other, Value):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        return f"{type(self).__qualname__}({shown})"

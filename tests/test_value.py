@@ -1,0 +1,82 @@
+"""``_value.Value``: the records and argument trees keep what they had as dataclasses —
+equality and hashing by field within one class, a repr by field, ``match`` by position,
+read-only fields where frozen — without dataclasses' cost at import."""
+
+from __future__ import annotations
+
+import pytest
+
+from sysprobe import argtree
+from sysprobe._kernel.effects import Closes, Creates, Fcntl, Flag
+from sysprobe._model import records
+from sysprobe._model.records import Descriptor, Origin, Process, Race
+from sysprobe._rules.rules import RuleResult
+from sysprobe._value import Value
+from sysprobe.argtree import Const, Fd, Field, Op, Str, Struct
+
+ORIGIN = Origin("openat", 7, 12)
+
+
+def test_equal_by_every_field_within_one_class() -> None:
+    assert Const("NULL") == Const("NULL")
+    assert Const("NULL") != Const("AT_FDCWD")
+    assert Const("*") != Op("*")  # the same fields, another class
+    assert Str(b"x") == Str(b"x", truncated=False) != Str(b"x", truncated=True)
+    assert Struct((Field("a", 1),)) == Struct((Field("a", 1),)) != Struct((Field("a", 2),))
+    assert Fcntl() == Fcntl() != Closes()  # no fields: the class decides
+    assert Const("NULL") != "NULL"
+    assert Const("NULL").__eq__("NULL") is NotImplemented  # the other side may know better
+
+
+def test_hashed_by_its_fields() -> None:
+    assert len({Const("NULL"), Const("NULL"), Const("AT_FDCWD")}) == 2
+    assert hash(Creates(Flag(1, "O_CLOEXEC"), "file")) == hash(Creates(Flag(1, "O_CLOEXEC"), "file"))
+    with pytest.raises(TypeError, match="unhashable"):  # a record holding a list
+        hash(Process(5, None, None, 1))
+
+
+def test_shown_by_its_fields_in_order() -> None:
+    assert repr(Fd(3, "/etc/passwd")) == "Fd(fd=3, info='/etc/passwd', deleted=False)"
+    assert repr(Origin("openat", 7, 12)) == (
+        "Origin(syscall='openat', pid=7, line=12, file=None, detail=None)"
+    )
+    assert repr(argtree.More()) == "More()"
+
+
+def test_matched_by_position() -> None:
+    match Fd(3, "/etc/passwd"):
+        case Fd(number, info):
+            assert (number, info) == (3, "/etc/passwd")
+        case _:
+            pytest.fail("no match")
+
+
+def test_every_field_is_an_argument_of_its_init() -> None:
+    """``__match_args__`` names the fields: what equality, hash and repr compare and show.
+    A field missing from it would be left out of all three."""
+    d = Descriptor(5, "file", "/tmp/x", False, ORIGIN, race=None)
+    for value in (d, RuleResult("--expect x", True, "ok"), Race(ORIGIN, (ORIGIN,), (None, d), "closed")):
+        names = type(value).__match_args__
+        assert type(value)(**{name: getattr(value, name) for name in names}) == value
+
+
+def test_a_changed_race_keeps_the_rest() -> None:
+    d = Descriptor(5, "file", "/tmp/x", False, ORIGIN)
+    race = Race(ORIGIN, (ORIGIN,), (None, d), "closed")
+    assert race.holding((d,)) == Race(ORIGIN, (ORIGIN,), (d,), "closed")
+
+
+def test_a_frozen_record_cannot_change() -> None:
+    d = Descriptor(5, "file", "/tmp/x", False, ORIGIN)
+    if not records.__file__.endswith(".so"):
+        pytest.skip("interpreted (SYSPROBE_PURE=1): only mypy holds Final fields there")
+    with pytest.raises(AttributeError):
+        d.cloexec = True  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        Const("NULL").name = "AT_FDCWD"  # type: ignore[misc]
+    assert d.cloexec is False
+
+
+def test_value_is_the_base_of_every_record() -> None:
+    for cls in (Descriptor, Origin, Race, Process, RuleResult, Creates, Const, Str):
+        assert issubclass(cls, Value)
