@@ -11,6 +11,7 @@ from sysprobe._kernel.effects import Closes, Creates, Fcntl, Flag
 from sysprobe._model import records
 from sysprobe._model.records import Descriptor, Origin, Process, Race
 from sysprobe._rules.rules import RuleResult
+from sysprobe._tracing.strace.backend import StraceOptions
 from sysprobe._value import Value
 from sysprobe.argtree import Const, Fd, Field, Op, Str, Struct
 
@@ -80,3 +81,14 @@ def test_a_frozen_record_cannot_change() -> None:
 def test_value_is_the_base_of_every_record() -> None:
     for cls in (Descriptor, Origin, Race, Process, RuleResult, Creates, Const, Str):
         assert issubclass(cls, Value)
+
+
+def test_a_copy_with_changes_keeps_its_class_and_the_rest() -> None:
+    options = StraceOptions(strace="/usr/bin/strace", timeout=5.0)
+    changed = options.replace(verbose=True)
+    assert type(changed) is StraceOptions
+    assert (changed.verbose, changed.strace, changed.timeout) == (True, "/usr/bin/strace", 5.0)
+    assert changed == StraceOptions(strace="/usr/bin/strace", timeout=5.0, verbose=True)
+    assert options.verbose is False  # the original is as it was
+    with pytest.raises(TypeError, match="has no field verbos"):
+        options.replace(verbos=True)

@@ -19,7 +19,6 @@ import os
 import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +33,7 @@ from ._report.report import Report
 from ._rules.coverage import FULL, Coverage, undecided_because
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_string_limit, needed_syscalls, needed_verbose
 from ._tracing.selection import LOG_HEADER, trace_expression
+from ._value import Value
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Message, Syscall, Text, Unparsed
 
@@ -83,16 +83,32 @@ class Source(Protocol):
     def events(self, on_idle: Callable[[], None] | None = None) -> Iterator[Event]: ...
 
 
-@dataclass
-class Command:
+class Command(Value):
     """A command to run under a tracer (``command()`` builds one)."""
 
     argv: list[str]
     options: RunOptions
-    backend: str | None = None  # strace, ptrace, auto; None: $SYSPROBE_BACKEND, else auto
-    arch: str | None = None
-    syscalls: str | None = None  # the -e trace= set as the user named it (goldens say so)
-    outcome: RunOutcome | None = field(default=None, init=False)
+    backend: str | None  # strace, ptrace, auto; None: $SYSPROBE_BACKEND, else auto
+    arch: str | None
+    syscalls: str | None  # the -e trace= set as the user named it (goldens say so)
+    outcome: RunOutcome | None  # how the run went, once it has ended (not a field: a copy has none)
+
+    __match_args__ = ("argv", "options", "backend", "arch", "syscalls")
+
+    def __init__(
+        self,
+        argv: list[str],
+        options: RunOptions,
+        backend: str | None = None,
+        arch: str | None = None,
+        syscalls: str | None = None,
+    ) -> None:
+        self.argv = argv
+        self.options = options
+        self.backend = backend
+        self.arch = arch
+        self.syscalls = syscalls
+        self.outcome = None
 
     @property
     def title(self) -> str:
@@ -108,14 +124,27 @@ class Command:
             self.outcome = run.outcome
 
 
-@dataclass
-class Logs:
+class Logs(Value):
     """strace logs to read (``-`` is stdin; per-pid ``-ff`` files are merged)."""
 
     paths: list[str]
-    arch: str | None = None
-    syscalls: str | None = None
-    outcome: RunOutcome | None = None  # a log has no run
+    arch: str | None
+    syscalls: str | None
+    outcome: RunOutcome | None  # a log has no run
+
+    __match_args__ = ("paths", "arch", "syscalls", "outcome")
+
+    def __init__(
+        self,
+        paths: list[str],
+        arch: str | None = None,
+        syscalls: str | None = None,
+        outcome: RunOutcome | None = None,
+    ) -> None:
+        self.paths = paths
+        self.arch = arch
+        self.syscalls = syscalls
+        self.outcome = outcome
 
     @property
     def title(self) -> str:
@@ -517,8 +546,7 @@ def _tell(rules: list[Rule], note: Note) -> None:
 # ---- what the front ends call ----
 
 
-@dataclass
-class Recording:
+class Recording(Value):
     """A source read once, for presenting: its summary, or a Trace of it."""
 
     title: str
@@ -526,6 +554,22 @@ class Recording:
     outcome: RunOutcome | None
     arch: str | None
     syscalls: str | None  # the -e trace= set it was made with, if the user named one
+
+    __match_args__ = ("title", "analysis", "outcome", "arch", "syscalls")
+
+    def __init__(
+        self,
+        title: str,
+        analysis: Analysis,
+        outcome: RunOutcome | None,
+        arch: str | None,
+        syscalls: str | None,
+    ) -> None:
+        self.title = title
+        self.analysis = analysis
+        self.outcome = outcome
+        self.arch = arch
+        self.syscalls = syscalls
 
     def summary_lines(self) -> list[StyledLine]:
         assert self.analysis.summary is not None
@@ -605,7 +649,7 @@ def check(
     if not built:
         raise UsageError("no rules given (try --expect PATTERN, --forbid PATTERN or --no-fd-leaks)")
     if isinstance(source, Command):
-        source = replace(source, options=_options_for(built, source.options, full))
+        source = source.replace(options=_options_for(built, source.options, full))
     analysis = Analysis(built, arch=source.arch, coverage=coverage_of(source))
     for event in source.events(on_idle):
         analysis.feed(event)
@@ -619,14 +663,14 @@ def _options_for(rules: Sequence[Rule], options: RunOptions, full: bool) -> RunO
     strings long enough for the ones their patterns compare, and structs and arrays whole
     when their patterns look inside them."""
     if not full:
-        options = replace(options, syscalls=needed_syscalls(rules))
+        options = options.replace(syscalls=needed_syscalls(rules))
     from ._tracing.base import DEFAULT_STRING_LIMIT
 
     wanted = needed_string_limit(rules)
     if wanted > (options.string_limit or DEFAULT_STRING_LIMIT):
-        options = replace(options, string_limit=wanted)
+        options = options.replace(string_limit=wanted)
     if needed_verbose(rules):
-        options = replace(options, verbose=True)
+        options = options.replace(verbose=True)
     return options
 
 

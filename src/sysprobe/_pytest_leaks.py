@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -308,7 +308,7 @@ def _hunt(config: pytest.Config, hunt: Hunt) -> int:
         string_limit=64,
     )
     # a process a test left running keeps the trace open: the run ends with the session
-    run = replace(run, options=replace(run.options, end_with_command=True))
+    run = run.replace(options=run.options.replace(end_with_command=True))
     try:
         for event in run.events():
             hunt.feed(event)

@@ -8,7 +8,6 @@ import re
 import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from ._escape import printable
@@ -350,8 +349,8 @@ def captured(run: Command, capture: bool) -> Iterator[tuple[Command, OutputReade
             err.seek(0)
             return out.read(), err.read()
 
-        options = replace(run.options, stdout=out.fileno(), stderr=err.fileno())
-        yield replace(run, options=options), read
+        options = run.options.replace(stdout=out.fileno(), stderr=err.fileno())
+        yield run.replace(options=options), read
 
 
 def parse(

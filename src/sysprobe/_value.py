@@ -12,9 +12,11 @@ compiled modules (``AttributeError``), as a frozen dataclass's are.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from mypy_extensions import mypyc_attr
+
+V = TypeVar("V", bound="Value")
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
@@ -34,6 +36,15 @@ class Value:
 
     def __hash__(self) -> int:
         return hash(self._fields())
+
+    def replace(self: V, **changes: Any) -> V:
+        """A copy with ``changes``, the other fields as they are (``dataclasses.replace``)."""
+        fields = {name: getattr(self, name) for name in self.__match_args__}
+        unknown = changes.keys() - fields.keys()
+        if unknown:
+            raise TypeError(f"{type(self).__qualname__} has no field {', '.join(sorted(unknown))}")
+        made: Any = type(self)  # a subclass's __init__ takes its fields
+        return cast(V, made(**{**fields, **changes}))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)

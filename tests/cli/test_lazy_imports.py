@@ -5,8 +5,8 @@ does. Speed itself is measured by ``make bench``, not here."""
 
 from __future__ import annotations
 
+import ast
 import inspect
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +29,17 @@ NEVER = (
     "sysprobe._tracing.ptrace",
     "sysprobe._golden",
     "importlib.resources",
+    # dataclasses (with inspect, ast, dis) cost more than all the rest: _value.Value instead
+    "dataclasses",
+    "inspect",
 )
 # and what a check of a log has no use for: anything that runs a tracer
 NOT_FOR_A_LOG = ("sysprobe._tracing.supervisor", "sysprobe._tracing.strace", "sysprobe._tracing.placement")
 
+# the probe imports nothing sysprobe might (json, say), so that NEVER can name it
 PROBE = """
-import json, sys
-sys.argv = ["sysprobe", *json.loads(sys.argv[1])]
+import sys
+sys.argv = ["sysprobe", *sys.argv[1:]]
 from sysprobe.cli import main
 try:
     main()
@@ -43,25 +47,25 @@ try:
 except SystemExit as end:
     code = end.code
 with open(OUT, "w") as fh:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, fh)
+    fh.write("\\n".join([repr(code), *sorted(sys.modules)]))
 """
 
 
 def run_cli(tmp_path: Path, *args: str) -> tuple[int, set[str], str]:
     """(exit status, the modules imported by its end, stderr) of ``sysprobe ARGS``, in a
     fresh interpreter."""
-    out = tmp_path / "modules.json"
+    out = tmp_path / "modules.txt"
     probe = PROBE.replace("OUT", repr(str(out)))
     done = subprocess.run(
-        [sys.executable, "-c", probe, json.dumps(args)],
+        [sys.executable, "-c", probe, *args],
         check=False,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert out.exists(), done.stderr
-    result = json.loads(out.read_text())
-    return result["code"], set(result["modules"]), done.stderr
+    code, *modules = out.read_text().split("\n")
+    return ast.literal_eval(code), set(modules), done.stderr
 
 
 def imported(modules: set[str], names: tuple[str, ...]) -> list[str]:

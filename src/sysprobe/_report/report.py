@@ -17,11 +17,10 @@ verdicts stand, on a run that may have behaved differently from an untraced one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .._escape import printable
 from .._parsing.jsonl import REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION
 from .._rules.rules import RuleResult
+from .._value import Value
 from ..argtree import clean_json
 from ..errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
@@ -29,8 +28,7 @@ from .output import StyledLine, plural
 _WORDS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "undecided": ("UNDECIDED", "yellow")}
 
 
-@dataclass
-class Report:
+class Report(Value):
     """The verdict of a set of rules on one trace."""
 
     title: str
@@ -40,13 +38,56 @@ class Report:
     execs: int
     # why the trace may not hold everything the rules need: the run cut short, unparsed
     # lines, calls not traced (one sentence each; empty: it holds everything)
-    incomplete: list[str] = field(default_factory=list)
-    tracer: str | None = None  # which tracer ran the command ("strace 6.1", "python-ptrace 0.9.9")
-    timed_out: bool = False  # the run was cut short by its timeout (124, not 75)
-    notes: list[str] = field(default_factory=list)  # what degraded the run (RunOutcome.notes)
-    degraded: bool = False  # the program's own ptrace was refused: it may have behaved differently
-    unparsed: int = 0  # lines of the trace that could not be read
-    coverage: list[str] = field(default_factory=list)  # the -e trace= sets the trace was limited to
+    incomplete: list[str]
+    tracer: str | None  # which tracer ran the command ("strace 6.1", "python-ptrace 0.9.9")
+    timed_out: bool  # the run was cut short by its timeout (124, not 75)
+    notes: list[str]  # what degraded the run (RunOutcome.notes)
+    degraded: bool  # the program's own ptrace was refused: it may have behaved differently
+    unparsed: int  # lines of the trace that could not be read
+    coverage: list[str]  # the -e trace= sets the trace was limited to
+
+    __match_args__ = (
+        "title",
+        "results",
+        "exit_status",
+        "processes",
+        "execs",
+        "incomplete",
+        "tracer",
+        "timed_out",
+        "notes",
+        "degraded",
+        "unparsed",
+        "coverage",
+    )
+
+    def __init__(
+        self,
+        title: str,
+        results: list[RuleResult],
+        exit_status: int | None,
+        processes: int,
+        execs: int,
+        incomplete: list[str] | None = None,
+        tracer: str | None = None,
+        timed_out: bool = False,
+        notes: list[str] | None = None,
+        degraded: bool = False,
+        unparsed: int = 0,
+        coverage: list[str] | None = None,
+    ) -> None:
+        self.title = title
+        self.results = results
+        self.exit_status = exit_status
+        self.processes = processes
+        self.execs = execs
+        self.incomplete = [] if incomplete is None else incomplete
+        self.tracer = tracer
+        self.timed_out = timed_out
+        self.notes = [] if notes is None else notes
+        self.degraded = degraded
+        self.unparsed = unparsed
+        self.coverage = [] if coverage is None else coverage
 
     @property
     def failed(self) -> list[RuleResult]:

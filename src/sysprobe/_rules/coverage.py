@@ -16,20 +16,26 @@ holds nothing it can count on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
+from typing import Final
 
 from .._kernel.syscalls import CLASSES, TABLE, in_class, variants
+from .._value import Value
 
 SHOWN_ITEMS = 6  # of a long expression, in sentences
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(Value):
     """One ``-e trace=`` expression, resolved to names, and where it was said."""
 
-    expression: str
-    said: str  # who says so: "the run traced", "line 1 of the log says it holds"
+    expression: Final[str]
+    said: Final[str]  # who says so: "the run traced", "line 1 of the log says it holds"
+
+    __match_args__ = ("expression", "said")
+
+    def __init__(self, expression: str, said: str) -> None:
+        self.expression = expression
+        self.said = said
 
     @cached_property
     def _resolved(self) -> tuple[frozenset[str], bool, tuple[str, ...]]:
@@ -90,12 +96,16 @@ def _names_of(item: str) -> frozenset[str] | None:
     return None
 
 
-@dataclass(frozen=True)
-class Coverage:
+class Coverage(Value):
     """The calls a trace holds: every call, but for what each selection leaves out (a
     trace read from several logs holds what all of them do)."""
 
-    selections: tuple[Selection, ...] = ()
+    selections: Final[tuple[Selection, ...]]
+
+    __match_args__ = ("selections",)
+
+    def __init__(self, selections: tuple[Selection, ...] = ()) -> None:
+        self.selections = selections
 
     def but(self, expression: str, said: str) -> Coverage:
         """Also limited to ``expression``; ``said``: "the run traced", "line 1 of x.log says it holds"."""

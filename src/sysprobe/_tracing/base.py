@@ -20,9 +20,9 @@ import os
 import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
+from .._value import Value
 from ..errors import PtraceDenied, SysprobeError, UsageError
 
 if TYPE_CHECKING:
@@ -60,38 +60,95 @@ def checked_timeout(value: object) -> float | None:
     return None if seconds >= NO_LIMIT_SECONDS else seconds
 
 
-@dataclass(frozen=True)
-class RunOptions:
+class RunOptions(Value):
     """How to run and trace the command, whichever tracer does it."""
 
-    timeout: float | None = None  # seconds; checked by checked_timeout when the run starts
-    raw_output: str | None = None  # also save the trace text here, as the tracer wrote it
-    decode_fds: bool = True  # strace's -y: paths, pipe:[N], socket:[N] for every descriptor
-    cwd: str | None = None
-    env: Mapping[str, str] | None = None
+    timeout: Final[float | None]  # seconds; checked by checked_timeout when the run starts
+    raw_output: Final[str | None]  # also save the trace text here, as the tracer wrote it
+    decode_fds: Final[bool]  # strace's -y: paths, pipe:[N], socket:[N] for every descriptor
+    cwd: Final[str | None]
+    env: Final[Mapping[str, str] | None]
     # trace only these: names, or strace's own -e trace= expression ("openat,%process"); None: all
-    syscalls: str | Collection[str] | None = None
-    seccomp: bool = True  # filter `syscalls` in the kernel (a seccomp-bpf filter) where possible
-    placement: str = "auto"  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
-    inject: Sequence[str] = ()  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
-    string_limit: int | None = None  # strace's -s: how much of a string to print (None: DEFAULT_STRING_LIMIT)
-    verbose: bool = False  # strace's -v: structs and arrays whole (the ptrace backend abbreviates still)
+    syscalls: Final[str | Collection[str] | None]
+    seccomp: Final[bool]  # filter `syscalls` in the kernel (a seccomp-bpf filter) where possible
+    placement: Final[str]  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
+    inject: Final[
+        Sequence[str]
+    ]  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
+    string_limit: Final[int | None]  # strace's -s: how much of a string to print (None: DEFAULT_STRING_LIMIT)
+    verbose: Final[bool]  # strace's -v: structs and arrays whole (the ptrace backend abbreviates still)
     # end the run when the command itself exits: kill the processes it left running (a
     # daemon keeps `strace -f` waiting forever) and list them in RunOutcome.ended_leftovers
-    end_with_command: bool = False
+    end_with_command: Final[bool]
     # the command's stdout and stderr: open descriptors (a capture file), None: sysprobe's own
-    stdout: int | None = None
-    stderr: int | None = None
+    stdout: Final[int | None]
+    stderr: Final[int | None]
+
+    __match_args__ = (
+        "timeout",
+        "raw_output",
+        "decode_fds",
+        "cwd",
+        "env",
+        "syscalls",
+        "seccomp",
+        "placement",
+        "inject",
+        "string_limit",
+        "verbose",
+        "end_with_command",
+        "stdout",
+        "stderr",
+    )
+
+    def __init__(
+        self,
+        timeout: float | None = None,
+        raw_output: str | None = None,
+        decode_fds: bool = True,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        syscalls: str | Collection[str] | None = None,
+        seccomp: bool = True,
+        placement: str = "auto",
+        inject: Sequence[str] = (),
+        string_limit: int | None = None,
+        verbose: bool = False,
+        end_with_command: bool = False,
+        stdout: int | None = None,
+        stderr: int | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.raw_output = raw_output
+        self.decode_fds = decode_fds
+        self.cwd = cwd
+        self.env = env
+        self.syscalls = syscalls
+        self.seccomp = seccomp
+        self.placement = placement
+        self.inject = inject
+        self.string_limit = string_limit
+        self.verbose = verbose
+        self.end_with_command = end_with_command
+        self.stdout = stdout
+        self.stderr = stderr
 
 
-@dataclass(frozen=True)
-class TracerInfo:
+class TracerInfo(Value):
     """What traced a run: for reports, golden headers, and saying what a log holds."""
 
-    backend: str  # "strace" or "ptrace"
-    name: str  # "strace", "python-ptrace"
-    version: str  # "6.1", "0.9.9" ("" while unknown)
-    argv: tuple[str, ...] = ()  # the tracing process's command line: the options it used
+    backend: Final[str]  # "strace" or "ptrace"
+    name: Final[str]  # "strace", "python-ptrace"
+    version: Final[str]  # "6.1", "0.9.9" ("" while unknown)
+    argv: Final[tuple[str, ...]]  # the tracing process's command line: the options it used
+
+    __match_args__ = ("backend", "name", "version", "argv")
+
+    def __init__(self, backend: str, name: str, version: str, argv: tuple[str, ...] = ()) -> None:
+        self.backend = backend
+        self.name = name
+        self.version = version
+        self.argv = argv
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}" if self.version else self.name

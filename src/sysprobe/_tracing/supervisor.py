@@ -33,15 +33,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from types import FrameType
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from .._escape import printable
 from .._kernel.signals import exit_status_for
 from .._kernel.syscalls import CREATES_PROCESS, EXECS
 from .._parsing.lineparse import parse_lines
 from .._parsing.sources import CHUNK, split_chunks
+from .._value import Value
 from ..argtree import Const, Str
 from ..errors import (
     CommandNotExecutable,
@@ -63,34 +63,45 @@ STUCK_SECONDS = 5.0  # after killing the tracees, how long the tracer gets to re
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-@dataclass(frozen=True)
-class PtraceRefusal:
+class PtraceRefusal(Value):
     """A traced program's own ptrace call that the kernel refused with EPERM: its strace,
     gdb or debugger could not work (a process has one tracer, and sysprobe's is it)."""
 
-    pid: int
-    request: str  # PTRACE_TRACEME, PTRACE_ATTACH, PTRACE_SEIZE
-    program: str | None  # what the pid was running (its last execve), when the trace shows it
-    line: int  # where in the trace
+    pid: Final[int]
+    request: Final[str]  # PTRACE_TRACEME, PTRACE_ATTACH, PTRACE_SEIZE
+    program: Final[str | None]  # what the pid was running (its last execve), when the trace shows it
+    line: Final[int]  # where in the trace
+
+    __match_args__ = ("pid", "request", "program", "line")
+
+    def __init__(self, pid: int, request: str, program: str | None, line: int) -> None:
+        self.pid = pid
+        self.request = request
+        self.program = program
+        self.line = line
 
     def __str__(self) -> str:
         who = f"pid {self.pid} ({self.program})" if self.program else f"pid {self.pid}"
         return f"{who}: ptrace({self.request}) = -1 EPERM (line {self.line})"
 
 
-@dataclass(frozen=True)
-class Leftover:
+class Leftover(Value):
     """A process the command left running, killed when it exited (``end_with_command``)."""
 
-    pid: int
-    program: str  # its name (/proc/PID/comm) when it was killed
+    pid: Final[int]
+    program: Final[str]  # its name (/proc/PID/comm) when it was killed
+
+    __match_args__ = ("pid", "program")
+
+    def __init__(self, pid: int, program: str) -> None:
+        self.pid = pid
+        self.program = program
 
     def __str__(self) -> str:
         return f"pid {self.pid} ({self.program})"
 
 
-@dataclass
-class RunOutcome:
+class RunOutcome(Value):
     """What happened to the run, beyond the events.
 
     ``incomplete`` is the first thing to read: a sentence when the trace does not cover
@@ -102,19 +113,71 @@ class RunOutcome:
 
     argv: list[str]
     tracer_info: TracerInfo  # what traced it, with the options it used
-    leader_pid: int | None = None
-    exit_status: int | None = None  # the command's status as a shell reports it (128+N: signal)
-    leader_signal: str | None = None  # the signal that killed the command
-    timed_out: bool = False
-    signals_received: list[int] = field(default_factory=list)
-    tracer_returncode: int | None = None  # the tracing process's own exit status (Popen's)
-    wall_seconds: float = 0.0
-    exec_succeeded: bool = False  # did the command's own execve succeed (the evidence it ran)?
-    exec_error: tuple[str, str] | None = None  # (errno, text) of its failed execve
-    incomplete: str | None = None  # why the trace does not cover the whole run; None: it does
-    tracer_killed_by: str | None = None  # the signal that killed the tracer under the command
-    ptrace_refused: list[PtraceRefusal] = field(default_factory=list)
-    ended_leftovers: list[Leftover] = field(default_factory=list)  # killed at the command's exit
+    leader_pid: int | None
+    exit_status: int | None  # the command's status as a shell reports it (128+N: signal)
+    leader_signal: str | None  # the signal that killed the command
+    timed_out: bool
+    signals_received: list[int]
+    tracer_returncode: int | None  # the tracing process's own exit status (Popen's)
+    wall_seconds: float
+    exec_succeeded: bool  # did the command's own execve succeed (the evidence it ran)?
+    exec_error: tuple[str, str] | None  # (errno, text) of its failed execve
+    incomplete: str | None  # why the trace does not cover the whole run; None: it does
+    tracer_killed_by: str | None  # the signal that killed the tracer under the command
+    ptrace_refused: list[PtraceRefusal]
+    ended_leftovers: list[Leftover]  # killed at the command's exit
+
+    __match_args__ = (
+        "argv",
+        "tracer_info",
+        "leader_pid",
+        "exit_status",
+        "leader_signal",
+        "timed_out",
+        "signals_received",
+        "tracer_returncode",
+        "wall_seconds",
+        "exec_succeeded",
+        "exec_error",
+        "incomplete",
+        "tracer_killed_by",
+        "ptrace_refused",
+        "ended_leftovers",
+    )
+
+    def __init__(
+        self,
+        argv: list[str],
+        tracer_info: TracerInfo,
+        leader_pid: int | None = None,
+        exit_status: int | None = None,
+        leader_signal: str | None = None,
+        timed_out: bool = False,
+        signals_received: list[int] | None = None,
+        tracer_returncode: int | None = None,
+        wall_seconds: float = 0.0,
+        exec_succeeded: bool = False,
+        exec_error: tuple[str, str] | None = None,
+        incomplete: str | None = None,
+        tracer_killed_by: str | None = None,
+        ptrace_refused: list[PtraceRefusal] | None = None,
+        ended_leftovers: list[Leftover] | None = None,
+    ) -> None:
+        self.argv = argv
+        self.tracer_info = tracer_info
+        self.leader_pid = leader_pid
+        self.exit_status = exit_status
+        self.leader_signal = leader_signal
+        self.timed_out = timed_out
+        self.signals_received = [] if signals_received is None else signals_received
+        self.tracer_returncode = tracer_returncode
+        self.wall_seconds = wall_seconds
+        self.exec_succeeded = exec_succeeded
+        self.exec_error = exec_error
+        self.incomplete = incomplete
+        self.tracer_killed_by = tracer_killed_by
+        self.ptrace_refused = [] if ptrace_refused is None else ptrace_refused
+        self.ended_leftovers = [] if ended_leftovers is None else ended_leftovers
 
     @property
     def backend(self) -> str:
@@ -604,7 +667,7 @@ class RunBook:
         """A forked child runs its parent's program (its own lines may have come first)."""
         self.programs.setdefault(child, program)
         self.refusals = [
-            replace(r, program=program) if r.pid == child and r.program is None else r for r in self.refusals
+            r.replace(program=program) if r.pid == child and r.program is None else r for r in self.refusals
         ]
 
     def stopped_now(self) -> str:

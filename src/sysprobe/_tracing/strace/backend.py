@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import Any, Final
 
 from ...errors import SysprobeError
 from ..base import RunOptions, Tracer, TracerInfo
@@ -19,13 +19,27 @@ from ..supervisor import Supervisor
 from .binary import Strace, diagnose, ensure_usable, forget_usable, locate, seccomp_works
 
 
-@dataclass(frozen=True)
 class StraceOptions(RunOptions):
     """``RunOptions`` plus what only strace takes."""
 
-    strace: str | None = None  # the binary (else $SYSPROBE_STRACE, else the PATH's)
-    strace_args: Sequence[str] = ()  # passed through as they are ("-X", "raw")
-    features: Sequence[str] = ()  # strace features strace_args need (see binary.FEATURE_SINCE)
+    strace: Final[str | None]  # the binary (else $SYSPROBE_STRACE, else the PATH's)
+    strace_args: Final[Sequence[str]]  # passed through as they are ("-X", "raw")
+    features: Final[Sequence[str]]  # strace features strace_args need (see binary.FEATURE_SINCE)
+
+    __match_args__ = (*RunOptions.__match_args__, "strace", "strace_args", "features")
+
+    def __init__(
+        self,
+        *,
+        strace: str | None = None,
+        strace_args: Sequence[str] = (),
+        features: Sequence[str] = (),
+        **options: Any,  # RunOptions's
+    ) -> None:
+        super().__init__(**options)
+        self.strace = strace
+        self.strace_args = strace_args
+        self.features = features
 
 
 class StraceTracer(Tracer):

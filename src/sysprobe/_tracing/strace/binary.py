@@ -21,10 +21,11 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from ..._files import write_atomically
+from ..._value import Value
 from ...errors import StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
 from ..base import proc_status, ptrace_denied
 
@@ -42,10 +43,15 @@ FEATURE_SINCE: dict[str, tuple[int, int]] = {
 _VERSION = re.compile(r"version (\d+)\.(\d+)")
 
 
-@dataclass(frozen=True)
-class Strace:
-    path: str
-    version: tuple[int, int]
+class Strace(Value):
+    path: Final[str]
+    version: Final[tuple[int, int]]
+
+    __match_args__ = ("path", "version")
+
+    def __init__(self, path: str, version: tuple[int, int]) -> None:
+        self.path = path
+        self.version = version
 
     @property
     def version_text(self) -> str:
