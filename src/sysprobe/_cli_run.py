@@ -6,7 +6,6 @@ start-up); the typer commands (``_app``) come here too, so both paths are one.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import stat
@@ -132,6 +131,8 @@ class ReportFile:
     def write(self, data: object) -> None:
         if self.path is None:
             return
+        import json  # here, not at import: only --json-report needs it
+
         text = json.dumps(data, indent=2) + "\n"
         if self.stdout:
             try:

@@ -32,7 +32,6 @@ import errno
 import fcntl
 import os
 import re
-import secrets
 import signal
 import stat
 import time
@@ -119,7 +118,7 @@ def write_atomically(path: str | os.PathLike[str], text: str) -> Path:
     sweep(target)
     data = text.encode("utf-8", "surrogateescape")
     with _signals_held() as arrived:
-        name = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        name = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         written = False
         try:

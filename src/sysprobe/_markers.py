@@ -12,7 +12,6 @@ run: a mark of another run (a traced program that itself uses sysprobe) is not t
 from __future__ import annotations
 
 import os
-import secrets
 
 from .argtree import Str
 from .events import Event, Syscall
@@ -25,7 +24,7 @@ _execve = os.execve  # bound now: a test that mocks os.execve must not swallow t
 
 
 def new_token() -> str:
-    return secrets.token_hex(4)
+    return os.urandom(4).hex()  # secrets.token_hex(4), without loading hmac and OpenSSL
 
 
 def mark(token: str, what: str) -> None:

@@ -8,7 +8,6 @@ is a small node class. ``format_node`` prints a tree back in strace's notation a
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import Any, Final, TypeVar, Union
 
@@ -406,6 +405,8 @@ def put_bytes(out: dict[str, Any], key: str, value: bytes) -> None:
         out[key] = value.decode("utf-8")
     except UnicodeDecodeError:
         out[key] = value.decode("utf-8", "replace")
+        import base64  # here, not at import: only bytes that are not UTF-8 need it
+
         out[key + "_b64"] = base64.b64encode(value).decode("ascii")
 
 

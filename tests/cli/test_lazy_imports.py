@@ -32,6 +32,14 @@ NEVER = (
     # dataclasses (with inspect, ast, dis) cost more than all the rest: _value.Value instead
     "dataclasses",
     "inspect",
+    # loaded where they are used, which a passing check never is: JSON output, a name not
+    # found, bytes that are not UTF-8; hashlib (OpenSSL) not at all, nor secrets (hmac)
+    "json",
+    "difflib",
+    "base64",
+    "hashlib",
+    "secrets",
+    "hmac",
 )
 # and what a check of a log has no use for: anything that runs a tracer
 NOT_FOR_A_LOG = ("sysprobe._tracing.supervisor", "sysprobe._tracing.strace", "sysprobe._tracing.placement")

@@ -22,7 +22,6 @@ which names a user may write (``is_syscall``, ``suggest``).
 
 from __future__ import annotations
 
-import difflib
 from typing import Final, NamedTuple
 
 from .effects import (
@@ -813,6 +812,8 @@ def is_syscall(name: str, arch: str | None = None) -> bool:
 
 def suggest(name: str, arch: str | None = None, count: int = 3) -> list[str]:
     """Syscall names close to a misspelt ``name`` ("did you mean"), best first."""
+    import difflib  # here, not at import: only a name not found needs it
+
     names = [n for n in TABLE if is_syscall(n, arch)]
     return difflib.get_close_matches(name, names, n=count)
 

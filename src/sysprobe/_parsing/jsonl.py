@@ -16,7 +16,6 @@ record then waits, and the records after it with it, until the model has placed 
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any, Final
 
 from .._model.fdmodel import FdModel
@@ -40,6 +39,8 @@ def schema(name: str = "events") -> dict[str, Any]:
     from importlib import resources  # here, not at import: a check has no use for it (nor tempfile)
 
     text = resources.files("sysprobe").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    import json  # here, not at import (as in dumps): a check without JSON output loads none
+
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
@@ -57,6 +58,8 @@ def header(source: str) -> dict[str, Any]:
 
 def dumps(record: dict[str, Any]) -> str:
     """One record as a line of valid UTF-8 JSON (no NaN, no lone surrogate)."""
+    import json
+
     text = json.dumps(record, ensure_ascii=False, allow_nan=False)
     try:
         text.encode("utf-8")

@@ -16,7 +16,6 @@ match nothing, and a ``--forbid`` of nothing passes.
 
 from __future__ import annotations
 
-import difflib
 import errno
 import re
 from functools import cache
@@ -227,6 +226,8 @@ def _closest(
 ) -> list[str]:
     """The names closest to ``name``: those nearly as close as the best, at most three
     (names ``same`` maps to one, ABI variants, count once)."""
+    import difflib  # here, not at import: only a name not found needs it
+
     close = difflib.get_close_matches(name, known, n=6, cutoff=cutoff)
     if not close:
         return []

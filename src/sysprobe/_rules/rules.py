@@ -9,7 +9,6 @@ an earlier pass (``Trace.check``).
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections import Counter
@@ -321,6 +320,8 @@ class _Matching(Rule):
         names = self.pattern.name_list
         if not names:
             return []
+        import difflib  # here, not at import: only a pattern nothing matched needs it
+
         close = difflib.get_close_matches(names[0], list(self.seen), n=3, cutoff=0.6)
         hint = f"; calls with similar names: {', '.join(close)}" if close else ""
         return [f"the trace has no {' or '.join(names)} call at all{hint}"]

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import re
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Final
 
@@ -87,8 +87,7 @@ def locate(explicit: str | None = None) -> Strace:
 def _probe_version(path: str, identity: tuple[int, ...]) -> Strace:
     """``strace -V``, remembered on disk per binary file (a fork saved on every run): a
     replaced or rebuilt binary has another inode, size or change time, so another entry."""
-    digest = hashlib.sha256(f"{path}:{identity}".encode()).hexdigest()[:32]
-    cache = _cache_dir() / f"version-{digest}"
+    cache = _cache_dir() / f"version-{_cache_key(f'{path}:{identity}')}"
     try:
         major, minor = (int(x) for x in cache.read_text().split("."))
         return Strace(path, (major, minor))
@@ -255,7 +254,15 @@ def _environment_key(strace: Strace) -> str:
         _read("/proc/self/attr/current"),  # the AppArmor or SELinux confinement
         _read("/proc/sys/kernel/yama/ptrace_scope"),
     ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    return _cache_key("\0".join(parts))
+
+
+def _cache_key(text: str) -> str:
+    """A file name for ``text``. Not sha256: hashlib loads OpenSSL, 3 ms of every check's
+    start-up. Two checksums make 64 bits; two keys alike would only share a probe's
+    result, and each run is judged by its own evidence whatever the cache says."""
+    data = text.encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 def _started(pid: str) -> str:
