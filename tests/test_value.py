@@ -4,6 +4,9 @@ read-only fields where frozen — without dataclasses' cost at import."""
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 
 from sysprobe import argtree
@@ -92,3 +95,23 @@ def test_a_copy_with_changes_keeps_its_class_and_the_rest() -> None:
     assert options.verbose is False  # the original is as it was
     with pytest.raises(TypeError, match="has no field verbos"):
         options.replace(verbos=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Descriptor(5, "file", "/tmp/x", False, ORIGIN, race=Race(ORIGIN, (ORIGIN,), (None,), "closed")),
+        Struct((Field("a", Str(b"\xff", truncated=True)), Const("NULL"))),
+        StraceOptions(strace="/usr/bin/strace", timeout=5.0, inject=("openat:error=ENOENT",)),
+        Process(5, None, ORIGIN, 1, threads=[5, 6]),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_pickled_and_copied_as_it_was(value: Value) -> None:
+    """``sysprobe.call`` pickles what a traced function returns; users copy records."""
+    for again in (pickle.loads(pickle.dumps(value)), copy.copy(value), copy.deepcopy(value)):
+        assert type(again) is type(value)
+        assert again == value
+    if isinstance(value, Process):
+        assert copy.deepcopy(value).threads is not value.threads
+        assert copy.copy(value).threads is value.threads

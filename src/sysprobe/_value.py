@@ -37,6 +37,10 @@ class Value:
     def __hash__(self) -> int:
         return hash(self._fields())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle and copy: a native class has no __dict__ to restore from, so made anew
+        return (_made, (type(self), {name: getattr(self, name) for name in self.__match_args__}))
+
     def replace(self: V, **changes: Any) -> V:
         """A copy with ``changes``, the other fields as they are (``dataclasses.replace``)."""
         fields = {name: getattr(self, name) for name in self.__match_args__}
@@ -49,3 +53,9 @@ class Value:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
         return f"{type(self).__qualname__}({shown})"
+
+
+def _made(cls: Any, fields: dict[str, Any]) -> Value:
+    """A pickled or copied Value, made again by its class's ``__init__``."""
+    made: Value = cls(**fields)
+    return made
