@@ -10,12 +10,15 @@ import pickle
 import pytest
 
 from sysprobe import argtree
+from sysprobe._frozen import Frozen
 from sysprobe._kernel.effects import Closes, Creates, Fcntl, Flag
 from sysprobe._model import records
 from sysprobe._model.records import Descriptor, Origin, Process, Race
-from sysprobe._rules.rules import RuleResult
+from sysprobe._rules.coverage import Selection
+from sysprobe._rules.rules import RuleResult, RuleSet
+from sysprobe._tracing.base import TracerInfo
 from sysprobe._tracing.strace.backend import StraceOptions
-from sysprobe._value import Value
+from sysprobe._value import MutableValue, Value
 from sysprobe.argtree import Const, Fd, Field, Op, Str, Struct
 
 ORIGIN = Origin("openat", 7, 12)
@@ -32,11 +35,28 @@ def test_equal_by_every_field_within_one_class() -> None:
     assert Const("NULL").__eq__("NULL") is NotImplemented  # the other side may know better
 
 
-def test_hashed_by_its_fields() -> None:
+def test_hashed_by_its_fields_where_frozen() -> None:
     assert len({Const("NULL"), Const("NULL"), Const("AT_FDCWD")}) == 2
     assert hash(Creates(Flag(1, "O_CLOEXEC"), "file")) == hash(Creates(Flag(1, "O_CLOEXEC"), "file"))
-    with pytest.raises(TypeError, match="unhashable"):  # a record holding a list
-        hash(Process(5, None, None, 1))
+    assert hash(TracerInfo("strace", "strace", "6.1")) == hash(TracerInfo("strace", "strace", "6.1"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Str(b"x"),
+        Fd(3, "/x"),
+        Process(5, None, None, 1),
+        RuleSet(expect=("openat",)),
+        RuleResult("r", True, "ok"),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_unhashable_where_fields_may_change(value: Value) -> None:
+    """As a mutable dataclass: a hash by fields would change under the set holding it."""
+    assert isinstance(value, MutableValue)
+    with pytest.raises(TypeError, match="unhashable type"):
+        hash(value)
 
 
 def test_shown_by_its_fields_in_order() -> None:
@@ -79,6 +99,26 @@ def test_a_frozen_record_cannot_change() -> None:
     with pytest.raises(AttributeError):
         Const("NULL").name = "AT_FDCWD"  # type: ignore[misc]
     assert d.cloexec is False
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        TracerInfo("strace", "strace", "6.1"),
+        StraceOptions(strace="/usr/bin/strace"),
+        Selection("openat", "the run"),
+    ],
+    ids=lambda v: type(v).__name__,
+)
+def test_a_frozen_record_of_an_interpreted_module_cannot_change(value: Frozen) -> None:
+    name = type(value).__match_args__[0]
+    before = getattr(value, name)
+    with pytest.raises(AttributeError, match=f"cannot assign to field '{name}'"):
+        setattr(value, name, "changed")
+    with pytest.raises(AttributeError, match=f"cannot delete field '{name}'"):
+        delattr(value, name)
+    assert getattr(value, name) == before
+    assert value.replace(**{name: before}) == value  # a copy is made through __init__
 
 
 def test_value_is_the_base_of_every_record() -> None:

@@ -33,7 +33,7 @@ from ._report.report import Report
 from ._rules.coverage import FULL, Coverage, undecided_because
 from ._rules.rules import ExpectExit, Rule, RuleSet, needed_string_limit, needed_syscalls, needed_verbose
 from ._tracing.selection import LOG_HEADER, trace_expression
-from ._value import Value
+from ._value import MutableValue
 from .errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_TIMEOUT, UsageError
 from .events import Event, Message, Syscall, Text, Unparsed
 
@@ -83,7 +83,7 @@ class Source(Protocol):
     def events(self, on_idle: Callable[[], None] | None = None) -> Iterator[Event]: ...
 
 
-class Command(Value):
+class Command(MutableValue):
     """A command to run under a tracer (``command()`` builds one)."""
 
     argv: list[str]
@@ -91,7 +91,9 @@ class Command(Value):
     backend: str | None  # strace, ptrace, auto; None: $SYSPROBE_BACKEND, else auto
     arch: str | None
     syscalls: str | None  # the -e trace= set as the user named it (goldens say so)
-    outcome: RunOutcome | None  # how the run went, once it has ended (not a field: a copy has none)
+    # how the run went, once it has ended: state, not a field (left out of equality, repr,
+    # copies and pickles, so that a copy made to run again starts without one)
+    outcome: RunOutcome | None
 
     __match_args__ = ("argv", "options", "backend", "arch", "syscalls")
 
@@ -124,7 +126,7 @@ class Command(Value):
             self.outcome = run.outcome
 
 
-class Logs(Value):
+class Logs(MutableValue):
     """strace logs to read (``-`` is stdin; per-pid ``-ff`` files are merged)."""
 
     paths: list[str]
@@ -546,7 +548,7 @@ def _tell(rules: list[Rule], note: Note) -> None:
 # ---- what the front ends call ----
 
 
-class Recording(Value):
+class Recording(MutableValue):
     """A source read once, for presenting: its summary, or a Trace of it."""
 
     title: str

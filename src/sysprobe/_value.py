@@ -3,11 +3,13 @@
 ``@dataclass`` builds each class's methods when its module is imported: on Python 3.11
 it compiles every generated ``__init__``, ``__eq__``, ``__repr__``, ``__hash__`` (and a
 frozen class's ``__setattr__``, ``__delattr__``) from source with ``exec``, in the
-mypyc-compiled modules too. That was 0.6–0.8 ms a class, and the 58 classes a check
-imports made a third of its start-up (BENCHMARKS.md, issue 16). A ``Value`` writes its
-own ``__init__`` (compiled, where its module is) and names its fields, in order, in
-``__match_args__``; the rest is here. Attributes declared ``Final`` are read-only in the
-compiled modules (``AttributeError``), as a frozen dataclass's are.
+mypyc-compiled modules too. That was 0.6–0.8 ms a class, and with the ``dataclasses``
+module itself (and ``inspect``) the 58 classes a check imported made 40 % of its
+start-up (BENCHMARKS.md, issue 16). A ``Value`` writes its own ``__init__`` (compiled,
+where its module is) and names its fields, in order, in ``__match_args__``; the rest is
+here. Fields declared ``Final`` are read-only in the compiled modules
+(``AttributeError``), as a frozen dataclass's are; ``_frozen.Frozen`` does that in the
+interpreted ones. A class whose fields change is a ``MutableValue``: unhashable.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ V = TypeVar("V", bound="Value")
 
 @mypyc_attr(allow_interpreted_subclasses=True)
 class Value:
-    """Equal to another of its own class with equal fields; hashed and shown by its fields
-    (a class with a list or set field is unhashable, as a mutable dataclass is)."""
+    """Equal to another of its own class with equal fields; hashed and shown by its
+    fields; pickled, copied and ``replace``d through its ``__init__``."""
 
     __match_args__: ClassVar[tuple[str, ...]] = ()
 
@@ -53,6 +55,15 @@ class Value:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
         return f"{type(self).__qualname__}({shown})"
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class MutableValue(Value):
+    """A Value whose fields may change: unhashable, as a mutable dataclass is (its hash
+    would change under a set or dict holding it)."""
+
+    def __hash__(self) -> int:
+        raise TypeError(f"unhashable type: {type(self).__qualname__!r}")
 
 
 def _made(cls: Any, fields: dict[str, Any]) -> Value:

@@ -13,7 +13,7 @@ from typing import Any, Final, TypeVar, Union
 
 from mypy_extensions import mypyc_attr
 
-from ._value import Value
+from ._value import MutableValue, Value
 
 
 @mypyc_attr(native_class=False)  # mypyc cannot compile subclasses of int
@@ -47,7 +47,7 @@ class Const(Value):
         self.name = name
 
 
-class Str(Value):
+class Str(MutableValue):
     """A quoted string, escapes decoded to bytes; ``truncated`` for strace's ``"..."...``."""
 
     value: bytes
@@ -64,7 +64,7 @@ class Str(Value):
         return self.value.decode("utf-8", "surrogateescape")
 
 
-class Flags(Value):
+class Flags(MutableValue):
     """``O_RDONLY|O_CLOEXEC|0x40``."""
 
     items: tuple[Node, ...]
@@ -78,7 +78,7 @@ class Flags(Value):
         return {_flag_name(item) for item in self.items} - {""}
 
 
-class Struct(Value):
+class Struct(MutableValue):
     """``{st_mode=S_IFREG|0644, st_size=0, ...}``: fields, positional values, ``More``."""
 
     items: tuple[Node, ...]
@@ -95,7 +95,7 @@ class Struct(Value):
         return None
 
 
-class Field(Value):
+class Field(MutableValue):
     """``name=value``, inside a struct or as a top-level argument (``flags=...`` of clone)."""
 
     name: str
@@ -108,7 +108,7 @@ class Field(Value):
         self.value = value
 
 
-class Changed(Value):
+class Changed(MutableValue):
     """``before => after``: a value the kernel changed (``[0] => [3]``)."""
 
     before: Node
@@ -121,7 +121,7 @@ class Changed(Value):
         self.after = after
 
 
-class Call(Value):
+class Call(MutableValue):
     """``htons(80)``, ``makedev(0x1, 0x3)``, ``inet_addr("127.0.0.1")``; name "" for ``(...)``."""
 
     name: str
@@ -134,7 +134,7 @@ class Call(Value):
         self.args = args
 
 
-class Fd(Value):
+class Fd(MutableValue):
     """A ``-y``/``-yy`` decorated descriptor: ``3</etc/passwd>``, ``4<pipe:[1234]>``."""
 
     fd: int | str
@@ -149,7 +149,7 @@ class Fd(Value):
         self.deleted = deleted
 
 
-class Commented(Value):
+class Commented(MutableValue):
     """A value with a comment: ``0x7ffd... /* 35 vars */``, ``0x80000 /* O_RDONLY|O_CLOEXEC */``."""
 
     value: Node
@@ -162,7 +162,7 @@ class Commented(Value):
         self.comment = comment
 
 
-class Comment(Value):
+class Comment(MutableValue):
     """A comment standing alone: ``[/* 22 vars */]``."""
 
     text: str
@@ -173,7 +173,7 @@ class Comment(Value):
         self.text = text
 
 
-class SigSet(Value):
+class SigSet(MutableValue):
     """A signal set: ``[RTMIN RT_1]``, ``~[]`` (``complement``: all but these)."""
 
     items: tuple[Node, ...]
@@ -197,7 +197,7 @@ class Op(Value):
         self.symbol = symbol
 
 
-class Expr(Value):
+class Expr(MutableValue):
     """Anything more complex than a flag set: ``WIFEXITED(s) && WEXITSTATUS(s) == 0``."""
 
     items: tuple[Node, ...]
@@ -212,7 +212,7 @@ class More(Value):
     """strace's ``...``: more was there than it printed."""
 
 
-class Resuming(Value):
+class Resuming(MutableValue):
     """``<... resuming interrupted read ...>`` (the argument of ``restart_syscall``)."""
 
     call: str
@@ -223,7 +223,7 @@ class Resuming(Value):
         self.call = call
 
 
-class Raw(Value):
+class Raw(MutableValue):
     """Text the decoder could not read; kept verbatim."""
 
     text: str

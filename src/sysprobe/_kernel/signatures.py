@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._value import Value
+from .._frozen import Frozen
 
 
-class Arg(Value):
+class Arg(Frozen):
     """One argument: its ``kind`` (below), the constants ``group`` it is named from, the
     argument it depends on (``ref``: a length, an address family, a command, the flags
     that say whether it is there at all)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._value import Value
+from .._value import MutableValue, Value
 
 
 class Origin(Value):
@@ -184,7 +184,7 @@ class Descriptor(Value):
         return self.origin
 
 
-class ExecRecord(Value):
+class ExecRecord(MutableValue):
     """A successful execve: the program, and the descriptors that crossed into it."""
 
     pid: int | None
@@ -246,7 +246,7 @@ class ExecRecord(Value):
         return [*self.crossed, *self.late]
 
 
-class ForkRecord(Value):
+class ForkRecord(MutableValue):
     """A table copied while other tasks were using it (a fork by one thread of many, or a
     thread's exec): the descriptors without close-on-exec the copy holds or may hold."""
 
@@ -268,7 +268,7 @@ class ForkRecord(Value):
         self.exposed = exposed
 
 
-class Process(Value):
+class Process(MutableValue):
     """A process (thread group) as the trace shows it."""
 
     pid: int | None

@@ -20,7 +20,7 @@ from __future__ import annotations
 from .._escape import printable
 from .._parsing.jsonl import REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION
 from .._rules.rules import RuleResult
-from .._value import Value
+from .._value import MutableValue
 from ..argtree import clean_json
 from ..errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_RULE_FAILED, EXIT_TIMEOUT
 from .output import StyledLine, plural
@@ -28,7 +28,7 @@ from .output import StyledLine, plural
 _WORDS = {"pass": ("PASS", "green"), "fail": ("FAIL", "bold red"), "undecided": ("UNDECIDED", "yellow")}
 
 
-class Report(Value):
+class Report(MutableValue):
     """The verdict of a set of rules on one trace."""
 
     title: str

@@ -19,13 +19,13 @@ import re
 from functools import cached_property
 from typing import Final
 
+from .._frozen import Frozen
 from .._kernel.syscalls import CLASSES, TABLE, in_class, variants
-from .._value import Value
 
 SHOWN_ITEMS = 6  # of a long expression, in sentences
 
 
-class Selection(Value):
+class Selection(Frozen):
     """One ``-e trace=`` expression, resolved to names, and where it was said."""
 
     expression: Final[str]
@@ -96,7 +96,7 @@ def _names_of(item: str) -> frozenset[str] | None:
     return None
 
 
-class Coverage(Value):
+class Coverage(Frozen):
     """The calls a trace holds: every call, but for what each selection leaves out (a
     trace read from several logs holds what all of them do)."""
 

@@ -21,10 +21,10 @@ import re
 from functools import cache
 from typing import Final
 
+from .._frozen import Frozen
 from .._kernel.constants import ARCHES, constants
 from .._kernel.signals import signal_number
 from .._kernel.syscalls import GLIBC_X86_64, TABLE, facts, is_syscall, libc_calls, variants
-from .._value import Value
 from ..argtree import Call, Changed, Commented, Const, Expr, Fd, Field, Flags, Node, SigSet, Struct
 
 # strace's name for a syscall number it cannot name (x86_64's 335 is "syscall_0x14f")
@@ -41,7 +41,7 @@ class UnknownName(ValueError):
         self.closest = closest  # the likeliest name meant
 
 
-class Meaning(Value):
+class Meaning(Frozen):
     """What a syscall name in a pattern matches."""
 
     names: Final[frozenset[str]]  # the calls (ABI variants included)

@@ -20,7 +20,7 @@ from .._kernel.syscalls import EXECS, TRACKED
 from .._model.fdmodel import FdModel
 from .._model.records import Descriptor, ExecRecord, FlagChange, ForkRecord, Origin
 from .._report.output import plural
-from .._value import Value
+from .._value import MutableValue, Value
 from ..errors import RuleSyntaxError
 from ..events import Event, Exit, Killed, Syscall
 from .patterns import COMPARISON, Pattern, compare, comparison, parse_pattern, pattern_error
@@ -69,7 +69,7 @@ class Evidence(Value):
         return f"{self.where}{pid}: {text}" + (f"   ({self.note})" if self.note else "")
 
 
-class RuleResult(Value):
+class RuleResult(MutableValue):
     """A rule's verdict: ``passed``, or failed; or ``undecided`` (a sentence: the trace
     does not hold what the rule needs — calls not traced, calls the kernel never sees —
     then ``passed`` is False too). ``final``: the verdict stands whatever the trace misses
@@ -1015,7 +1015,7 @@ class ExpectExit(Rule):
         return RuleResult(self.label, False, f"exit status {got}, not {self.code}")
 
 
-class RuleSet(Value):
+class RuleSet(MutableValue):
     """Rules as the CLI spells them; every field is optional. ``allow_fds``: numbers,
     ``"N-M"`` ranges, ``"PROGRAM:N"`` for one program (``AllowFd.parse``);
     ``count_passes``: with ``no_fd_leaks``, descriptors passed on purpose count as leaks."""

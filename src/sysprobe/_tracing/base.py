@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, ClassVar, Final
 
-from .._value import Value
+from .._frozen import Frozen
 from ..errors import PtraceDenied, SysprobeError, UsageError
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def checked_timeout(value: object) -> float | None:
     return None if seconds >= NO_LIMIT_SECONDS else seconds
 
 
-class RunOptions(Value):
+class RunOptions(Frozen):
     """How to run and trace the command, whichever tracer does it."""
 
     timeout: Final[float | None]  # seconds; checked by checked_timeout when the run starts
@@ -72,9 +72,8 @@ class RunOptions(Value):
     syscalls: Final[str | Collection[str] | None]
     seccomp: Final[bool]  # filter `syscalls` in the kernel (a seccomp-bpf filter) where possible
     placement: Final[str]  # see placement.py: the tracer and its tracees on one CPU, sysprobe on others
-    inject: Final[
-        Sequence[str]
-    ]  # fault injections, strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
+    # fault injections, in strace's -e inject= syntax ("epoll_create1:error=ENOSYS")
+    inject: Final[Sequence[str]]
     string_limit: Final[int | None]  # strace's -s: how much of a string to print (None: DEFAULT_STRING_LIMIT)
     verbose: Final[bool]  # strace's -v: structs and arrays whole (the ptrace backend abbreviates still)
     # end the run when the command itself exits: kill the processes it left running (a
@@ -134,7 +133,7 @@ class RunOptions(Value):
         self.stderr = stderr
 
 
-class TracerInfo(Value):
+class TracerInfo(Frozen):
     """What traced a run: for reports, golden headers, and saying what a log holds."""
 
     backend: Final[str]  # "strace" or "ptrace"

@@ -37,11 +37,12 @@ from types import FrameType
 from typing import BinaryIO, Final
 
 from .._escape import printable
+from .._frozen import Frozen
 from .._kernel.signals import exit_status_for
 from .._kernel.syscalls import CREATES_PROCESS, EXECS
 from .._parsing.lineparse import parse_lines
 from .._parsing.sources import CHUNK, split_chunks
-from .._value import Value
+from .._value import MutableValue
 from ..argtree import Const, Str
 from ..errors import (
     CommandNotExecutable,
@@ -63,7 +64,7 @@ STUCK_SECONDS = 5.0  # after killing the tracees, how long the tracer gets to re
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-class PtraceRefusal(Value):
+class PtraceRefusal(Frozen):
     """A traced program's own ptrace call that the kernel refused with EPERM: its strace,
     gdb or debugger could not work (a process has one tracer, and sysprobe's is it)."""
 
@@ -85,7 +86,7 @@ class PtraceRefusal(Value):
         return f"{who}: ptrace({self.request}) = -1 EPERM (line {self.line})"
 
 
-class Leftover(Value):
+class Leftover(Frozen):
     """A process the command left running, killed when it exited (``end_with_command``)."""
 
     pid: Final[int]
@@ -101,7 +102,7 @@ class Leftover(Value):
         return f"pid {self.pid} ({self.program})"
 
 
-class RunOutcome(Value):
+class RunOutcome(MutableValue):
     """What happened to the run, beyond the events.
 
     ``incomplete`` is the first thing to read: a sentence when the trace does not cover

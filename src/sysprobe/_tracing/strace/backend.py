@@ -20,7 +20,7 @@ from .binary import Strace, diagnose, ensure_usable, forget_usable, locate, secc
 
 
 class StraceOptions(RunOptions):
-    """``RunOptions`` plus what only strace takes."""
+    """``RunOptions`` plus what only strace takes; every option by keyword."""
 
     strace: Final[str | None]  # the binary (else $SYSPROBE_STRACE, else the PATH's)
     strace_args: Final[Sequence[str]]  # passed through as they are ("-X", "raw")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Final
 
 from ..._files import write_atomically
-from ..._value import Value
+from ..._frozen import Frozen
 from ...errors import StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
 from ..base import proc_status, ptrace_denied
 
@@ -43,7 +43,7 @@ FEATURE_SINCE: dict[str, tuple[int, int]] = {
 _VERSION = re.compile(r"version (\d+)\.(\d+)")
 
 
-class Strace(Value):
+class Strace(Frozen):
     path: Final[str]
     version: Final[tuple[int, int]]
 
