@@ -36,6 +36,8 @@ MUTANTS = [
     "sysprobe._kernel.signals.*",  # the runner's exit status: 128+N for signal N
     "sysprobe._tracing.supervisor.xǁRunBookǁnote__*",  # ... and the command's status from its events
     "sysprobe._pipeline.xǁAnalysisǁcommand_status__*",  # ... or a log's
+    "sysprobe._value.*",  # the records' equality, hash, copies
+    "sysprobe._frozen.*",
 ]
 KILLED = {1, 3}  # a test failed (3: pytest's internal error, a crash, counts too)
 # Which exit codes mutmut records mean what (mutmut/stats.py); a mutant that runs out of

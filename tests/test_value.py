@@ -39,6 +39,7 @@ def test_hashed_by_its_fields_where_frozen() -> None:
     assert len({Const("NULL"), Const("NULL"), Const("AT_FDCWD")}) == 2
     assert hash(Creates(Flag(1, "O_CLOEXEC"), "file")) == hash(Creates(Flag(1, "O_CLOEXEC"), "file"))
     assert hash(TracerInfo("strace", "strace", "6.1")) == hash(TracerInfo("strace", "strace", "6.1"))
+    assert len({hash(Const(f"F_{n}")) for n in range(20)}) > 1  # by its fields, not a constant
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,7 @@ def test_hashed_by_its_fields_where_frozen() -> None:
 def test_unhashable_where_fields_may_change(value: Value) -> None:
     """As a mutable dataclass: a hash by fields would change under the set holding it."""
     assert isinstance(value, MutableValue)
-    with pytest.raises(TypeError, match="unhashable type"):
+    with pytest.raises(TypeError, match=f"^unhashable type: '{type(value).__name__}'$"):
         hash(value)
 
 
@@ -113,9 +114,10 @@ def test_a_frozen_record_cannot_change() -> None:
 def test_a_frozen_record_of_an_interpreted_module_cannot_change(value: Frozen) -> None:
     name = type(value).__match_args__[0]
     before = getattr(value, name)
-    with pytest.raises(AttributeError, match=f"cannot assign to field '{name}'"):
+    cls = type(value).__name__
+    with pytest.raises(AttributeError, match=f"^cannot assign to field '{name}' of {cls}$"):
         setattr(value, name, "changed")
-    with pytest.raises(AttributeError, match=f"cannot delete field '{name}'"):
+    with pytest.raises(AttributeError, match=f"^cannot delete field '{name}' of {cls}$"):
         delattr(value, name)
     assert getattr(value, name) == before
     assert value.replace(**{name: before}) == value  # a copy is made through __init__
@@ -133,8 +135,8 @@ def test_a_copy_with_changes_keeps_its_class_and_the_rest() -> None:
     assert (changed.verbose, changed.strace, changed.timeout) == (True, "/usr/bin/strace", 5.0)
     assert changed == StraceOptions(strace="/usr/bin/strace", timeout=5.0, verbose=True)
     assert options.verbose is False  # the original is as it was
-    with pytest.raises(TypeError, match="has no field verbos"):
-        options.replace(verbos=True)
+    with pytest.raises(TypeError, match=r"^StraceOptions has no field tiemout, verbos$"):
+        options.replace(verbos=True, tiemout=1.0)
 
 
 @pytest.mark.parametrize(
