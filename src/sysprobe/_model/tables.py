@@ -14,6 +14,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+from mypy_extensions import mypyc_attr
+
 from .records import Descriptor
 
 if TYPE_CHECKING:
@@ -80,6 +82,7 @@ class TableLog:
         return contents
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # so that a test can listen as races do
 class Observer:
     """Told of every change of the tables it observes (``races``: changes other threads
     make while a fork copies a table, and what a racing copy does afterwards)."""
