@@ -31,6 +31,9 @@ class Value:
     def _fields(self) -> tuple[object, ...]:
         return tuple([getattr(self, name) for name in self.__match_args__])
 
+    def _named_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__match_args__}
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self) or not isinstance(other, Value):
             return NotImplemented
@@ -41,11 +44,11 @@ class Value:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickle and copy: a native class has no __dict__ to restore from, so made anew
-        return (_made, (type(self), {name: getattr(self, name) for name in self.__match_args__}))
+        return (_made, (type(self), self._named_fields()))
 
     def replace(self: V, **changes: Any) -> V:
         """A copy with ``changes``, the other fields as they are (``dataclasses.replace``)."""
-        fields = {name: getattr(self, name) for name in self.__match_args__}
+        fields = self._named_fields()
         unknown = changes.keys() - fields.keys()
         if unknown:
             raise TypeError(f"{type(self).__qualname__} has no field {', '.join(sorted(unknown))}")
