@@ -73,7 +73,7 @@ class FdModel:
         # The history's clock counts events applied, not fed: a held event applies when
         # its task's creation shows, after events fed later (``applied_at``, ``table_at``).
         self.applied = 0
-        self._clock_after_feed: list[int] = [0] if history else []
+        self._clock_after_feed = [0]  # grows with a history only
         self._applied_at: dict[int, int] = {}
         self.finished = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
@@ -178,7 +178,7 @@ class FdModel:
 
     def root_process(self) -> Process | None:
         """The first process: the traced command."""
-        return self.processes.get(self.tree.root) if self.tree.process_count else None
+        return self.processes.get(self.tree.root)  # None before the first process
 
     def open_descriptors(self) -> Iterator[tuple[int | None, Descriptor]]:
         """Every descriptor still open in a live task's table, once per table."""
@@ -254,7 +254,8 @@ class FdModel:
         if has_flag(flags, "CLONE_NEWPID", self.consts):
             self.pid_namespaces = True
         if child is None:
-            self._lost_clone(task, ev, flags)
+            if flags is not None:  # what it would have made (a thread, a process) is known
+                self._unreturned.append((task, ev, flags))
             return
         if child <= 0:
             return
@@ -265,10 +266,6 @@ class FdModel:
             self.tree.adopt(adopted, task, origin_of(ev))
             return
         self._made(task, ev, flags, child)
-
-    def _lost_clone(self, task: Task, ev: Syscall, flags: Node | None) -> None:
-        if flags is not None:  # what it would have made (a thread, a process) is known
-            self._unreturned.append((task, ev, flags))
 
     def _made_by_a_lost_clone(self, pid: int | None, first: Event) -> Task | None:
         """A clone that never returned (its caller died inside it: another thread's
@@ -284,11 +281,9 @@ class FdModel:
         began = (ev.file, ev.line)
         if any(_before(began, (events[0].file, events[0].line)) for events in self._held.events.values()):
             return None  # another task is just as likely its child: neither is taken as it
-        return self._made(task, ev, flags, pid, release=False)
+        return self._made(task, ev, flags, pid)  # its held events were taken already
 
-    def _made(
-        self, task: Task, ev: Syscall, flags: Node | None, child: int | None, *, release: bool = True
-    ) -> Task:
+    def _made(self, task: Task, ev: Syscall, flags: Node | None, child: int | None) -> Task:
         shared = has_flag(flags, "CLONE_FILES", self.consts)
         thread = has_flag(flags, "CLONE_THREAD", self.consts)
         table = task.table if shared else task.table.copy()
@@ -299,9 +294,8 @@ class FdModel:
         else:
             held = self._held.events.get(child)
             self.races.fork(task, ev, made, held[0].line if held else None)
-        if release:
-            for held_event in self._held.release(child):
-                self._feed_held(held_event)
+        for held_event in self._held.release(child):
+            self._feed_held(held_event)
         return made
 
     def _feed_held(self, event: Event) -> None:
