@@ -254,7 +254,9 @@ class FdModel:
         if has_flag(flags, "CLONE_NEWPID", self.consts):
             self.pid_namespaces = True
         if child is None:
-            if flags is not None:  # what it would have made (a thread, a process) is known
+            # the caller died inside the call, which may still have made the child: known
+            # to make a process (fork, vfork) or what its flags say, it may adopt it later
+            if flags is not None or effect.flags is None:
                 self._unreturned.append((task, ev, flags))
             return
         if child <= 0:
