@@ -159,8 +159,8 @@ class DescriptorEffects:
     def _duplicated(self, task: Task, ev: Syscall, effect: Duplicates) -> None:
         assert ev.ret is not None
         old = int_of(arg(ev.args, effect.old_arg))
-        new = ev.ret if effect.new_arg is None else int_of(arg(ev.args, effect.new_arg))
-        if old is None or new is None or old == new:
+        new = ev.ret  # dup returns the new descriptor; dup2 and dup3, the one they were given
+        if old is None or old == new:
             return  # dup2(fd, fd) changes nothing, not even close-on-exec
         self._copy(task, ev, old, new, self._cloexec(effect.cloexec, ev.args))
 
@@ -233,8 +233,7 @@ class DescriptorEffects:
     def _absent(self, task: Task, ev: Syscall, effect: Closes | Duplicates | Fcntl) -> None:
         """EBADF: the descriptor the call named is not open. A racing copy's entry that
         may have been absent is now known to be (nothing closed it: no one is told)."""
-        index = effect.old_arg if isinstance(effect, Duplicates) else 0
-        fd = int_of(arg(ev.args, index))
+        fd = int_of(arg(ev.args, 0))  # each of these calls names its descriptor first
         d = task.table.fds.get(fd) if fd is not None else None
         if d is not None and d.race is not None and any(o is None for o in d.race.others):
             task.table.pop(d.fd)
