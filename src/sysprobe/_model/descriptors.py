@@ -189,9 +189,11 @@ class DescriptorEffects:
         elif is_value(command, "F_DUPFD_CLOEXEC", consts) and fd is not None and ev.ret is not None:
             self._copy(task, ev, fd, ev.ret, True)
         elif is_value(command, "F_GETFD", consts) and fd is not None and ev.ret is not None:
-            d = task.table.fds.get(fd)  # the kernel's own answer: trust it over the model
+            # the kernel's own answer: the descriptor is open, with this flag; trust it over
+            # the model (one the trace never showed made is learnt, as F_SETFD learns it)
             cloexec = bool(ev.ret & consts["FD_CLOEXEC"])
-            if d is not None and (d.cloexec != cloexec or d.race is not None):
+            d = task.table.fds.get(fd) or self._observed(task, fd, arg(ev.args, 0), ev)
+            if d.cloexec != cloexec or d.race is not None:
                 task.table.put(fd, d.with_cloexec(cloexec))
 
     def _set_cloexec(self, task: Task, fd: int | None, value: bool, how: str, ev: Syscall) -> None:
