@@ -1,0 +1,157 @@
+"""What each descriptor call does to a table, read from the model in this process, in the
+notations the scenario tests leave to other processes: numbers for names (``-X raw``), the
+kernel's own answer to F_GETFD, calls sharing a table, and what each close tells."""
+
+from __future__ import annotations
+
+from sysprobe._model.fdmodel import FdModel
+from sysprobe._parsing.lineparse import parse_lines
+
+APP = '100 execve("/bin/app", ["app"], 0x7ffd /* 3 vars */) = 0\n'
+PIPE = "100 pipe2([3<pipe:[7]>, 4<pipe:[7]>], 0) = 0\n"
+PIPE_CLOEXEC = "100 pipe2([3<pipe:[7]>, 4<pipe:[7]>], O_CLOEXEC) = 0\n"
+
+
+def model_of(log: str, arch: str = "x86_64") -> FdModel:
+    model = FdModel(arch)
+    for event in parse_lines(log.splitlines()):
+        model.feed(event)
+    return model
+
+
+def cloexec_of(log: str, fd: int = 3) -> bool:
+    return model_of(log).table(100)[fd].cloexec
+
+
+# ---- fcntl ----
+
+
+def test_f_getfd_is_the_kernels_answer() -> None:
+    """The model thought fd 3 had no close-on-exec; F_GETFD says it has: trust the kernel."""
+    assert cloexec_of(PIPE + "100 fcntl(3<pipe:[7]>, F_GETFD) = 0x1 (flags FD_CLOEXEC)\n")
+    assert not cloexec_of(PIPE_CLOEXEC + "100 fcntl(3<pipe:[7]>, F_GETFD) = 0\n")
+    assert cloexec_of(PIPE + "100 fcntl(3, 0x1) = 0x1\n")  # -X raw: F_GETFD is 1
+
+
+def test_f_getfd_settles_a_racing_copys_doubt() -> None:
+    """A copy that may hold something else at 3: F_GETFD answered, so 3 is open there."""
+    thread = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
+    log = (
+        f"{APP}100 clone(child_stack=0x7f, flags={thread}) = 101\n"
+        "100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
+        '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>\n'
+        "102 set_robust_list(0x7f, 24) = 0\n"
+        "101 <... openat resumed>) = 3</etc/hostname>\n"
+        "100 <... clone resumed>) = 102\n"
+    )
+    model = model_of(log)
+    assert model.table(102)[3].race is not None
+    for event in parse_lines(["102 fcntl(3</etc/hostname>, F_GETFD) = 0"], first_line=7):
+        model.feed(event)
+    settled = model.table(102)[3]
+    assert settled.race is None and not settled.cloexec and settled.name == "/etc/hostname"
+
+
+def test_other_fcntl_answers_say_nothing_of_close_on_exec() -> None:
+    assert cloexec_of(PIPE_CLOEXEC + "100 fcntl(3<pipe:[7]>, F_GETFL) = 0x8002 (flags O_RDWR|O_LARGEFILE)\n")
+    assert cloexec_of(PIPE_CLOEXEC + "100 fcntl(3, 0x3) = 0x8002\n")  # -X raw: F_GETFL
+
+
+def test_f_dupfd_copies_without_close_on_exec_and_f_dupfd_cloexec_with() -> None:
+    for command, number in (("F_DUPFD", "0"), ("F_DUPFD_CLOEXEC", "0x406")):
+        for line in (
+            f"100 fcntl(3<pipe:[7]>, {command}, 10) = 10<pipe:[7]>\n",
+            f"100 fcntl(3, {number}, 0xa) = 10\n",  # -X raw
+        ):
+            table = model_of(PIPE_CLOEXEC + line).table(100)
+            copy = table[10]
+            assert copy.cloexec is (command == "F_DUPFD_CLOEXEC"), line
+            assert copy.source == table[3] and copy.origin.detail == "duplicate of fd 3"
+
+
+def test_f_setfd_in_raw_numbers() -> None:
+    assert cloexec_of(PIPE + "100 fcntl(3, 0x2, 0x1) = 0\n")
+    assert not cloexec_of(PIPE_CLOEXEC + "100 fcntl(3, 0x2, 0) = 0\n")
+
+
+# ---- duplicates ----
+
+
+def test_dup2_onto_an_open_descriptor_tells_it_closed_by_that_call() -> None:
+    model = FdModel()
+    told: list[tuple[int, int | None]] = []
+    model.on_close.append(lambda d, ev: told.append((d.fd, ev.line if ev is not None else None)))
+    for event in parse_lines([PIPE, "100 dup2(3<pipe:[7]>, 4<pipe:[7]>) = 4<pipe:[7]>"]):
+        model.feed(event)
+    assert told == [(4, 2)]
+    assert model.table(100)[4].origin.detail == "duplicate of fd 3"
+
+
+def test_a_dup_whose_descriptor_cannot_be_read_changes_nothing() -> None:
+    assert sorted(model_of("100 dup() = 5\n").table(100)) == [0, 1, 2]
+
+
+# ---- close_range ----
+
+
+def test_close_range_unshare_closes_in_a_table_of_its_own() -> None:
+    """Process 200 shares 100's table (CLONE_FILES); with CLOSE_RANGE_UNSHARE it closes in
+    a copy, and 100 keeps its pipe."""
+    shared = f"{APP}{PIPE}100 clone(child_stack=0x7f00, flags=CLONE_FILES|SIGCHLD) = 200\n"
+    for flag in ("CLOSE_RANGE_UNSHARE", "0x2"):
+        model = model_of(shared + f"200 close_range(3, 4294967295, {flag}) = 0\n")
+        assert sorted(model.table(200)) == [0, 1, 2]
+        assert sorted(model.table(100)) == [0, 1, 2, 3, 4]
+    model = model_of(shared + "200 close_range(3, 4294967295, 0) = 0\n")
+    assert sorted(model.table(100)) == [0, 1, 2]  # one table: closed for both
+
+
+def test_close_range_tells_what_it_closes() -> None:
+    model = FdModel()
+    told: list[tuple[int, int | None]] = []
+    model.on_close.append(lambda d, ev: told.append((d.fd, ev.line if ev is not None else None)))
+    for event in parse_lines([PIPE, "100 close_range(4, 10, 0) = 0"]):
+        model.feed(event)
+    assert told == [(4, 2)]
+
+
+def test_a_close_range_whose_bounds_cannot_be_read_closes_nothing() -> None:
+    assert sorted(model_of(PIPE + "100 close_range(3, UINT_MAX, 0) = 0\n").table(100)) == [0, 1, 2, 3, 4]
+    assert sorted(model_of(PIPE + "100 close_range(FIRST, 4, 0) = 0\n").table(100)) == [0, 1, 2, 3, 4]
+
+
+# ---- what a call on a descriptor shows ----
+
+
+def test_a_descriptor_seen_in_use_is_learnt_from_its_first_decoration() -> None:
+    """The first ``<`` ends the number: what the call read may hold more of them."""
+    table = model_of('100 read(5</tmp/x>, "<a>", 3) = 3\n').table(100)
+    assert table[5].name == "/tmp/x" and table[5].origin.detail == "origin unknown, first seen in read"
+
+
+def test_recvmmsg_without_readable_messages_receives_nothing() -> None:
+    log = "100 recvmmsg(3<socket:[9]>, 0x7ffd, 2, 0, NULL) = 2\n"
+    assert sorted(model_of(log).table(100)) == [0, 1, 2]
+
+
+def test_f_getfd_shows_a_descriptor_never_seen_made() -> None:
+    table = model_of("100 fcntl(7</tmp/x>, F_GETFD) = 0x1 (flags FD_CLOEXEC)\n").table(100)
+    learnt = table[7]
+    assert (learnt.name, learnt.cloexec) == ("/tmp/x", True)
+    assert learnt.origin.detail == "origin unknown, first seen in fcntl"
+
+
+def test_a_descriptor_seen_in_use_of_no_known_kind() -> None:
+    assert model_of('100 read(5<[weird]>, "", 1) = 0\n').table(100)[5].kind == "unknown"
+
+
+def test_bpf_makes_a_descriptor_only_with_the_commands_that_return_one() -> None:
+    log = (
+        "100 bpf(BPF_MAP_CREATE, {map_type=BPF_MAP_TYPE_ARRAY, key_size=4, value_size=4, max_entries=1}, 72)"
+        " = 3<anon_inode:bpf-map>\n"
+        "100 bpf(BPF_MAP_UPDATE_ELEM, {map_fd=3<anon_inode:bpf-map>, key=0x7f, value=0x7f,"
+        " flags=BPF_ANY}, 32) = 0\n"
+    )
+    table = model_of(log).table(100)
+    assert sorted(table) == [0, 1, 2, 3] and table[3].origin.syscall == "bpf"
+    assert table[0].origin.syscall is None  # BPF_MAP_UPDATE_ELEM's 0 is no descriptor
