@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from .._kernel.effects import (
     ALWAYS,
-    NEVER,
     CloexecWhen,
     Closes,
     ClosesRange,
@@ -58,13 +57,14 @@ class DescriptorEffects:
             if isinstance(effect, Closes) and ev.errno not in (None, "EBADF"):
                 self.close(task, int_of(arg(ev.args, 0)), ev)  # closed even when close failed
             elif ev.errno == "EBADF" and isinstance(effect, Closes | Duplicates | Fcntl):
-                self._absent(task, ev, effect)
+                self._absent(task, ev)
         elif isinstance(effect, Creates):
             self._created(task, ev, effect)
         elif isinstance(effect, CreatesPair):
             for fd, info in fds_in(arg(ev.args, effect.array_arg)):
                 cloexec = self._cloexec(effect.cloexec, ev.args)
-                self._add(task, fd, kind_of(info, effect.kind), info, cloexec, origin_of(ev))
+                # a pair is what its call makes (a pipe's two ends, a socket pair), whatever -y says
+                self._add(task, fd, effect.kind, info, cloexec, origin_of(ev))
         elif isinstance(effect, Duplicates):
             self._duplicated(task, ev, effect)
         elif isinstance(effect, Fcntl):
@@ -110,10 +110,8 @@ class DescriptorEffects:
     # ---- the effects ----
 
     def _cloexec(self, rule: CloexecWhen, args: tuple[Node, ...]) -> bool:
-        if rule == ALWAYS:
-            return True
-        if rule == NEVER or not isinstance(rule, Flag):
-            return False
+        if not isinstance(rule, Flag):
+            return rule == ALWAYS  # else NEVER
         node = arg(args, rule.index)
         if rule.field is not None:
             node = struct_field(node, rule.field)
@@ -232,7 +230,7 @@ class DescriptorEffects:
                 origin = origin_of(ev, f"received over SCM_RIGHTS on fd {socket}")
                 self._add(task, fd, kind_of(info, "unknown"), info, cloexec, origin)
 
-    def _absent(self, task: Task, ev: Syscall, effect: Closes | Duplicates | Fcntl) -> None:
+    def _absent(self, task: Task, ev: Syscall) -> None:
         """EBADF: the descriptor the call named is not open. A racing copy's entry that
         may have been absent is now known to be (nothing closed it: no one is told)."""
         fd = int_of(arg(ev.args, 0))  # each of these calls names its descriptor first
