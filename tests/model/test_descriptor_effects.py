@@ -5,11 +5,13 @@ kernel's own answer to F_GETFD, calls sharing a table, and what each close tells
 from __future__ import annotations
 
 from sysprobe._model.fdmodel import FdModel
+from sysprobe._model.records import Origin
 from sysprobe._parsing.lineparse import parse_lines
 
 APP = '100 execve("/bin/app", ["app"], 0x7ffd /* 3 vars */) = 0\n'
 PIPE = "100 pipe2([3<pipe:[7]>, 4<pipe:[7]>], 0) = 0\n"
 PIPE_CLOEXEC = "100 pipe2([3<pipe:[7]>, 4<pipe:[7]>], O_CLOEXEC) = 0\n"
+THREAD = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
 
 
 def model_of(log: str, arch: str = "x86_64") -> FdModel:
@@ -35,9 +37,8 @@ def test_f_getfd_is_the_kernels_answer() -> None:
 
 def test_f_getfd_settles_a_racing_copys_doubt() -> None:
     """A copy that may hold something else at 3: F_GETFD answered, so 3 is open there."""
-    thread = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
     log = (
-        f"{APP}100 clone(child_stack=0x7f, flags={thread}) = 101\n"
+        f"{APP}100 clone(child_stack=0x7f, flags={THREAD}) = 101\n"
         "100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
         '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>\n'
         "102 set_robust_list(0x7f, 24) = 0\n"
@@ -155,3 +156,86 @@ def test_bpf_makes_a_descriptor_only_with_the_commands_that_return_one() -> None
     table = model_of(log).table(100)
     assert sorted(table) == [0, 1, 2, 3] and table[3].origin.syscall == "bpf"
     assert table[0].origin.syscall is None  # BPF_MAP_UPDATE_ELEM's 0 is no descriptor
+
+
+# ---- what a created descriptor is ----
+
+
+def test_a_descriptor_is_what_its_decoration_says_else_what_its_call_makes() -> None:
+    log = (
+        '100 openat(AT_FDCWD, "/dev/null", O_RDWR) = 3</dev/null>\n'
+        '100 openat(AT_FDCWD, "/etc/hosts", O_RDONLY) = 4\n'  # no -y: the path names it
+        "100 openat(AT_FDCWD, 0x55d0, O_RDONLY) = 5\n"  # a path strace could not read
+    )
+    table = model_of(log).table(100)
+    assert [(table[fd].kind, table[fd].name) for fd in (3, 4, 5)] == [
+        ("device", "/dev/null"),
+        ("file", "/etc/hosts"),
+        ("file", None),
+    ]
+
+
+def test_calls_that_always_give_close_on_exec() -> None:
+    table = model_of("100 pidfd_open(200, 0) = 3<anon_inode:[pidfd]>\n").table(100)
+    assert table[3].cloexec and table[3].kind == "pidfd"
+
+
+def test_close_on_exec_asked_in_a_struct() -> None:
+    log = (
+        '100 openat2(AT_FDCWD, "/x", {flags=O_RDONLY|O_CLOEXEC, resolve=0}, 24) = 3</x>\n'
+        '100 openat2(AT_FDCWD, "/y", {flags=O_RDONLY, resolve=0}, 24) = 4</y>\n'
+    )
+    table = model_of(log).table(100)
+    assert table[3].cloexec and not table[4].cloexec
+
+
+def test_ioctl_fioclex_in_raw_numbers() -> None:
+    assert cloexec_of(PIPE + "100 ioctl(3, 0x5451) = 0\n")  # FIOCLEX
+    assert not cloexec_of(PIPE_CLOEXEC + "100 ioctl(3, 0x5450) = 0\n")  # FIONCLEX
+
+
+def test_a_descriptor_keeps_the_file_its_call_was_read_from() -> None:
+    model = FdModel()
+    for event in parse_lines([PIPE], file="trace.100"):
+        model.feed(event)
+    assert model.table(100)[3].origin == Origin("pipe2", 100, 1, "trace.100")
+
+
+# ---- closes that fail ----
+
+
+def test_a_close_that_failed_otherwise_than_ebadf_still_closed() -> None:
+    """close(2): the descriptor is released even when close reports EINTR or EIO."""
+    model = FdModel()
+    told: list[tuple[int, int | None]] = []
+    model.on_close.append(lambda d, ev: told.append((d.fd, ev.line if ev is not None else None)))
+    for event in parse_lines([PIPE, "100 close(4<pipe:[7]>) = -1 EINTR (Interrupted system call)"]):
+        model.feed(event)
+    assert sorted(model.table(100)) == [0, 1, 2, 3] and told == [(4, 2)]
+
+
+def test_ebadf_is_only_a_failed_call_where_nothing_raced() -> None:
+    """The model holds fd 3; the kernel says it is not open: a call that failed changes
+    nothing (only a racing copy's doubt is settled by it)."""
+    for call in ("close(3)", "dup(3)", "dup2(3, 9)", "fcntl(3, F_SETFD, FD_CLOEXEC)"):
+        table = model_of(PIPE + f"100 {call} = -1 EBADF (Bad file descriptor)\n").table(100)
+        assert sorted(table) == [0, 1, 2, 3, 4] and not table[3].cloexec, call
+
+
+RACED_COPY = f"""\
+{APP}100 clone(child_stack=0x7f, flags={THREAD}) = 101
+100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>
+101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>
+102 set_robust_list(0x7f, 24) = 0
+101 <... openat resumed>) = 3</etc/hostname>
+100 <... clone resumed>) = 102
+"""
+
+
+def test_ebadf_settles_what_a_racing_copy_held_and_other_errors_do_not() -> None:
+    """102's copy may hold hostname at 3, or nothing: EBADF says nothing; EINVAL says it
+    is there (the call got as far as its other arguments)."""
+    gone = model_of(RACED_COPY + "102 dup(3) = -1 EBADF (Bad file descriptor)\n").table(102)
+    assert 3 not in gone
+    there = model_of(RACED_COPY + "102 fcntl(3, 0xffff) = -1 EINVAL (Invalid argument)\n").table(102)
+    assert there[3].race is not None
