@@ -53,6 +53,8 @@ class DescriptorEffects:
     # C901 waived (hot path, compiled): one dispatch on the effect's kind for every call
     # applied; a function call per kind would cost more than the branches it saves
     def apply(self, task: Task, ev: Syscall, effect: Effect) -> None:  # noqa: C901, PLR0912
+        if ev.injected:
+            return  # strace's --inject answered instead of the kernel: the call never ran
         if ev.ret is None or ev.ret < 0:
             if isinstance(effect, Closes) and ev.errno not in (None, "EBADF"):
                 self.close(task, int_of(arg(ev.args, 0)), ev)  # closed even when close failed
@@ -187,17 +189,22 @@ class DescriptorEffects:
         elif is_value(command, "F_DUPFD_CLOEXEC", consts) and fd is not None and ev.ret is not None:
             self._copy(task, ev, fd, ev.ret, True)
         elif is_value(command, "F_GETFD", consts) and fd is not None and ev.ret is not None:
-            # the kernel's own answer: the descriptor is open, with this flag; trust it over
-            # the model (one the trace never showed made is learnt, as F_SETFD learns it)
+            # the kernel's own answer: the descriptor was open during the call, with this
+            # flag; trust it over the model (one the trace never showed made is learnt, as
+            # F_SETFD learns it: with the flag at once, so a racing copy sees no other state)
             cloexec = bool(ev.ret & consts["FD_CLOEXEC"])
-            d = task.table.fds.get(fd) or self._observed(task, fd, arg(ev.args, 0), ev)
-            if d.cloexec != cloexec or d.race is not None:
+            d = task.table.fds.get(fd)
+            if d is None:
+                self._observed(task, fd, arg(ev.args, 0), ev, cloexec)
+            elif d.cloexec != cloexec or d.race is not None:
                 task.table.put(fd, d.with_cloexec(cloexec))
 
     def _set_cloexec(self, task: Task, fd: int | None, value: bool, how: str, ev: Syscall) -> None:
         if fd is None:
             return
-        d = task.table.fds.get(fd) or self._observed(task, fd, arg(ev.args, 0), ev)
+        # a descriptor never seen made is learnt with the flag already set: a racing copy
+        # must not see it without the flag the call gave it
+        d = task.table.fds.get(fd) or self._observed(task, fd, arg(ev.args, 0), ev, value)
         task.table.put(fd, d.with_cloexec(value, FlagChange(value, how, ev.pid, ev.line, ev.file)))
 
     def _close_range(self, task: Task, ev: Syscall) -> None:
@@ -233,15 +240,20 @@ class DescriptorEffects:
     def _absent(self, task: Task, ev: Syscall) -> None:
         """EBADF: the descriptor the call named is not open. A racing copy's entry that
         may have been absent is now known to be (nothing closed it: no one is told)."""
-        fd = int_of(arg(ev.args, 0))  # each of these calls names its descriptor first
+        # each of these calls names its descriptor first (EBADF may also mean another
+        # argument: dup2's new number past the limit, a lock on a read-only descriptor;
+        # taken as this one, a racing copy's doubt is settled the wrong way — rare)
+        fd = int_of(arg(ev.args, 0))
         d = task.table.fds.get(fd) if fd is not None else None
         if d is not None and d.race is not None and any(o is None for o in d.race.others):
             task.table.pop(d.fd)
 
-    def _observed(self, task: Task, fd: int, node: Node | None, ev: Syscall) -> Descriptor:
+    def _observed(
+        self, task: Task, fd: int, node: Node | None, ev: Syscall, cloexec: bool = False
+    ) -> Descriptor:
         """A descriptor in use that the trace never showed being created."""
         info = node.info if isinstance(node, Fd) else None
-        return self._add(task, fd, kind_of(info, "unknown"), info, False, _unknown_origin(ev))
+        return self._add(task, fd, kind_of(info, "unknown"), info, cloexec, _unknown_origin(ev))
 
 
 def _unknown_origin(ev: Syscall) -> Origin:
