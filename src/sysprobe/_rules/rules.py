@@ -904,7 +904,10 @@ class Cloexec(Rule):
         return not holes and self.violation_count > self.open_at_end
 
     def _ours(self, d: Descriptor) -> bool:
-        return d.source is None and (d.origin.pid, d.origin.line) in self.created
+        # made by a matching call: not one learnt (origin unknown) from the call that
+        # first showed it, which may be on a matching line (--cloexec fcntl)
+        origin = d.origin
+        return d.source is None and origin.syscall is not None and (origin.pid, origin.line) in self.created
 
     def _violation(self, text: str) -> None:
         self.violation_count += 1
