@@ -73,7 +73,7 @@ class FdModel:
         # The history's clock counts events applied, not fed: a held event applies when
         # its task's creation shows, after events fed later (``applied_at``, ``table_at``).
         self.applied = 0
-        self._clock_after_feed = [0]  # grows with a history only
+        self._clock_after_feed = [0]  # without a history nothing reads it: table(after=) refuses
         self._applied_at: dict[int, int] = {}
         self.finished = False
         self.on_exec: list[Callable[[ExecRecord], None]] = []
@@ -105,8 +105,9 @@ class FdModel:
             if _before(event, self.tree.ended_at.get(event.pid)):
                 return  # a call begun before its task ended, which never returned
             if self.tree.live == 0:
-                # the first event, or one after every task ended (logs one after another):
-                # no task can be inside the clone that made it
+                # the first event, or one after every task ended (logs one after another): a
+                # new root, even after a clone whose caller died in it (the command killed
+                # inside fork) — a log appended here is the likelier source of a new task
                 while self._held:
                     self._adopt_oldest()
                 self._unreturned.clear()
