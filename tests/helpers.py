@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sysprobe._model.fdmodel import FdModel
 from sysprobe.argtree import Raw, Str
 from sysprobe.events import Syscall
 
@@ -324,3 +325,11 @@ def verdicts(command: list[str], rules: list[str], mode: list[str], tmp_path: Pa
 
 def assert_verdict(scenario: RuleScenario, got: Verdicts) -> None:
     assert (got.exit_code, got.by_rule) == (scenario.exit_code, scenario.verdict)
+
+
+def closes_told(model: FdModel) -> list[tuple[int, int | None]]:
+    """What ``model`` tells its close listeners from now on: each descriptor's number and
+    the line of the event that closed it (None: no event, as at a process's end)."""
+    told: list[tuple[int, int | None]] = []
+    model.on_close.append(lambda d, ev: told.append((d.fd, ev.line if ev is not None else None)))
+    return told
