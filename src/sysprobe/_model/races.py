@@ -206,7 +206,11 @@ class Races:
         parent = forker.table
         log = log_of(parent)
         others = [t for t in parent.users if t is not forker and t.alive]
-        if not self.enabled or log is None or not others:
+        if not self.enabled or log is None:
+            return
+        if not others and not log.since(ev.line):
+            # nobody else used the table during the copy; a thread that did and ended
+            # before the clone returned still raced it
             return
         log.prune()
         race = ForkRace(self, log, forker, child, ev, others)
