@@ -205,7 +205,7 @@ class Races:
         is the child's first line, if the trace has shown it yet."""
         parent = forker.table
         log = log_of(parent)
-        others = [t for t in parent.users if t is not forker and t.alive]
+        others = [t for t in parent.users if t is not forker]  # a table's users are alive
         if not self.enabled or log is None:
             return
         if not others and not log.since(ev.line):
