@@ -799,6 +799,14 @@ class NoFdLeaks(Rule):
         return RuleResult(self.label, False, summary, [*text, *passes, *notes], self.leaks, self.passes)
 
 
+def _made_at(d: Descriptor) -> tuple[int | None, int | None] | None:
+    """The pid and line of the call that made ``d``; None for one learnt (origin unknown)
+    from the call that first showed it, which made nothing (``--cloexec fcntl`` must not
+    take an inherited descriptor first seen in fcntl as fcntl's own)."""
+    origin = d.origin
+    return None if origin.syscall is None else (origin.pid, origin.line)
+
+
 class Cloexec(Rule):
     """``--cloexec PATTERN``: every descriptor created by a matching call has close-on-exec
     whenever an exec happens while it is open, whenever another thread of its process
@@ -868,7 +876,7 @@ class Cloexec(Rule):
             return 1
         else:
             table = model.table(ev.pid)
-        return sum(1 for d in table.values() if (d.origin.pid, d.origin.line) == (ev.pid, ev.line))
+        return sum(1 for d in table.values() if _made_at(d) == (ev.pid, ev.line))
 
     def _table(self, pid: int | None, seq: int) -> dict[int, Descriptor]:
         """``pid``'s table as the event ``seq`` left it (replayed over a finished model too)."""
@@ -904,10 +912,7 @@ class Cloexec(Rule):
         return not holes and self.violation_count > self.open_at_end
 
     def _ours(self, d: Descriptor) -> bool:
-        # made by a matching call: not one learnt (origin unknown) from the call that
-        # first showed it, which may be on a matching line (--cloexec fcntl)
-        origin = d.origin
-        return d.source is None and origin.syscall is not None and (origin.pid, origin.line) in self.created
+        return d.source is None and _made_at(d) in self.created
 
     def _violation(self, text: str) -> None:
         self.violation_count += 1
