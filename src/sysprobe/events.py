@@ -223,8 +223,12 @@ class Syscall(Event):
 
     @property
     def injected(self) -> bool:
-        """strace's fault injection (``-e inject=``) changed this call's result."""
-        return self.aux is not None and self.aux.endswith("(INJECTED)")
+        """strace's fault injection (``-e inject=`` with ``error=`` or ``retval=``) gave this
+        call's result: the call never ran. strace 6.1 writes ``(INJECTED)``, then
+        ``(DELAYED)`` if also delayed, and ``(INJECTED: args, retval)`` if it also wrote
+        the arguments (``(INJECTED: args)`` alone: the call ran, with poked arguments)."""
+        aux = self.aux
+        return aux is not None and ("(INJECTED)" in aux or "(INJECTED: args, retval)" in aux)
 
     @property
     def delayed(self) -> bool:
