@@ -273,16 +273,34 @@ def test_a_call_strace_answered_itself_changes_nothing() -> None:
     assert sorted(table) == [0, 1, 2, 3, 4] and table[3].cloexec
 
 
+def test_every_form_strace_writes_for_a_call_that_never_ran() -> None:
+    """error= or retval=, with a delay too, or with arguments poked too: the call never
+    ran. A delay alone (DELAYED), or arguments poked alone (INJECTED: args): it ran."""
+    for never_ran in (
+        "= -1 EIO (Input/output error) (INJECTED) (DELAYED)",
+        "= -1 EIO (Input/output error) (INJECTED: args, retval)",
+    ):
+        assert sorted(model_of(PIPE + f"100 close(4<pipe:[7]>) {never_ran}\n").table(100)) == [0, 1, 2, 3, 4]
+    for ran in ("= 0 (DELAYED)", "= 0 (INJECTED: args)"):
+        assert sorted(model_of(PIPE + f"100 close(4<pipe:[7]>) {ran}\n").table(100)) == [0, 1, 2, 3]
+
+
 def test_cloexec_of_a_call_does_not_claim_a_descriptor_it_only_showed() -> None:
     """fd 7 was inherited: the fcntl that first showed it did not make it, so `--cloexec
-    fcntl` has nothing of its own to judge there."""
+    fcntl` neither judges it nor counts it (2 calls, 1 descriptor): with none fcntl made,
+    there is nothing to hold, and the rule says so instead of passing."""
     from sysprobe import RuleSet
     from sysprobe._pipeline import Analysis
 
-    log = (
-        "100 fcntl(7</tmp/x>, F_SETFD, 0) = 0\n"
-        "100 fcntl(3<pipe:[7]>, F_DUPFD_CLOEXEC, 0) = 8<pipe:[7]>\n" + APP
-    )
-    analysis = Analysis(RuleSet(cloexec=["fcntl"]).build()).feed_all(parse_lines(log.splitlines()))
-    (result,) = analysis.finish("t").results
-    assert not any("fd 7" in str(e) for e in result.evidence), result.evidence
+    start = APP + "100 brk(NULL) = 0x5600\n"
+    exec_b = '100 execve("/bin/b", ["b"], 0x7ffd /* 3 vars */) = 0\n100 +++ exited with 0 +++\n'
+    shown = "100 fcntl(7</tmp/x>, F_SETFD, 0) = 0\n"
+    made = "100 fcntl(3<pipe:[7]>, F_DUPFD_CLOEXEC, 0) = 8<pipe:[7]>\n"
+    results = {}
+    for name, log in (("made", start + shown + made + exec_b), ("shown", start + shown + exec_b)):
+        analysis = Analysis(RuleSet(cloexec=["fcntl"]).build()).feed_all(parse_lines(log.splitlines()))
+        (results[name],) = analysis.finish("t").results
+    made_result, shown_result = results["made"], results["shown"]
+    assert made_result.passed and made_result.summary.startswith("1 descriptor from 2 calls"), made_result
+    assert not any("fd 7" in str(e) for e in made_result.evidence)
+    assert not shown_result.passed and shown_result.summary == "no descriptor was created by fcntl"
