@@ -333,3 +333,17 @@ def closes_told(model: FdModel) -> list[tuple[int, int | None]]:
     told: list[tuple[int, int | None]] = []
     model.on_close.append(lambda d, ev: told.append((d.fd, ev.line if ev is not None else None)))
     return told
+
+
+# Thread 101's openat was in flight while 100 forked 102, whose first line came before the
+# clone returned: 102's copy may hold fd 3 (/etc/hostname) or nothing there.
+RACED_COPY = (
+    '100 execve("/bin/app", ["app"], 0x7ffd /* 3 vars */) = 0\n'
+    "100 clone(child_stack=0x7f, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD"
+    "|CLONE_SYSVSEM) = 101\n"
+    "100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
+    '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>\n'
+    "102 set_robust_list(0x7f, 24) = 0\n"
+    "101 <... openat resumed>) = 3</etc/hostname>\n"
+    "100 <... clone resumed>) = 102\n"
+)

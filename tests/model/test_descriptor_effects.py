@@ -8,7 +8,7 @@ from sysprobe._model.fdmodel import FdModel
 from sysprobe._model.records import Origin
 from sysprobe._parsing.lineparse import parse_lines
 
-from ..helpers import closes_told
+from ..helpers import RACED_COPY, closes_told
 
 APP = '100 execve("/bin/app", ["app"], 0x7ffd /* 3 vars */) = 0\n'
 PIPE = "100 pipe2([3<pipe:[7]>, 4<pipe:[7]>], 0) = 0\n"
@@ -39,15 +39,7 @@ def test_f_getfd_is_the_kernels_answer() -> None:
 
 def test_f_getfd_settles_a_racing_copys_doubt() -> None:
     """A copy that may hold something else at 3: F_GETFD answered, so 3 is open there."""
-    log = (
-        f"{APP}100 clone(child_stack=0x7f, flags={THREAD}) = 101\n"
-        "100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
-        '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>\n'
-        "102 set_robust_list(0x7f, 24) = 0\n"
-        "101 <... openat resumed>) = 3</etc/hostname>\n"
-        "100 <... clone resumed>) = 102\n"
-    )
-    model = model_of(log)
+    model = model_of(RACED_COPY)
     assert model.table(102)[3].race is not None
     for event in parse_lines(["102 fcntl(3</etc/hostname>, F_GETFD) = 0"], first_line=7):
         model.feed(event)
@@ -222,16 +214,6 @@ def test_ebadf_is_only_a_failed_call_where_nothing_raced() -> None:
     for call in ("close(3)", "dup(3)", "dup2(3, 9)", "fcntl(3, F_SETFD, FD_CLOEXEC)"):
         table = model_of(PIPE + f"100 {call} = -1 EBADF (Bad file descriptor)\n").table(100)
         assert sorted(table) == [0, 1, 2, 3, 4] and not table[3].cloexec, call
-
-
-RACED_COPY = f"""\
-{APP}100 clone(child_stack=0x7f, flags={THREAD}) = 101
-100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>
-101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>
-102 set_robust_list(0x7f, 24) = 0
-101 <... openat resumed>) = 3</etc/hostname>
-100 <... clone resumed>) = 102
-"""
 
 
 def test_ebadf_settles_what_a_racing_copy_held_and_other_errors_do_not() -> None:

@@ -14,7 +14,7 @@ from sysprobe._parsing.lineparse import parse_lines
 from sysprobe.argtree import Expr, Hex, Struct
 from sysprobe.events import Event, Syscall
 
-from ..helpers import closes_told
+from ..helpers import RACED_COPY, closes_told
 
 THREAD = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
 APP = '100 execve("/bin/app", ["app"], 0x7ffd /* 3 vars */) = 0\n'
@@ -309,14 +309,7 @@ def test_a_lost_fork_adopts_nothing_once_every_task_ended() -> None:
 def test_the_racing_copy_of_a_child_that_showed_first_is_made_at_its_clone() -> None:
     """The child's first line came before its clone returned: the copy was made before
     that line, so the child's table holds what the copy may hold from the clone on."""
-    log = (
-        f"{APP}100 clone(child_stack=0x7f, flags={THREAD}) = 101\n"
-        "100 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
-        '101 openat(AT_FDCWD, "/etc/hostname", O_RDONLY <unfinished ...>\n'
-        "102 set_robust_list(0x7f, 24) = 0\n"
-        "101 <... openat resumed>) = 3</etc/hostname>\n"
-        "100 <... clone resumed>) = 102\n"
-    )
+    log = RACED_COPY
     model = FdModel(history=True)
     resumed = None
     for event in events_of(log):
