@@ -60,6 +60,7 @@ PTRACE_LISTEN = 0x4208
 _STOP_SIGNALS = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
 PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE, PTRACE_EVENT_EXEC = 1, 2, 3, 4
 PTRACE_GETSIGINFO = 0x4202
+SKIPPED = 0xFFFFFFFFFFFFFFFF  # orig_rax -1: the kernel runs no call (how an injected one is skipped)
 _OPTIONS = (
     PTRACE_O_TRACESYSGOOD
     | PTRACE_O_TRACEFORK
@@ -311,6 +312,8 @@ class PtraceLoop:
             return
         ret = s64(regs.rax)
         injected = self.injections.get(call.name) if self._started else None
+        if injected is not None and regs.orig_rax != SKIPPED:
+            injected = None  # the entry could not skip it: the call ran, and its result stands
         if injected is not None:
             ret = -injected[1] if injected[0] == "error" else injected[1]
             regs.rax = ret & 0xFFFFFFFFFFFFFFFF
@@ -334,7 +337,7 @@ class PtraceLoop:
         registers = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
         task.call = begin(name, registers, task.mem, self.strsize, self.options.decode_fds)
         if name in self.injections:
-            regs.orig_rax = 0xFFFFFFFFFFFFFFFF  # the kernel skips the call (-ENOSYS, replaced at exit)
+            regs.orig_rax = SKIPPED  # the kernel skips the call (-ENOSYS, replaced at exit)
             with contextlib.suppress(Exception):
                 self._func.ptrace_setregs(task.pid, regs)
 
