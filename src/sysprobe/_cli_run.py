@@ -11,7 +11,6 @@ import shlex
 import stat
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from ._escape import printable
@@ -19,6 +18,8 @@ from ._report.output import emit
 from .errors import SysprobeError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._parsing.jsonl import JsonLinesWriter
     from ._rules.rules import RuleSet
     from .events import Event
@@ -101,6 +102,8 @@ def json_destination(path: str, source: str, arch: str | None = None) -> JsonLin
         stream = os.fdopen(os.dup(1), "w", encoding="utf-8")
         os.dup2(2, 1)
         return JsonLines(lambda: JsonLinesWriter(stream, source, arch))
+    from pathlib import Path  # here, not at import: a plain check has no path to check
+
     try:
         writable(Path(path), "--events")
     except UsageError as error:
@@ -169,8 +172,8 @@ def writable(path: Path, option: str) -> None:
         if not os.access(path, os.W_OK):
             raise UsageError(f"{where}: permission denied")
         return
-    folder = Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
-    if not folder.is_dir():
+    folder = os.path.dirname(os.path.realpath(path)) if path.is_symlink() else str(path.parent)
+    if not os.path.isdir(folder):
         raise UsageError(f"{where}: no such directory: {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{where}: cannot write in {folder}: permission denied")

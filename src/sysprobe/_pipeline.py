@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._escape import printable
@@ -224,14 +224,17 @@ def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) ->
     for name in names:
         if name == "-":
             continue
-        path = Path(name)
-        if path.is_dir():
+        try:
+            mode = os.stat(name).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise UsageError(f"{printable(name)}: no such file") from None
+        except OSError as error:
+            raise UsageError(f"{printable(name)}: {(error.strerror or str(error)).lower()}") from None
+        if stat.S_ISDIR(mode):
             raise UsageError(
                 f"{printable(name)}: a directory, not a log (the files of strace -ff are NAME.PID)"
             )
-        if not path.exists():
-            raise UsageError(f"{printable(name)}: no such file")
-        if not (path.is_file() or path.is_fifo()):
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
             raise UsageError(f"{printable(name)}: not a file or a pipe")
     return Logs(names, _known_arch(arch))
 

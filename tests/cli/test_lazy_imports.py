@@ -40,6 +40,11 @@ NEVER = (
     "hashlib",
     "secrets",
     "hmac",
+    # pathlib (with urllib.parse and ipaddress), tempfile and shutil (with bz2, lzma,
+    # random): a tenth of the start-up, for one directory and a PATH search
+    "pathlib",
+    "tempfile",
+    "shutil",
 )
 # and what a check of a log has no use for: anything that runs a tracer
 NOT_FOR_A_LOG = ("sysprobe._tracing.supervisor", "sysprobe._tracing.strace", "sysprobe._tracing.placement")
@@ -85,6 +90,35 @@ def test_plain_check_of_a_run_imports_no_typer(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert "sysprobe._tracing.strace.backend" in modules  # it did run strace
     assert imported(modules, NEVER) == []
+
+
+# the parser's import waits until strace runs, so that the two overlap
+PARSER_AFTER_SPAWN = """
+import subprocess, sys
+seen = []
+spawn = subprocess.Popen.__init__
+def watched(self, args, *rest, **named):
+    if "strace" in str(args[0]):
+        seen.append("sysprobe._parsing.lineparse" in sys.modules)
+    spawn(self, args, *rest, **named)
+subprocess.Popen.__init__ = watched
+sys.argv = ["sysprobe", "check", "--no-fd-leaks", "--", "/bin/true"]
+from sysprobe.cli import main
+try:
+    main()
+except SystemExit as end:
+    assert end.code == 0, end.code
+print(seen)
+"""
+
+
+def test_plain_check_imports_the_parser_once_strace_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PARSER_AFTER_SPAWN], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    spawned = ast.literal_eval(done.stdout.splitlines()[-1])  # the capability probe's strace too, once
+    assert spawned and not any(spawned)
 
 
 def test_plain_check_of_a_log_imports_no_tracer(tmp_path: Path) -> None:

@@ -19,12 +19,10 @@ import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import BinaryIO, Final
 
 from ..errors import BadLog
 from ..events import Event, Text, Unparsed
-from .lineparse import parse_lines
 
 CHUNK = 1 << 20
 # per-pid files merged at once beyond this many are read by reopening them, a chunk at a
@@ -141,14 +139,21 @@ def stdin_lines() -> Iterator[str]:
 
 def pid_from_name(path: str | os.PathLike[str]) -> int | None:
     """``trace.1234`` → 1234: how ``strace -ff -o trace`` names its per-pid files."""
-    m = _PER_PID_NAME.match(Path(path).name)
+    m = _PER_PID_NAME.match(file_name(path))
     return int(m.group("pid")) if m else None
+
+
+def file_name(path: str | os.PathLike[str]) -> str:
+    """The last part of ``path`` (``Path(path).name`` without importing pathlib)."""
+    return os.path.basename(os.path.normpath(os.fspath(path)))
 
 
 def parse_file(
     path: str | os.PathLike[str], *, label: str | None = None, hold_open: bool = True
 ) -> Iterator[Event]:
     """Events of one log file. Unprefixed lines of ``NAME.PID`` take PID (``-ff``)."""
+    from .lineparse import parse_lines  # see parse_paths
+
     name = label if label is not None else str(path)
     events = parse_lines(lines_of(path, hold_open=hold_open), pid=pid_from_name(path), file=name)
     return readable(events, os.fspath(path))
@@ -176,6 +181,10 @@ def parse_paths(paths: list[str]) -> Iterator[Event]:
 
     With one path, events carry no file name; with several, each carries its own.
     """
+    # the parser is imported here, not with the module: a traced run reads its FIFO through
+    # split_chunks, and imports the parser once the tracer has started (supervisor)
+    from .lineparse import parse_lines
+
     if len(paths) == 1:  # returned, not yielded from: one generator fewer for every event
         path = paths[0]
         if path == "-":
@@ -187,8 +196,8 @@ def parse_paths(paths: list[str]) -> Iterator[Event]:
 def _parse_several(paths: list[str]) -> Iterator[Event]:
     groups: dict[str, list[str]] = {}
     for path in paths:
-        m = _PER_PID_NAME.match(Path(path).name)
-        key = str(Path(path).parent / m.group("prefix")) if m else f"\0{path}"
+        m = _PER_PID_NAME.match(file_name(path))
+        key = os.path.join(os.path.dirname(os.path.normpath(path)), m.group("prefix")) if m else f"\0{path}"
         groups.setdefault(key, []).append(path)
     for members in groups.values():
         members.sort(key=lambda p: pid_from_name(p) or 0)
@@ -196,7 +205,7 @@ def _parse_several(paths: list[str]) -> Iterator[Event]:
             yield from _merge_by_time(members)
         else:
             for path in members:
-                yield from parse_file(path, label=Path(path).name)
+                yield from parse_file(path, label=file_name(path))
 
 
 def _has_absolute_time(path: str) -> bool:
@@ -215,7 +224,7 @@ def _has_absolute_time(path: str) -> bool:
 def _merge_by_time(paths: list[str]) -> Iterator[Event]:
     hold_open = len(paths) <= OPEN_AT_ONCE
     streams = [
-        _time_keyed(parse_file(p, label=Path(p).name, hold_open=hold_open), i) for i, p in enumerate(paths)
+        _time_keyed(parse_file(p, label=file_name(p), hold_open=hold_open), i) for i, p in enumerate(paths)
     ]
     for _, _, _, event in heapq.merge(*streams):
         yield event

@@ -289,3 +289,31 @@ def proc_status() -> dict[str, str]:
     except OSError:
         pass
     return out
+
+
+def which(name: str, path: str | None = None, mode: int = os.X_OK) -> str | None:
+    """What ``shutil.which`` answers on Linux: ``name`` itself when it has a directory part,
+    else the first ``dir/name`` on ``path`` ($PATH by default; an empty entry is the
+    current directory, as execvp reads it) that exists, allows ``mode`` and is not a
+    directory. Here, not shutil's: shutil imports bz2 and lzma, 2 ms of each check's
+    start-up (tests/tracing/test_which.py holds the two equal)."""
+    if os.path.dirname(name):
+        return name if _usable(name, mode) else None
+    if path is None:
+        path = os.environ.get("PATH")
+        if path is None:
+            try:
+                path = os.confstr("CS_PATH")
+            except (AttributeError, ValueError):
+                path = os.defpath
+    if not path:
+        return None
+    for folder in path.split(os.pathsep):
+        candidate = os.path.join(folder, name)
+        if _usable(candidate, mode):
+            return candidate
+    return None
+
+
+def _usable(path: str, mode: int) -> bool:
+    return os.path.exists(path) and os.access(path, mode) and not os.path.isdir(path)

@@ -25,11 +25,9 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,7 +38,6 @@ from .._escape import printable
 from .._frozen import Frozen
 from .._kernel.signals import exit_status_for
 from .._kernel.syscalls import CREATES_PROCESS, EXECS
-from .._parsing.lineparse import parse_lines
 from .._parsing.sources import CHUNK, split_chunks
 from .._value import MutableValue
 from ..argtree import Const, Str
@@ -54,7 +51,7 @@ from ..errors import (
     UsageError,
 )
 from ..events import Event, Exit, Killed, Stopped, Syscall
-from .base import RunOptions, Tracer, TracerInfo, checked_timeout, tracees_of
+from .base import RunOptions, Tracer, TracerInfo, checked_timeout, tracees_of, which
 from .placement import cpu_split
 from .selection import log_header
 from .watchdog import Watchdog
@@ -235,12 +232,46 @@ def resolve_command(argv: Sequence[str], env: Mapping[str, str] | None = None, c
             raise CommandNotExecutable(f"{printable(name)}: not an executable file")
         return name
     path_var = (env or os.environ).get("PATH", os.defpath)
-    found = shutil.which(name, path=path_var)
+    found = which(name, path=path_var)
     if found is None:
-        if shutil.which(name, mode=os.F_OK, path=path_var):
+        if which(name, path=path_var, mode=os.F_OK):
             raise CommandNotExecutable(f"{printable(name)}: permission denied")
         raise CommandNotFound(f"{printable(name)}: command not found")
     return found
+
+
+def _make_workdir() -> str:
+    """A new directory for the run's FIFO, only this user's: ``tempfile.mkdtemp``'s, made
+    here in $TMPDIR or /tmp (tempfile imports shutil, random and weakref: 3 ms of each
+    check's start-up); where that fails, tempfile finds a place as it always does."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    for _ in range(16):
+        path = os.path.join(base, f"sysprobe-{os.urandom(6).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+        return os.path.abspath(path)
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="sysprobe-")
+
+
+def _remove_workdir(workdir: str, fifo: str) -> None:
+    """Remove the run's directory: its FIFO, then itself; anything else found in it (never
+    put there by sysprobe) goes with shutil's rmtree."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(fifo)
+    try:
+        os.rmdir(workdir)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class Supervisor:
@@ -300,10 +331,10 @@ class Supervisor:
         self.outcome = outcome
         with contextlib.ExitStack() as cleanup:
             cleanup.callback(self.tracer.close)
-            workdir = tempfile.mkdtemp(prefix="sysprobe-")
+            workdir = _make_workdir()
             cleanup.callback(self._release_watchdog)  # last: once the directory is gone
-            cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
             fifo = os.path.join(workdir, "trace")
+            cleanup.callback(_remove_workdir, workdir, fifo)
             os.mkfifo(fifo, 0o600)
             read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
             cleanup.callback(os.close, read_fd)
@@ -315,6 +346,9 @@ class Supervisor:
             cleanup.callback(self._shutdown, read_fd)
             self._proc = self._spawn(cleanup, path, fifo)
             self._started_ticks = _start_ticks(self._proc.pid) or 0
+            # here, not at the top: the parser's import overlaps the tracer's start
+            from .._parsing.lineparse import parse_lines
+
             outcome.tracer_info = self.tracer.describe()
             annotate = self.tracer.annotator()
             for event in parse_lines(split_chunks(self._chunks(read_fd, raw, started))):

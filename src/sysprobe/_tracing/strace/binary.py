@@ -18,16 +18,13 @@ import contextlib
 import functools
 import os
 import re
-import shutil
 import subprocess
 import zlib
-from pathlib import Path
 from typing import Final
 
-from ..._files import write_atomically
 from ..._frozen import Frozen
 from ...errors import StraceMissing, StraceTooOld, SysprobeError, TraceFailed, UsageError
-from ..base import proc_status, ptrace_denied
+from ..base import proc_status, ptrace_denied, which
 
 # The first strace release with each option sysprobe may pass (strace's NEWS).
 FEATURE_SINCE: dict[str, tuple[int, int]] = {
@@ -71,7 +68,7 @@ class Strace(Frozen):
 def locate(explicit: str | None = None) -> Strace:
     """The strace to use: ``explicit``, then $SYSPROBE_STRACE, then the PATH."""
     wanted = explicit or os.environ.get("SYSPROBE_STRACE") or "strace"
-    path = shutil.which(wanted)
+    path = which(wanted)
     if path is None:
         where = wanted if os.sep in wanted else "on PATH"
         raise StraceMissing(
@@ -87,9 +84,9 @@ def locate(explicit: str | None = None) -> Strace:
 def _probe_version(path: str, identity: tuple[int, ...]) -> Strace:
     """``strace -V``, remembered on disk per binary file (a fork saved on every run): a
     replaced or rebuilt binary has another inode, size or change time, so another entry."""
-    cache = _cache_dir() / f"version-{_cache_key(f'{path}:{identity}')}"
+    cache = os.path.join(_cache_dir(), f"version-{_cache_key(f'{path}:{identity}')}")
     try:
-        major, minor = (int(x) for x in cache.read_text().split("."))
+        major, minor = (int(x) for x in _read(cache).split("."))
         return Strace(path, (major, minor))
     except (OSError, ValueError):
         pass
@@ -101,15 +98,14 @@ def _probe_version(path: str, identity: tuple[int, ...]) -> Strace:
     if m is None:
         raise StraceMissing(f"{path} does not look like strace: `{path} -V` printed {out.stdout[:80]!r}")
     found = Strace(path, (int(m.group(1)), int(m.group(2))))
-    with contextlib.suppress(OSError):  # without a writable cache, the probe runs again
-        write_atomically(cache, found.version_text)
+    _remember(cache, found.version_text)
     return found
 
 
 def diagnose(strace: Strace, options: list[str]) -> SysprobeError | None:
     """Why did strace not trace? Re-run it on ``true`` with the run's options and stderr
     captured, and classify what it says; None when the re-run traces (the cause is gone)."""
-    true = shutil.which("true") or "/bin/true"
+    true = which("true") or "/bin/true"
     try:
         probe = subprocess.run(
             [strace.path, "-f", "-o", os.devnull, *options, "--", true],
@@ -189,12 +185,11 @@ def _capability(strace: Strace) -> str:
     key = _environment_key(strace)
     found = _WORKS.get(key)
     if found is None:
-        marker = _cache_dir() / f"works-{key}"
-        found = _read(str(marker))
+        marker = os.path.join(_cache_dir(), f"works-{key}")
+        found = _read(marker)
         if found not in (_SECCOMP, _PLAIN):
             found = _probe(strace)
-            with contextlib.suppress(OSError):
-                write_atomically(marker, found)
+            _remember(marker, found)
         _WORKS[key] = found
     return found
 
@@ -204,7 +199,7 @@ def _probe(strace: Strace) -> str:
     or say whether the filter worked (strace warns and goes on without it where it cannot)."""
     seccomp = strace.supports("--seccomp-bpf") and _kernel_traces_seccomp()
     options = ["--seccomp-bpf", "-e", "trace=execve"] if seccomp else []
-    true = shutil.which("true") or "/bin/true"
+    true = which("true") or "/bin/true"
     try:
         probe = subprocess.run(
             [strace.path, "-f", "-o", os.devnull, *options, "--", true],
@@ -225,7 +220,7 @@ def forget_usable(strace: Strace) -> None:
     key = _environment_key(strace)
     _WORKS.pop(key, None)
     with contextlib.suppress(OSError):
-        (_cache_dir() / f"works-{key}").unlink()
+        os.unlink(os.path.join(_cache_dir(), f"works-{key}"))
 
 
 _WORKS: dict[str, str] = {}
@@ -271,9 +266,17 @@ def _started(pid: str) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
-def _cache_dir() -> Path:
+def _cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sysprobe"
+    return os.path.join(base, "sysprobe")
+
+
+def _remember(path: str, text: str) -> None:
+    """Write a cache entry; without a writable cache, the probe runs again next time."""
+    from ..._files import write_atomically  # here: only a probe, not a run, writes
+
+    with contextlib.suppress(OSError):
+        write_atomically(path, text)
 
 
 def _read(path: str) -> str:
