@@ -87,38 +87,38 @@ def syscall_meaning(word: str, with_args: bool) -> Meaning:
         )
         return Meaning(frozenset(names), note=vdso, unseen=vdso)
     calls = " and ".join(made)
-    shifted: set[str] = set()
     for call in made:
-        how = "same" if not with_args else _arguments_carry_over(word, call) if len(made) == 1 else None
-        if how is None:
+        names |= variants(call)
+    shifted: frozenset[str] = frozenset()
+    if with_args:  # a pattern's arguments are the wrapper's: only one call can take them
+        before = _arguments_before(word, made[0]) if len(made) == 1 else None
+        if before is None:
             raise UnknownName(
                 word,
-                f"{word}(...) with arguments: glibc's {word}() calls {call} on x86_64, "
-                f"whose arguments are not {word}'s; write the pattern for {call}, or leave the "
-                f"arguments out ({word!r} alone matches {'both' if own else call})",
+                f"{word}(...) with arguments: glibc's {word}() calls {calls} on x86_64, "
+                f"whose arguments are not {word}'s; write the pattern for {calls}, or leave the "
+                f"arguments out ({word!r} alone matches {f'{word} and {calls}' if own else calls})",
             )
-        group = variants(call)
-        names |= group
-        if how == "shifted":
-            shifted |= group
+        if before:
+            shifted = variants(made[0])
     itself = f"the {word} syscall and " if own else ""
     note = f"{word} matches {itself}{calls}: glibc's {word}() calls {calls} on x86_64"
-    return Meaning(frozenset(names), frozenset(shifted), note)
+    return Meaning(frozenset(names), shifted, note)
 
 
-def _arguments_carry_over(wrapper: str, call: str) -> str | None:
-    """Do a wrapper's arguments say the same in the call glibc makes for it? "same": they
-    are its first ones (pipe → pipe2); "shifted": after a directory descriptor (open →
-    openat); None: they differ (fstat → newfstatat), or the wrapper has no row to tell."""
+def _arguments_before(wrapper: str, call: str) -> int | None:
+    """Where a wrapper's arguments are in the call glibc makes for it: 0, its first ones
+    (pipe → pipe2); 1, after a directory descriptor (open → openat); None where they
+    differ (fstat → newfstatat) or the wrapper has no row to tell."""
     own, made = facts(wrapper), facts(call)
     if own is None or made is None:
         return None
     mine = [_NUMBERS.get(arg.kind, arg.kind) for arg in own.args]
     theirs = [_NUMBERS.get(arg.kind, arg.kind) for arg in made.args]
     if theirs[: len(mine)] == mine:
-        return "same"
+        return 0
     if theirs[:1] == ["dirfd"] and theirs[1 : len(mine) + 1] == mine:
-        return "shifted"
+        return 1
     return None
 
 
@@ -194,9 +194,11 @@ def _children(node: Node, in_set: bool) -> list[tuple[Node, bool]]:
 def _check_constant(name: str, in_set: bool) -> None:
     if name == "NULL" or name in known_constants():
         return
-    if name.startswith("SIG") and signal_number(name, "x86_64"):
+    # the tables' signals returned above: what is left is numbered the same everywhere
+    # (SIGRTMIN, SIGRT_3, SIG35)
+    if name.startswith("SIG") and signal_number(name):
         return
-    if in_set and (signal_number(f"SIG{name}", "x86_64") or _SIGNAL_SET_ITEM.match(name)):
+    if in_set and (signal_number(f"SIG{name}") or _SIGNAL_SET_ITEM.match(name)):
         return  # a signal set names its signals without "SIG": [CHLD USR1]
     close = _closest(name, sorted(known_constants()), cutoff=0.75)
     raise UnknownName(
