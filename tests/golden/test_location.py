@@ -43,10 +43,13 @@ def test_a_tests_goldens_are_named_by_its_classes_and_parameters(pytester: pytes
     ]
 
 
-def test_a_test_file_outside_the_rootdir_keeps_its_whole_path(pytester: pytest.Pytester) -> None:
+def test_a_test_file_outside_the_rootdir_keeps_its_whole_path(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     (item, *_) = pytester.getitems(TESTS)
     traces = pytester.path / "traces"
     assert module_folder(item.config, "/elsewhere/x y/test_z.py") == traces / "elsewhere" / "x%20y" / "test_z"
+    monkeypatch.chdir(tmp_path)  # a test that changed directory: a relative path is pytest's
     assert module_folder(item.config, "sub/test_z.py") == traces / "sub" / "test_z"  # from where pytest ran
 
 
@@ -54,6 +57,7 @@ def test_a_file_name_for_any_name() -> None:
     # %-escaped, so that two names never meet in one file; letters of any script stay
     assert escape("a/b c%é[x]=1,+@-.") == "a%2Fb%20c%25é[x]=1,+@-."
     assert escape("a b") != escape("a%20b")
+    assert escape("a\u00a0b") == "a%C2%A0b"  # not a word character: each of its bytes
     fits = "x" * 240  # bytes: the suffix still fits in 255
     assert escape(fits) == fits
 
@@ -66,6 +70,10 @@ def test_a_name_too_long_keeps_its_start_and_a_hash_of_the_whole(name: str) -> N
     assert len(short.encode()) <= 240 and len(head.encode()) > 220
     assert escape(name)[:50] == escape(name[:60])[:50]  # the start, escaped, cut whole characters
     assert escape(name[:-1] + "z") != short  # the hash tells names that differ only at the end
+
+
+def test_a_name_too_long_uses_the_whole_room() -> None:
+    assert len(escape("y" * 241).encode()) == 240  # 227 bytes of the start, "~", 12 of the hash
 
 
 def test_which_goldens_no_test_used(tmp_path: Path) -> None:

@@ -64,15 +64,14 @@ def owner_name(node: pytest.Item) -> str:
     """``Class.Nested.test[params]`` — without the value of a ``backend`` parameter."""
     parts = node.nodeid.split("::")
     classes = [p for p in parts[1:-1] if p]
-    callspec = getattr(node, "callspec", None)
     name = node.name
-    if callspec is not None and "backend" in callspec.params:
+    callspec = getattr(node, "callspec", None)  # only a parametrized pytest.Function has one
+    if isinstance(node, pytest.Function) and callspec is not None and "backend" in callspec.params:
         ids = callspec.id.split("-")
         backend = str(callspec.params["backend"])
         if backend in ids:
             ids.remove(backend)
-        base = getattr(node, "originalname", node.name)
-        name = f"{base}[{'-'.join(ids)}]" if ids else base
+        name = f"{node.originalname}[{'-'.join(ids)}]" if ids else node.originalname
     return ".".join([*classes, name])
 
 
