@@ -226,7 +226,7 @@ def parse_pattern(text: str) -> Pattern:
             text, start, "expected a syscall name at the start", "a syscall name, or * for any call"
         )
     rest = source[m.end() :]
-    if m.group(1) != "*" and rest[:1] in ("*", "?"):  # clone*: a glob on names
+    if m.group(1) != "*" and rest.startswith("*"):  # clone*: a glob on names (a ? is read as the name's)
         raise pattern_error(
             text,
             start + m.end(),
@@ -258,7 +258,7 @@ def parse_pattern(text: str) -> Pattern:
             except UnknownName as exc:
                 column = at + rm.start(3)
                 raise pattern_error(text, column, str(exc), example=_corrected(text, column, exc)) from None
-        value = None if rm.group(2) == "?" else number(rm.group(2))  # "022": octal, as strace prints
+        value = number(rm.group(2))  # "022": octal, as strace prints; "?" (no result): None
         result = ResultCondition(comparison(rm.group(1)), value, rm.group(3))
     return Pattern(" ".join(source.split()), names, args, result, shifted, notes, unseen)
 
@@ -267,7 +267,7 @@ def _pattern_args(text: str, rest: str, at: int) -> tuple[tuple[Node, ...], int]
     """The arguments in ``rest`` (which starts with their ``(``, at ``at`` in ``text``) and
     the index in ``rest`` of the ``)`` closing them."""
     close = close_bracket(rest, 1, len(rest), 41)
-    if close < 0:
+    if close == -1:
         raise pattern_error(text, at, "this '(' is never closed", "')' after the arguments")
     try:
         args = decode_args_strict(rest[1:close])
@@ -502,7 +502,7 @@ def _match_sigset(want: SigSet, have: Node, consts: dict[str, int], possible: bo
     (``[CHLD]``): a pattern naming one signal twice (``[CHLD CHLD]``) must match it, or a
     --forbid of it would pass on the very call it names."""
     if isinstance(have, tuple) and not want.complement:
-        have = SigSet(have, False)
+        have = SigSet(have)
     return (
         isinstance(have, SigSet)
         and have.complement == want.complement
