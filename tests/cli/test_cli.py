@@ -406,6 +406,14 @@ def test_parse_reads_a_pipe_and_refuses_a_directory_or_a_device(tmp_path: Path) 
     assert sysprobe("check", "--no-fd-leaks", "--log", os.devnull).stderr == (
         f"sysprobe: {os.devnull}: not a file or a pipe\n"
     )
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)  # neither there nor missing: what stat says is the error
+    assert sysprobe("check", "--no-fd-leaks", "--log", str(loop)).stderr == (
+        f"sysprobe: {loop}: too many levels of symbolic links\n"
+    )
+    assert sysprobe("check", "--no-fd-leaks", "--log", f"{tmp_path}/none/x.log").stderr == (
+        f"sysprobe: {tmp_path}/none/x.log: no such file\n"
+    )
 
 
 def test_a_raw_copy_that_cannot_be_written_is_an_error_and_never_unlinks_a_pipe(tmp_path: Path) -> None:
