@@ -193,6 +193,18 @@ def test_a_temporary_inside_a_longer_one_does_not_take_its_number() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "names", [("/tmp/tmp.Zy8xW7vU6t", "/tmp/tmp.aB3dE9fG1h"), ("/tmp/tmp.aB3dE9fG1h", "/tmp/tmp.Zy8xW7vU6t")]
+)
+def test_temporaries_are_numbered_in_the_order_the_text_names_them(names: tuple[str, str]) -> None:
+    """mktemp's names are random: whichever sorts first, the first named is $TEMP1 (they
+    were numbered in a set's order, which changed with Python's hash seed)."""
+    first, second = names
+    n = Normalizer(temporaries=names)
+    assert n.text(f"cat {first} > {second}") == "cat /tmp/tmp.$TEMP1 > /tmp/tmp.$TEMP2"
+    assert n.text(second) == "/tmp/tmp.$TEMP2"
+
+
 # the same relative name made with O_EXCL in two folders, after a chdir each
 TWO_LOCKS = """\
 10 execve("/usr/bin/pkgtool", ["pkgtool", "sync"], 0x7ffe /* 3 vars */) = 0
@@ -294,6 +306,8 @@ def test_addresses_start_at_the_floor() -> None:
     [
         "/srv/logs/[api:v2].log",  # a colon in brackets, with no port after it
         "/srv/[::1]:50000",  # an endpoint after the brackets is part of the name
+        "/srv/report[2024].txt",  # digits in brackets: a name, not an inode
+        "/data/run[7]/out->x",
     ],
 )
 def test_a_file_name_with_brackets_and_colons_is_kept(name: str) -> None:

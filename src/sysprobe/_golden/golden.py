@@ -134,7 +134,7 @@ class Normalizer:
         pairs = [(old, new) for old, new in replacements if old]
         self.replacements = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
         self.substitutions = [(re.compile(p) if isinstance(p, str) else p, new) for p, new in substitutions]
-        self.temporaries = sorted(set(temporaries), key=len, reverse=True)
+        self.temporaries = sorted(set(temporaries))
         # a relative temporary name: the absolute one -y showed for it (one file, one number)
         self.same_file = dict(same_file or {})
         self.mask = mask
@@ -147,9 +147,13 @@ class Normalizer:
         self.data_path = False  # the call's sizes and offsets become N
 
     def text(self, value: str) -> str:
-        for path in self.temporaries:
-            if path in value:
-                value = value.replace(path, self._temporary(path))
+        # numbered as they come in the text (the longest where two start at one place): an
+        # order of the names themselves would be the random names' own, different each run
+        pending = [path for path in self.temporaries if path in value]
+        while pending:
+            path = min(pending, key=lambda p: (value.find(p), -len(p)))
+            value = value.replace(path, self._temporary(path))
+            pending = [p for p in pending if p != path and p in value]
         for old, new in self.replacements:
             value = value.replace(old, new)
         for pattern, new in self.substitutions:
@@ -183,7 +187,10 @@ class Normalizer:
     def decoration(self, info: str) -> str:
         """``pipe:[4893]`` → ``pipe:[1]``; ``TCP:[127.0.0.1:50259->127.0.0.1:39824]`` → ports;
         ``UNIX-STREAM:[8841,"/run/x"]`` → ``UNIX-STREAM:[1,"/run/x"]``."""
+        is_path = info.startswith("/")  # a file's name: brackets in it are part of the name
         info = self.text(info)
+        if is_path:
+            return info
         start, end = info.find("["), info.rfind("]")
         if start < 0 or end < start:
             return info
