@@ -124,6 +124,8 @@ def machine_free(text: str) -> str:
     text = _table_pids_free(text)
     text = re.sub(r"^\d+(?= +(?:\w+\(|<\.\.\.|\+\+\+|---))", "N", text, flags=re.M)  # raw lines' pids
     text = re.sub(r"\[pid +\d+\]", "[pid N]", text)
+    text = re.sub(r"\bpid=\d+", "pid=N", text)  # a Syscall's repr, with its raw line's pid:
+    text = re.sub(r"'\d+(?= +\w+\()", "'N", text)  # short after pid_max wraps
     text = re.sub(r"\b\d{4,}\b", "N", text)  # pids elsewhere (pid_max wraps: short ones too, above)
     text = re.sub(r'"raw": "\d+(?= )', '"raw": "N', text)  # a JSON event's raw line: its pid
     text = re.sub(r"\\n\d+(?= )", r"\\nN", text)  # ... and after each "\n" in it
