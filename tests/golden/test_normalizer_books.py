@@ -205,6 +205,20 @@ def test_temporaries_are_numbered_in_the_order_the_text_names_them(names: tuple[
     assert n.text(second) == "/tmp/tmp.$TEMP2"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mv {a} {b}", "mv /tmp/tmp.$TEMP1 /tmp/tmp.$TEMP1.$TEMP2"),
+        ("mv {b} {a}", "mv /tmp/tmp.$TEMP2.$TEMP1 /tmp/tmp.$TEMP2"),
+    ],
+)
+def test_a_temporary_named_after_another_leaves_no_random_part(text: str, expected: str) -> None:
+    """mktemp "$t.XXXXXX": the second name holds the first; neither leaves its random part
+    in the golden, whichever the text names first."""
+    a, b = "/tmp/tmp.Ab12Cd3EfG", "/tmp/tmp.Ab12Cd3EfG.Zz98Yy"
+    assert Normalizer(temporaries=[a, b]).text(text.format(a=a, b=b)) == expected
+
+
 # the same relative name made with O_EXCL in two folders, after a chdir each
 TWO_LOCKS = """\
 10 execve("/usr/bin/pkgtool", ["pkgtool", "sync"], 0x7ffe /* 3 vars */) = 0

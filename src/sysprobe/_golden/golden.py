@@ -134,7 +134,11 @@ class Normalizer:
         pairs = [(old, new) for old, new in replacements if old]
         self.replacements = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
         self.substitutions = [(re.compile(p) if isinstance(p, str) else p, new) for p, new in substitutions]
-        self.temporaries = sorted(set(temporaries))
+        # one pass, left to right: numbered as the text names them (mktemp's names are random,
+        # no order of their own is stable), the longest where two start at one place, and a
+        # name inside a longer one never replaced there
+        longest_first = sorted(set(temporaries), key=lambda p: (-len(p), p))
+        self._temporaries = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
         # a relative temporary name: the absolute one -y showed for it (one file, one number)
         self.same_file = dict(same_file or {})
         self.mask = mask
@@ -147,13 +151,8 @@ class Normalizer:
         self.data_path = False  # the call's sizes and offsets become N
 
     def text(self, value: str) -> str:
-        # numbered as they come in the text (the longest where two start at one place): an
-        # order of the names themselves would be the random names' own, different each run
-        pending = [path for path in self.temporaries if path in value]
-        while pending:
-            path = min(pending, key=lambda p: (value.find(p), -len(p)))
-            value = value.replace(path, self._temporary(path))
-            pending = [p for p in pending if p != path and p in value]
+        if self._temporaries is not None:
+            value = self._temporaries.sub(lambda m: self._temporary(m.group()), value)
         for old, new in self.replacements:
             value = value.replace(old, new)
         for pattern, new in self.substitutions:
@@ -168,9 +167,11 @@ class Normalizer:
             else f"$TEMP{self.temps.setdefault(self.same_file.get(path, path), len(self.temps) + 1)}"
         )
         found = _TEMP_NAME.match(name)
-        if found is None:
-            return f"{head}{slash}{label}"
-        return f"{head}{slash}{found['prefix'] or ''}{label}{found['suffix'] or ''}"
+        prefix, suffix = (found["prefix"] or "", found["suffix"] or "") if found else ("", "")
+        kept = f"{head}{slash}{prefix}"
+        if self._temporaries is not None:  # another temporary inside this one: mktemp "$t.XXXXXX"
+            kept = self._temporaries.sub(lambda m: self._temporary(m.group()), kept)
+        return f"{kept}{label}{suffix}"
 
     def inode(self, token: str) -> str:
         if self.mask:
