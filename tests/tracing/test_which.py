@@ -104,3 +104,14 @@ def test_an_unusable_tmpdir_falls_back_to_tempfiles_choice(
         assert os.path.isdir(workdir) and os.path.basename(workdir).startswith("sysprobe-")
     finally:
         os.rmdir(workdir)
+
+
+def test_a_directory_in_the_fifos_place_goes_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The traced command can replace the FIFO: cleaning up must not raise over it."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    workdir = _make_workdir()
+    fifo = os.path.join(workdir, "trace")
+    os.mkdir(fifo)
+    (Path(fifo) / "x").write_text("x")
+    _remove_workdir(workdir, fifo)
+    assert not os.path.exists(workdir)

@@ -260,9 +260,10 @@ def _make_workdir() -> str:
 
 
 def _remove_workdir(workdir: str, fifo: str) -> None:
-    """Remove the run's directory: its FIFO, then itself; anything else found in it (never
-    put there by sysprobe) goes with shutil's rmtree."""
-    with contextlib.suppress(FileNotFoundError):
+    """Remove the run's directory: its FIFO, then itself; anything else (the traced command
+    may have put a directory in the FIFO's place) goes with shutil's rmtree. Never raises:
+    what cannot be removed stays, as rmtree(ignore_errors=True) leaves it."""
+    with contextlib.suppress(OSError):
         os.unlink(fifo)
     try:
         os.rmdir(workdir)
