@@ -230,6 +230,8 @@ def logs(paths: Sequence[str | os.PathLike[str]], *, arch: str | None = None) ->
             raise UsageError(f"{printable(name)}: no such file") from None
         except OSError as error:
             raise UsageError(f"{printable(name)}: {(error.strerror or str(error)).lower()}") from None
+        except ValueError as error:  # a NUL in the name (the Python API's: argv cannot hold one)
+            raise UsageError(f"{printable(name)}: {error}") from None
         if stat.S_ISDIR(mode):
             raise UsageError(
                 f"{printable(name)}: a directory, not a log (the files of strace -ff are NAME.PID)"

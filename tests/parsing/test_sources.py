@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import sysprobe
 from sysprobe._parsing.sources import OPEN_AT_ONCE, parse_paths
-from sysprobe.errors import EXIT_BAD_LOG, EXIT_INCOMPLETE, BadLog
+from sysprobe.errors import EXIT_BAD_LOG, EXIT_INCOMPLETE, BadLog, UsageError
 from sysprobe.events import Syscall, Unparsed
 
 from ..helpers import SYSPROBE, TESTS, check
@@ -171,3 +172,9 @@ def test_more_per_pid_files_than_the_open_file_limit(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script, *files], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == 3 * count
+
+
+def test_a_log_name_holding_a_nul_is_a_usage_error() -> None:
+    """Only the Python API can give one (a command line cannot hold a NUL)."""
+    with pytest.raises(UsageError, match="embedded null byte"):
+        sysprobe.parse("a\0b.log")
