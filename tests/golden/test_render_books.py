@@ -434,3 +434,34 @@ def test_a_log_without_pids_is_the_command_alone(tmp_path: Path) -> None:
         "    fcntl(3, F_SETFD, FD_CLOEXEC) = 0",
         "  +++ exited with 0 +++",
     ]
+
+
+# sh's child (101) forks the command's own pid again (100, reused after it exited): each
+# is the other's parent, and no process is the first one
+PARENT_CYCLE = """\
+100 execve("/bin/sh", ["sh"], 0x7ffd /* 3 vars */) = 0
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 101
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+101 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 100
+100 execve("/bin/true", ["true"], 0x7ffd /* 3 vars */) = 0
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+101 exit_group(0) = ?
+101 +++ exited with 0 +++
+"""
+
+
+def test_processes_no_root_reaches_are_still_written(tmp_path: Path) -> None:
+    """A golden of no process would match any other golden of none: every line is kept."""
+    body = golden(tmp_path, PARENT_CYCLE)
+    assert [line for line in body if line.startswith(("process ", "  execve", "  clone"))] == [
+        "process 1: made by process 2 (clone)",
+        '  execve("/bin/sh", ["sh"], <env>) = 0',
+        "  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, "
+        "child_tidptr=0x7f) = <process 2>",
+        '  execve("/bin/true", ["true"], <env>) = 0',
+        "process 2: made by process 1 (clone)",
+        "  clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, "
+        "child_tidptr=0x7f) = <process 1>",
+    ]

@@ -443,11 +443,21 @@ class _Reader:
         for p in procs:
             children.setdefault(p.parent if p.parent in self.model.processes else None, []).append(p)
         order: list[Process] = []
-        stack = list(reversed(children.get(None, [])))
-        while stack:
-            p = stack.pop()
-            order.append(p)
-            stack.extend(reversed(children.get(p.pid, [])) if p.pid is not None else [])
+        seen: set[int] = set()
+
+        def walk(roots: list[Process]) -> None:
+            stack = list(reversed(roots))
+            while stack:
+                p = stack.pop()
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    order.append(p)
+                    stack.extend(reversed(children.get(p.pid, [])) if p.pid is not None else [])
+
+        walk(children.get(None, []))
+        # a pid reused by a descendant of the process that had it can make a parent cycle that
+        # no root reaches: those processes come after the rest, in creation order, never left out
+        walk([p for p in procs if id(p) not in seen])
         return order
 
     def _read(self, ev: Event) -> None:
