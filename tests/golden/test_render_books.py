@@ -170,7 +170,7 @@ cmsg_data=[6</etc/b>]}], msg_controllen=24, msg_flags=0}, msg_len=1}], 1, 0) = 1
 """
 
 
-def test_raw_numbers_are_read_as_the_constants_they_stand_for(tmp_path: Path) -> None:
+def test_numbers_for_names_are_read_as_the_constants_they_stand_for(tmp_path: Path) -> None:
     """Descriptors passed with a numbered SCM_RIGHTS are stories of their own (the send is
     part of them), and an ioctl numbered FIOCLEX is kept."""
     assert golden(tmp_path, RAW)[4:] == [

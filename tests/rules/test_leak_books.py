@@ -489,7 +489,7 @@ def test_a_call_the_log_cut_in_its_second_half_shows_no_result() -> None:
     assert texts(result) == ['line 3+4 pid 100: read(0, "abc", 4096)']
 
 
-def test_a_raw_call_whose_path_was_cut_may_be_a_cloexec_creation() -> None:
+def test_a_numbered_call_whose_path_was_cut_may_be_a_cloexec_creation() -> None:
     """Under -X raw the dirfd is a number the pattern names (AT_FDCWD is -100), and the
     path was cut at -s: the call may be one of the pattern's, the verdict waits."""
     log = """\
