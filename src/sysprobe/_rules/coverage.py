@@ -122,12 +122,13 @@ class Coverage(Frozen):
             return []
         if needs is None:
             return ["any call"]
-        missing: set[str] = set()
-        for name in needs:
-            if name in TABLE and TABLE[name].elsewhere:
-                continue  # another architecture's name: not a call this trace could hold
-            if not all(selection.holds(name) for selection in self.selections):
-                missing.add(TABLE[name].canonical if name in TABLE else name)
+        missing = {
+            TABLE[name].canonical if name in TABLE else name
+            for name in needs
+            # another architecture's name is not a call this trace could hold
+            if not (name in TABLE and TABLE[name].elsewhere)
+            and not all(selection.holds(name) for selection in self.selections)
+        }
         return sorted(missing)
 
     def describe(self) -> str:
