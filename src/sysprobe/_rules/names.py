@@ -91,34 +91,34 @@ def syscall_meaning(word: str, with_args: bool) -> Meaning:
         names |= variants(call)
     shifted: frozenset[str] = frozenset()
     if with_args:  # a pattern's arguments are the wrapper's: only one call can take them
-        before = _arguments_before(word, made[0]) if len(made) == 1 else None
-        if before is None:
+        after_dirfd = _arguments_after_dirfd(word, made[0]) if len(made) == 1 else None
+        if after_dirfd is None:
             raise UnknownName(
                 word,
                 f"{word}(...) with arguments: glibc's {word}() calls {calls} on x86_64, "
                 f"whose arguments are not {word}'s; write the pattern for {calls}, or leave the "
                 f"arguments out ({word!r} alone matches {f'{word} and {calls}' if own else calls})",
             )
-        if before:
+        if after_dirfd:
             shifted = variants(made[0])
     itself = f"the {word} syscall and " if own else ""
     note = f"{word} matches {itself}{calls}: glibc's {word}() calls {calls} on x86_64"
     return Meaning(frozenset(names), shifted, note)
 
 
-def _arguments_before(wrapper: str, call: str) -> int | None:
-    """Where a wrapper's arguments are in the call glibc makes for it: 0, its first ones
-    (pipe → pipe2); 1, after a directory descriptor (open → openat); None where they
-    differ (fstat → newfstatat) or the wrapper has no row to tell."""
+def _arguments_after_dirfd(wrapper: str, call: str) -> bool | None:
+    """Where a wrapper's arguments are in the call glibc makes for it: False, its first
+    ones (pipe → pipe2); True, after a directory descriptor (open → openat); None where
+    they differ (fstat → newfstatat) or the wrapper has no row to tell."""
     own, made = facts(wrapper), facts(call)
     if own is None or made is None:
         return None
     mine = [_NUMBERS.get(arg.kind, arg.kind) for arg in own.args]
     theirs = [_NUMBERS.get(arg.kind, arg.kind) for arg in made.args]
     if theirs[: len(mine)] == mine:
-        return 0
+        return False
     if theirs[:1] == ["dirfd"] and theirs[1 : len(mine) + 1] == mine:
-        return 1
+        return True
     return None
 
 
