@@ -304,13 +304,18 @@ class Analysis:
             self.model.on_close.append(lambda d, ev: notes.append((self._stamp(), d, ev)))
             self.model.on_fork.append(lambda record: notes.append((self._stamp(), record, None)))
         self._seq = 0
+        self._keeps = self.summary is not None or self.events is not None
+        self._model_feed = self.model.feed
 
     def _stamp(self) -> int:
         """When a notification came: while event K was fed, K; once the model is finished
         (orphans adopted at the end), after every event."""
         return self._seq + 1 if self.model.finished else self._seq
 
-    def _listen(self, rules: Iterable[Rule]) -> None:
+    def _listen(self, rules: list[Rule]) -> None:
+        # only the rules that read events are told of each one (the others judge from
+        # the model's notes and the count of calls)
+        self._observers = [rule for rule in rules if type(rule).observe is not Rule.observe]
         for rule in rules:
             rule.bind(self.model, self.calls)
             if rule.reads_model:
@@ -319,30 +324,46 @@ class Analysis:
                 self.model.on_fork.append(rule.on_fork)
 
     def feed(self, event: Event) -> None:
-        header = event.line == 1 and isinstance(event, Text | Unparsed | Message)
-        if header and event.raw.startswith(LOG_HEADER):
-            # a raw copy says what its run traced: not an event of the trace
+        # every event of a check of a log comes here: the common case (a call, not among
+        # the trace's first, nothing kept) costs as few lookups as it can
+        if isinstance(event, Syscall):
+            self.calls[event.name] += 1
+            if not self.succeeded:  # almost always only the first call (its exec) gets here
+                self._first_calls(event)
+        elif not self._read_other(event):
+            return
+        self._seq += 1
+        seq = self._seq
+        self._model_feed(event)
+        for rule in self._observers:
+            rule.observe(event, seq)
+        if self._keeps:
+            if self.summary is not None:
+                self.summary.add(event)
+            if self.events is not None:
+                self.events.append(event)
+
+    def _first_calls(self, event: Syscall) -> None:
+        if self.began_with_exec is None:
+            self.began_with_exec = event.name in EXECS
+        self.succeeded = event.errno is None and event.ret is not None
+
+    def _read_other(self, event: Event) -> bool:
+        """Take note of an event that is not a call; False: it is not an event of the trace."""
+        if (
+            event.line == 1
+            and isinstance(event, Text | Unparsed | Message)
+            and event.raw.startswith(LOG_HEADER)
+        ):
+            # a raw copy says what its run traced
             said = f"line 1 of {event.file} says it holds" if event.file else "the log's line 1 says it holds"
             self.coverage = self.coverage.but(event.raw[len(LOG_HEADER) :].strip(), said)
-            return
+            return False
         if isinstance(event, Unparsed) and event.raw.strip():
             self.unparsed += 1
             if len(self.unparsed_shown) < UNPARSED_SHOWN:
                 self.unparsed_shown.append(f"{event.where()} ({event.reason})")
-        self._seq += 1
-        if isinstance(event, Syscall):
-            self.calls[event.name] += 1
-            if not self.succeeded:  # almost always only the first call (its exec) gets here
-                if self.began_with_exec is None:
-                    self.began_with_exec = event.name in EXECS
-                self.succeeded = event.errno is None and event.ret is not None
-        self.model.feed(event)
-        for rule in self.rules:
-            rule.observe(event, self._seq)
-        if self.summary is not None:
-            self.summary.add(event)
-        if self.events is not None:
-            self.events.append(event)
+        return True
 
     def feed_all(self, events: Iterable[Event]) -> Analysis:
         for event in events:
