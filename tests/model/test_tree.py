@@ -105,7 +105,7 @@ def test_a_table_no_longer_shared_closes_with_its_last_process() -> None:
     assert result.verdict == "fail"
     assert [str(e) for e in result.evidence] == [
         "fd 3 (/tmp/data) from openat at line 3 in pid 200 held until pid 201 exited at line 7"
-        " without ever having close-on-exec"
+        " without close-on-exec"
     ]
 
 

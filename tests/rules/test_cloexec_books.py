@@ -131,7 +131,7 @@ def test_a_window_raced_by_a_call_in_flight_says_only_what_the_trace_proves(
 ) -> None:
     result = judge(START + before + FORKING + racing + RESUMED + ENDED, "openat")
     # the first end of a table holding it says its lifelong lack (the child's copy, here)
-    assert shown(result) == [window, f"{held} without ever having close-on-exec"]
+    assert shown(result) == [window, f"{held} without close-on-exec"]
 
 
 def test_a_fork_shows_no_window_for_its_own_threads_descriptor() -> None:
@@ -148,7 +148,7 @@ def test_a_fork_shows_no_window_for_its_own_threads_descriptor() -> None:
     )
     result = judge(log, "openat")
     assert shown(result) == [
-        "fd 3 (/own) from openat at line 4 in pid 100 closed at line 8 without ever having close-on-exec"
+        "fd 3 (/own) from openat at line 4 in pid 100 closed at line 8 without close-on-exec"
     ]
 
 
@@ -171,9 +171,9 @@ def test_each_descriptor_shows_one_window_whatever_the_forks() -> None:
         WINDOW,
         "fd 4 (/b) from openat at line 7 in pid 101 was without close-on-exec while pid 100 forked "
         "(clone at line 8 in pid 100): that child could exec with it",
-        f"{A} held until pid 103 exited at line 11 without ever having close-on-exec",
-        "fd 4 (/b) from openat at line 7 in pid 101 held until pid 103 exited at line 11 without ever "
-        "having close-on-exec",
+        f"{A} held until pid 103 exited at line 11 without close-on-exec",
+        "fd 4 (/b) from openat at line 7 in pid 101 held until pid 103 exited at line 11 without "
+        "close-on-exec",
     ]
 
 
@@ -197,7 +197,7 @@ def test_a_window_past_the_violations_shown_takes_no_note_of_another() -> None:
     assert shown(result) == [
         *(
             f"fd 3 (/f{i}) from openat at line {4 + 2 * i} in pid 101 closed at line {5 + 2 * i} "
-            "without ever having close-on-exec"
+            "without close-on-exec"
             for i in range(10)
         ),
         "... and 2 more",
@@ -214,9 +214,7 @@ def test_a_flag_the_kernel_reports_closes_a_window_without_naming_a_call(closed:
         log += "101 close(3</a>) = 0\n" + ENDED
     result = judge(log, "openat")
     # the child's copy never had the flag
-    end = (
-        "held until pid 102 exited at line 10 without ever having" if closed else "is open at the end without"
-    )
+    end = "held until pid 102 exited at line 10 without" if closed else "is open at the end without"
     assert shown(result) == [WINDOW, f"{A} {end} close-on-exec"]
 
 
@@ -308,7 +306,7 @@ def test_a_call_that_may_match_leaves_a_pass_undecided_but_not_a_violation(flag:
         assert (result.verdict, result.summary) == ("fail", "1 violation")
         assert shown(result) == [
             f"fd 3 ({LONG}) from openat at line 3 in pid 100 held until pid 100 exited at line 6 "
-            "without ever having close-on-exec",
+            "without close-on-exec",
             note,
         ]
 
@@ -319,7 +317,7 @@ def test_a_descriptor_held_until_its_process_is_killed_says_by_what() -> None:
     )
     assert shown(result) == [
         f"fd {fd} (pipe:[7]) from pipe2 at line 3 in pid 100 held until pid 100 was killed by SIGKILL "
-        "at line 4 without ever having close-on-exec"
+        "at line 4 without close-on-exec"
         for fd in (3, 4)
     ]
 
@@ -409,8 +407,7 @@ def test_pruning_keeps_a_held_tasks_creations_and_what_was_already_said() -> Non
     assert shown(result) == [
         "fd 3 (/x) from openat at line 3 in pid 100 crossed exec of /bin/next at line 4 "
         "without close-on-exec",
-        f"fd 4 (/y) from openat at line {at + 2} in pid 102 closed at line {at + 4} "
-        "without ever having close-on-exec",
+        f"fd 4 (/y) from openat at line {at + 2} in pid 102 closed at line {at + 4} without close-on-exec",
     ]
 
 
@@ -438,3 +435,38 @@ def test_pruning_waits_for_twice_the_creations_it_kept() -> None:
         "pass",
         f"{made} descriptors from {made} calls, close-on-exec throughout",
     )
+
+
+CLEARED_BY_FCNTL = "(close-on-exec cleared by fcntl(F_SETFD) at line 4 in pid 100)"
+
+
+@both_ways
+@pytest.mark.parametrize(
+    ("made", "changed", "said"),
+    [
+        ("O_RDONLY|O_CLOEXEC", "100 fcntl(3</c>, F_SETFD, 0) = 0\n", CLEARED_BY_FCNTL),
+        ("O_RDONLY", "100 fcntl(3</c>, F_SETFD, FD_CLOEXEC) = 0\n100 ioctl(3</c>, FIONCLEX) = 0\n",
+         "(close-on-exec cleared by ioctl(FIONCLEX) at line 5 in pid 100)"),
+        # the kernel says the flag is off, and no call of the trace cleared it
+        ("O_RDONLY", "100 fcntl(3</c>, F_SETFD, FD_CLOEXEC) = 0\n100 fcntl(3</c>, F_GETFD) = 0\n",
+         "(close-on-exec set by fcntl(F_SETFD) at line 4 in pid 100, then found cleared)"),
+        ("O_RDONLY|O_CLOEXEC", "100 fcntl(3</c>, F_GETFD) = 0\n", ""),
+        ("O_RDONLY", "", ""),
+    ],
+    ids=["cleared", "set-then-cleared", "set-then-found-cleared", "made-with-then-found-cleared", "never"],
+)  # fmt: skip
+def test_a_descriptor_without_the_flag_is_told_with_the_last_change_the_trace_shows(
+    made: str, changed: str, said: str, replay: bool
+) -> None:
+    """A descriptor that ends its life without close-on-exec is reported with the last
+    change of its flag the trace holds, never as "never had it": one made with O_CLOEXEC
+    and found cleared by F_GETFD has no change to name."""
+    opened = f'100 openat(AT_FDCWD, "/c", {made}) = 3</c>\n'
+    fd3 = "fd 3 (/c) from openat at line 3 in pid 100"
+    end = 4 + changed.count("\n")
+    lacking = f"without close-on-exec {said}".rstrip()
+    closed = judge(EXEC + opened + changed + "100 close(3</c>) = 0\n", "openat", replay=replay)
+    assert shown(closed) == [f"{fd3} closed at line {end} {lacking}"]
+    exited = "100 exit_group(0) = ?\n100 +++ exited with 0 +++\n"
+    held = judge(EXEC + opened + changed + exited, "openat", replay=replay)
+    assert shown(held) == [f"{fd3} held until pid 100 exited at line {end + 1} {lacking}"]

@@ -349,17 +349,17 @@ def test_cloexec_held_until_the_end_of_a_process() -> None:
     assert (result.verdict, result.summary) == ("fail", "2 violations")
     # each descriptor once, at the first end of its life (the fork's copies share the creation)
     assert result.evidence == [
-        "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 closed at line 4 without ever having close-on-exec",
-        "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 5 without ever "
-        "having close-on-exec",
+        "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 closed at line 4 without close-on-exec",
+        "fd 3 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 5 without "
+        "close-on-exec",
     ]
     killed = judge(
         HELD.replace("100 close(3<pipe:[1]>) = 0\n", "").replace("200 close(4<pipe:[1]>) = 0\n", ""),
         cloexec=["pipe2"],
     )
     assert killed.evidence[-1] == (
-        "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 4 without ever "
-        "having close-on-exec"
+        "fd 4 (pipe:[1]) from pipe2 at line 2 in pid 100 held until pid 200 exited at line 4 without "
+        "close-on-exec"
     )
 
 

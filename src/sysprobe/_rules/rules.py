@@ -972,12 +972,10 @@ class Cloexec(Rule):
             return
         if isinstance(ev, Exit | Killed):
             end = "exited" if isinstance(ev, Exit) else f"was killed by {ev.signal}"
-            self._ended_without(
-                d, f"held until pid {ev.pid} {end} at {ev.where()} without ever having close-on-exec"
-            )
+            self._ended_without(d, f"held until pid {ev.pid} {end} at {ev.where()} {_lacking(d)}")
         elif not (isinstance(ev, Syscall) and ev.name in EXECS):  # an exec's close: the flag was set
             where = f" at {ev.where()}" if ev is not None else ""
-            self._ended_without(d, f"closed{where} without ever having close-on-exec")
+            self._ended_without(d, f"closed{where} {_lacking(d)}")
 
     def result(self) -> RuleResult:
         for _, d in self.model.open_descriptors():
@@ -1001,6 +999,17 @@ class Cloexec(Rule):
             )
         made = f"{plural(self.descriptors, 'descriptor')} from {plural(self.total, 'call')}"
         return RuleResult(self.label, True, f"{made}, close-on-exec throughout", [*self.examples, *notes])
+
+
+def _lacking(d: Descriptor) -> str:
+    """``d`` without close-on-exec, and the last change of its flag the trace shows. Not
+    "never had it": a flag made by the creating call and found cleared by fcntl(F_GETFD)
+    (a clearing the trace does not hold) leaves no change behind."""
+    if not d.changes:
+        return "without close-on-exec"
+    last = d.changes[-1]
+    later = "" if not last.cloexec else ", then found cleared"
+    return f"without close-on-exec ({last.describe()}{later})"
 
 
 class ExpectExit(Rule):
