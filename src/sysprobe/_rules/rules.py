@@ -920,7 +920,7 @@ class Cloexec(Rule):
             self.violations.append(text)
 
     def _ended_without(self, d: Descriptor, how: str) -> bool:
-        """Report a descriptor that ends its life never having had close-on-exec, once."""
+        """Report a descriptor that ends its life without close-on-exec, once."""
         key = (d.origin.pid, d.origin.line, d.fd)
         if key in self._reported:
             return False
