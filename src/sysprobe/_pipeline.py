@@ -304,8 +304,6 @@ class Analysis:
             self.model.on_close.append(lambda d, ev: notes.append((self._stamp(), d, ev)))
             self.model.on_fork.append(lambda record: notes.append((self._stamp(), record, None)))
         self._seq = 0
-        self._keeps = self.summary is not None or self.events is not None
-        self._model_feed = self.model.feed
 
     def _stamp(self) -> int:
         """When a notification came: while event K was fed, K; once the model is finished
@@ -334,14 +332,13 @@ class Analysis:
             return
         self._seq += 1
         seq = self._seq
-        self._model_feed(event)
+        self.model.feed(event)
         for rule in self._observers:
             rule.observe(event, seq)
-        if self._keeps:
-            if self.summary is not None:
-                self.summary.add(event)
-            if self.events is not None:
-                self.events.append(event)
+        if self.summary is not None:
+            self.summary.add(event)
+        if self.events is not None:
+            self.events.append(event)
 
     def _first_calls(self, event: Syscall) -> None:
         if self.began_with_exec is None:
