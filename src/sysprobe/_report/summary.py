@@ -22,7 +22,7 @@ MAX_UNPARSED_KEPT = 20
 class Summary:
     """Counts of an event stream; ``calls`` is the pass's count of calls by name."""
 
-    def __init__(self, calls: Counter[str], model: FdModel) -> None:
+    def __init__(self, calls: dict[str, int], model: FdModel) -> None:
         self.syscalls = calls
         self.model = model
         self.rows: list[Process] = []  # the first MAX_ROWS processes, as the model makes them
@@ -87,7 +87,7 @@ class Summary:
                 (
                     "",
                     "  syscalls: "
-                    + ", ".join(f"{name} {n}" for name, n in self.syscalls.most_common(MAX_ROWS)),
+                    + ", ".join(f"{name} {n}" for name, n in Counter(self.syscalls).most_common(MAX_ROWS)),
                 )
             )
         if self.failures:

@@ -182,7 +182,7 @@ class Rule:
     def label(self) -> str:
         return f"{self.option} {self.text}".strip()
 
-    def bind(self, model: FdModel, calls: Counter[str]) -> None:
+    def bind(self, model: FdModel, calls: dict[str, int]) -> None:
         self.model = model
         self.consts = model.consts
         self.seen = calls  # every syscall name seen, with counts (shared by the rules)
