@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from sysprobe._parsing.argdecode import _ESCAPE, _unescape_one, decode_args, unescape
 from sysprobe._parsing.lineparse import parse_lines
+from sysprobe._parsing.sources import split_chunks
 from sysprobe._value import Value
 from sysprobe.argtree import (
     MORE,
@@ -203,3 +204,29 @@ def test_unescape_reads_every_escape_as_the_reference_does(text: str) -> None:
     nothing raises or warns (the suite runs with warnings as errors)."""
     raw = text.encode("utf-8", "surrogateescape")
     assert unescape(text) == _ESCAPE.sub(_unescape_one, raw)
+
+
+def _lines_of_bytes(data: bytes) -> list[str]:
+    """What a log's lines are: split at newlines (``\\r\\n`` one too), the last one kept
+    even without its newline."""
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return [line.decode("utf-8", "surrogateescape") for line in lines]
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"(", b"\n", b"\r", b"\r\n", "é".encode(), b"\xff", b"x" * 300])),
+    st.lists(st.integers(min_value=0, max_value=400), max_size=30),
+)
+@settings(max_examples=400, deadline=None)
+def test_chunks_split_into_the_same_lines_wherever_they_are_cut(pieces: list[bytes], cuts: list[int]) -> None:
+    """A FIFO or a file gives its bytes in pieces of any size, empty ones too, cutting a
+    line (or a UTF-8 character, or a CRLF) anywhere: the lines are the same."""
+    data = b"".join(pieces)
+    chunks, at = [], 0
+    for size in cuts:
+        chunks.append(data[at : at + size])
+        at += size
+    chunks.append(data[at:])
+    assert list(split_chunks(chunks)) == _lines_of_bytes(data)
