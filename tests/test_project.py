@@ -38,6 +38,26 @@ def test_coverage_leaves_out_exactly_the_compiled_modules() -> None:
     assert omitted == compiled_modules()
 
 
+def test_compiled_modules_ask_isinstance_with_a_tuple() -> None:
+    """mypyc compiles ``isinstance(x, (A, B))`` to type checks in C, but builds a
+    ``types.UnionType`` and calls its ``__instancecheck__`` for ``isinstance(x, A | B)``,
+    at every call: in the model's per-event dispatch that was a measurable share of a
+    check of a log (BENCHMARKS.md, sixth round)."""
+    unions = []
+    for name in sorted(compiled_modules()):
+        path = ROOT / "src" / "sysprobe" / f"{name}.py"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "isinstance"
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.BinOp)
+                and isinstance(node.args[1].op, ast.BitOr)
+            ):
+                unions.append(f"{name}.py:{node.lineno}")
+    assert unions == []
+
+
 def test_mutmut_selects_and_mutates_what_exists() -> None:
     """`make mutate` stops at its first step when a selected test or a mutated path is
     gone (a renamed test once did that): every one of them must still exist."""

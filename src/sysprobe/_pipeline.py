@@ -352,7 +352,7 @@ class Analysis:
         """Take note of an event that is not a call; False: it is not an event of the trace."""
         if (
             event.line == 1
-            and isinstance(event, Text | Unparsed | Message)
+            and isinstance(event, (Text, Unparsed, Message))
             and event.raw.startswith(LOG_HEADER)
         ):
             # a raw copy says what its run traced

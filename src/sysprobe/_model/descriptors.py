@@ -58,7 +58,7 @@ class DescriptorEffects:
         if ev.ret is None or ev.ret < 0:
             if isinstance(effect, Closes) and ev.errno not in (None, "EBADF"):
                 self.close(task, int_of(arg(ev.args, 0)), ev)  # closed even when close failed
-            elif ev.errno == "EBADF" and isinstance(effect, Closes | Duplicates | Fcntl):
+            elif ev.errno == "EBADF" and isinstance(effect, (Closes, Duplicates, Fcntl)):
                 self._absent(task, ev)
         elif isinstance(effect, Creates):
             self._created(task, ev, effect)

@@ -98,7 +98,7 @@ class FdModel:
             self._clock_after_feed.append(self.applied)
 
     def _feed(self, event: Event) -> None:
-        if isinstance(event, Unparsed | Text):
+        if isinstance(event, (Unparsed, Text)):
             return  # no process did anything: a line without a pid must not make one
         task = self._tasks.get(event.pid)
         if task is None or not task.alive:
@@ -229,7 +229,7 @@ class FdModel:
                         self.pid_namespaces = True
             else:
                 self.descriptors.apply(task, event, effect)
-        elif isinstance(event, Exit | Killed):
+        elif isinstance(event, (Exit, Killed)):
             self._ended(task, event)
         elif isinstance(event, Superseded):
             self._superseded(event)

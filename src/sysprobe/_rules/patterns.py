@@ -349,7 +349,7 @@ def _parts(node: object) -> Iterator[object]:
     """``node`` and every value inside it (a flag set's or a sigset's items, not the set as
     an array): what a pattern compares, for what the trace must show whole."""
     yield node
-    if isinstance(node, Field | Commented):
+    if isinstance(node, (Field, Commented)):
         yield from _parts(node.value)
     elif isinstance(node, Changed):
         yield from _parts(node.before)
@@ -359,7 +359,7 @@ def _parts(node: object) -> Iterator[object]:
             node.args
             if isinstance(node, Call)
             else node.items
-            if isinstance(node, Struct | Flags | SigSet)
+            if isinstance(node, (Struct, Flags, SigSet))
             else node
         )
         if isinstance(items, tuple):
@@ -477,7 +477,7 @@ def _undecoded(have: Node) -> bool:
     """strace printed an address where the contents were (``0x7ffe /* 35 vars */``, an
     execve's environment; ``/* 20 entries */``): they may be anything."""
     if isinstance(have, Commented):  # "/* 0 entries */": nothing there
-        return isinstance(have.value, Hex | int) and not have.comment.startswith("0 ")
+        return isinstance(have.value, (Hex, int)) and not have.comment.startswith("0 ")
     return isinstance(have, Hex)
 
 

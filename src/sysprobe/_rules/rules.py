@@ -469,7 +469,7 @@ class Order(Rule):
 
     def observe(self, ev: Event, seq: int) -> None:
         pid = ev.pid
-        if isinstance(ev, Exit | Killed):  # a reused pid is another process
+        if isinstance(ev, (Exit, Killed)):  # a reused pid is another process
             self._first_before.pop(pid, None)
             self._judged.discard(pid)
             return
@@ -970,7 +970,7 @@ class Cloexec(Rule):
             self._window_closed(d)
         if not self._ours(d) or d.cloexec:
             return
-        if isinstance(ev, Exit | Killed):
+        if isinstance(ev, (Exit, Killed)):
             end = "exited" if isinstance(ev, Exit) else f"was killed by {ev.signal}"
             self._ended_without(d, f"held until pid {ev.pid} {end} at {ev.where()} {_lacking(d)}")
         elif not (isinstance(ev, Syscall) and ev.name in EXECS):  # an exec's close: the flag was set
