@@ -25,15 +25,23 @@ def int_of(node: Node | None, consts: dict[str, int] | None = None) -> int | Non
 
 def names_in(node: Node | None) -> set[str]:
     """Symbolic names a value is made of (``O_RDONLY|O_CLOEXEC``, ``0x80000 /* O_CLOEXEC */``)."""
+    names: set[str] = set()
+    _add_names(node, names)
+    return names
+
+
+def _add_names(node: Node | None, names: set[str]) -> None:
+    # into one set, by loops: the model asks this of every openat's flags, and set().union
+    # over a generator is a generic call on a generator object in compiled code
     if isinstance(node, Const):
-        return {node.name}
-    if isinstance(node, Flags):
-        return set().union(*(names_in(item) for item in node.items))
-    if isinstance(node, Commented):
-        return names_in(node.value) | {part.strip() for part in node.comment.split("|")}
-    if isinstance(node, Expr):
-        return set().union(*(names_in(item) for item in node.items))
-    return set()
+        names.add(node.name)
+    elif isinstance(node, (Flags, Expr)):
+        for item in node.items:
+            _add_names(item, names)
+    elif isinstance(node, Commented):
+        _add_names(node.value, names)
+        for part in node.comment.split("|"):
+            names.add(part.strip())
 
 
 def has_flag(node: Node | None, name: str, consts: dict[str, int]) -> bool:
