@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._escape import printable
@@ -116,13 +116,12 @@ class Command(MutableValue):
         return shlex.join(self.argv)
 
     def events(self, on_idle: Callable[[], None] | None = None) -> Iterator[Event]:
-        from ._tracing.backends import start
+        from ._tracing.backends import run_events
 
-        run = start(self.argv, self.options, self.backend, on_idle=on_idle)
-        try:
-            yield from run.events()
-        finally:
-            self.outcome = run.outcome
+        return run_events(self.argv, self.options, self.backend, on_idle, self._ended)
+
+    def _ended(self, outcome: RunOutcome | None) -> None:
+        self.outcome = outcome
 
 
 class Logs(MutableValue):
@@ -166,7 +165,7 @@ def _known_arch(arch: str | None) -> str | None:
 def command(
     argv: Sequence[str | os.PathLike[str]],
     *,
-    syscalls: str | set[str] | None = None,
+    syscalls: str | Collection[str] | None = None,
     inject: Sequence[str] = (),
     timeout: float | None = None,
     strace: str | None = None,
@@ -191,7 +190,7 @@ def command(
 
     if placement not in MODES:
         raise UsageError(f"--placement {placement!r}: expected one of {', '.join(MODES)}")
-    traced: str | set[str] | None = syscalls
+    traced: str | Collection[str] | None = syscalls
     if golden:
         from ._golden.golden import GOLDEN_SYSCALLS, STRING_LIMIT
 

@@ -11,8 +11,10 @@ import pytest
 
 import sysprobe
 import sysprobe._model.fdmodel
+import sysprobe._pipeline
 from sysprobe._kernel.constants import constants
 from sysprobe.errors import RunIncomplete, TimedOut
+from sysprobe.events import Syscall
 
 PUBLIC = [
     "CallFailed",
@@ -157,3 +159,35 @@ def test_trace_can_end_with_the_command() -> None:
     assert t.exit_status == 4 and t.outcome is not None and t.outcome.incomplete is None
     assert [leftover.program for leftover in t.outcome.ended_leftovers] == ["sleep"]
     t.assert_no_fd_leaks()  # a complete run: the asserts decide
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_run_dropped_half_way_still_has_its_outcome_and_leaves_nothing() -> None:
+    """A consumer that stops reading (an exception in its own code) gets the run's
+    outcome on its source, and no tracer or tracee outlives it; the pass is compiled,
+    and a compiled generator is not closed when dropped (issue 16, sixth round)."""
+    source = sysprobe._pipeline.command(["sleep", "37.5"])
+    seen: list[object] = []
+
+    def fails_on_the_fifth(event: object) -> None:
+        seen.append(event)
+        if len(seen) == 5:
+            raise RuntimeError("the consumer failed")
+
+    with pytest.raises(RuntimeError, match="the consumer failed"):
+        sysprobe._pipeline.record(source, on_event=fails_on_the_fifth)
+    assert source.outcome is not None
+    assert source.outcome.tracer_returncode is not None  # the tracer was waited for
+    left = subprocess.run(["pgrep", "-f", "sleep 37.5"], check=False, capture_output=True, text=True)
+    assert left.stdout == ""
+
+
+@pytest.mark.usefixtures("strace_ok")
+def test_a_command_takes_its_calls_as_any_collection() -> None:
+    """``command`` is compiled: its arguments are checked at run time against their types,
+    and the calls to trace may come in any collection, as the tracer's options take them."""
+    for names in (["openat", "close"], ("openat", "close"), frozenset({"openat", "close"})):
+        source = sysprobe._pipeline.command(["cat", "/etc/hostname"], syscalls=names)
+        events = sysprobe._pipeline.record(source).analysis.events or []
+        called = {e.name for e in events if isinstance(e, Syscall)}
+        assert {"openat", "close"} <= called <= {"openat", "close", "execve"}, names

@@ -7,12 +7,13 @@ run is judged by its own evidence (the command's execve in the trace)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..errors import PtraceDenied, StraceMissing, SysprobeError, UsageError
+from ..events import Event
 from .base import RunOptions, Tracer
 from .strace.backend import StraceOptions, StraceTracer
-from .supervisor import Supervisor
+from .supervisor import RunOutcome, Supervisor
 
 BACKENDS = ("auto", "strace", "ptrace")
 
@@ -86,3 +87,21 @@ def start(
 ) -> Supervisor:
     """A run of ``argv`` on the chosen backend; iterate its ``events()``."""
     return Supervisor(argv, options, tracer_for(backend, options), on_idle=on_idle)
+
+
+def run_events(
+    argv: Sequence[str],
+    options: RunOptions,
+    backend: str | None,
+    on_idle: Callable[[], None] | None,
+    ended: Callable[[RunOutcome | None], None],
+) -> Iterator[Event]:
+    """A run's events; ``ended`` is told its outcome however the iteration stops: at the
+    end, on an error, or when the consumer drops it half-way. Written here, interpreted:
+    CPython closes a generator it frees, running this ``finally``; a mypyc-compiled
+    generator (``_pipeline``) is freed without it."""
+    run = start(argv, options, backend, on_idle=on_idle)
+    try:
+        yield from run.events()
+    finally:
+        ended(run.outcome)
