@@ -23,7 +23,7 @@ class Summary:
     """Counts of an event stream; ``calls`` is the pass's count of calls by name."""
 
     def __init__(self, calls: dict[str, int], model: FdModel) -> None:
-        self.syscalls = calls
+        self._calls = calls  # the pass's own count, a dict (Analysis.feed's hot path)
         self.model = model
         self.rows: list[Process] = []  # the first MAX_ROWS processes, as the model makes them
         self.failures: Counter[tuple[str, str]] = Counter()
@@ -33,6 +33,11 @@ class Summary:
         self.unparsed_examples: list[Unparsed] = []
         self.injected = 0
         model.tree.on_process.append(self._process)
+
+    @property
+    def syscalls(self) -> Counter[str]:
+        """Calls by name, so far."""
+        return Counter(self._calls)
 
     def _process(self, proc: Process) -> None:
         if len(self.rows) < MAX_ROWS:
@@ -59,7 +64,7 @@ class Summary:
         failed = sum(self.failures.values())
         parts = [
             processes + (f" (and {plural(threads, 'thread')})" if threads else ""),
-            f"{plural(sum(self.syscalls.values()), 'syscall')} ({failed} failed)",
+            f"{plural(sum(self._calls.values()), 'syscall')} ({failed} failed)",
             plural(sum(self.signals.values()), "signal"),
         ]
         if self.injected:
@@ -82,12 +87,12 @@ class Summary:
             more = self.model.tree.process_count - len(self.rows)
             if more:
                 out.append(("", f"  ... {plural(more, 'more process', 'more processes')}"))
-        if self.syscalls:
+        if self._calls:
             out.append(
                 (
                     "",
                     "  syscalls: "
-                    + ", ".join(f"{name} {n}" for name, n in Counter(self.syscalls).most_common(MAX_ROWS)),
+                    + ", ".join(f"{name} {n}" for name, n in self.syscalls.most_common(MAX_ROWS)),
                 )
             )
         if self.failures:
