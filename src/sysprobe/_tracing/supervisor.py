@@ -61,7 +61,8 @@ STUCK_SECONDS = 5.0  # after killing the tracees, how long the tracer gets to re
 # strace writes to a pipe line by line: read as it comes, a busy trace wakes the reader
 # once a line (100k times for dd's 80k calls), and each wake-up costs both processes more
 # than the line. After a read that did not fill a chunk, the reader lets lines gather
-# for this long: at strace's pace (~4 MB/s) the pipe (64 KiB) holds 15 ms of them.
+# for this long (at strace's pace, ~4 MB/s, the 64 KiB pipe holds 15 ms of them), or
+# until the tracer ends or a signal comes: the end of a run is not made later.
 GATHER_SECONDS = 0.001
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
@@ -452,11 +453,9 @@ class Supervisor:
         done = False
         try:
             while True:
-                watch = [read_fd]
-                if pidfd is not None and not done:
-                    watch.append(pidfd)
-                if wake_fd is not None:
-                    watch.append(wake_fd)
+                # the tracer's end (pidfd) while it runs, and a signal's wake-up
+                events = [fd for fd in (None if done else pidfd, wake_fd) if fd is not None]
+                watch = [read_fd, *events]
                 wait = self._select_wait(deadline)
                 if self.on_idle is not None:
                     self.on_idle()
@@ -468,6 +467,8 @@ class Supervisor:
                     if data:
                         raw_copy.write(data)
                         yield data
+                        if len(data) < CHUNK and not done:
+                            select.select(events, [], [], GATHER_SECONDS)
                 if wake_fd is not None and wake_fd in ready:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wake_fd, 512)
@@ -795,15 +796,11 @@ def _start_ticks(pid: int) -> int | None:
 
 
 def _read_some(fd: int) -> bytes | None:
-    """What the FIFO holds (at most a chunk); b"" at its end, None when nothing is there.
-    Short of a chunk, the next lines are given GATHER_SECONDS to come before the next read."""
+    """What the FIFO holds (at most a chunk); b"" at its end, None when nothing is there."""
     try:
-        data = os.read(fd, CHUNK)
+        return os.read(fd, CHUNK)
     except BlockingIOError:
         return None
-    if data and len(data) < CHUNK:
-        time.sleep(GATHER_SECONDS)
-    return data
 
 
 def _pidfd(pid: int) -> int | None:
