@@ -24,7 +24,7 @@ from typing import BinaryIO, Final
 from ..errors import BadLog
 from ..events import Event, Text, Unparsed
 
-# a pipe's default capacity: a FIFO read returns no more; and for a file, 1 MiB chunks
+# a pipe's default capacity with 4 KiB pages: a FIFO read returns no more; for a file, 1 MiB chunks
 # (each copied and decoded whole) cost 60 % more to read and split than these
 CHUNK = 1 << 16
 # per-pid files merged at once beyond this many are read by reopening them, a chunk at a
